@@ -1,0 +1,91 @@
+# madoguchi - plain make. `make` builds bin/; `make run` starts a demo desk;
+# `make test` installs what is missing, builds, and runs every test.
+
+CC	?= cc
+PKGS	:= libevent libcurl libcjson libpq openssl
+CFLAGS	?= -O2 -g
+WARN	:= -std=c11 -Wall -Wextra -Werror -Wmissing-prototypes \
+	   -Wstrict-prototypes -Wshadow -Wpointer-arith -Wformat=2
+DEFS	:= -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+INCS	:= -Ilib -Istorage -Iwebhook -Idaemon -Itests
+# Sanitizer builds live apart so they never mix objects with the plain one.
+BUILD	?= build
+BIN	?= bin
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS = $(WARN) $(DEFS) $(INCS) $(PKG_CFLAGS) $(CFLAGS) $(SAN)
+LDLIBS	= $(PKG_LIBS) -lm
+
+LIB_SRC	:= lib/log.c lib/clock.c lib/config.c lib/seal.c lib/metrics.c \
+	   lib/json_write.c lib/http_reply.c
+STORAGE_SRC := storage/db.c storage/ingest.c storage/migrate.c
+WEBHOOK_SRC := webhook/signature.c webhook/line_parse.c webhook/webhook.c
+DAEMON_SRC  := daemon/main.c daemon/health.c
+CLI_SRC	:= cli/madoguchi.c
+SIM_SRC	:= $(wildcard simulator/*.c)
+MIGRATIONS := $(sort $(wildcard storage/migrations/*.sql))
+GEN_SRC	:= $(BUILD)/gen/migrations.c
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+CORE_OBJ := $(call obj,$(LIB_SRC) $(STORAGE_SRC) $(WEBHOOK_SRC)) $(BUILD)/gen/migrations.o
+UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+
+.PHONY: all deps run test test-unit test-integration test-asan test-valgrind \
+	bench clean check-tools
+all: $(BIN)/madoguchid $(BIN)/madoguchi $(BIN)/linesim $(UNIT_BIN)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/gen/%.o: $(BUILD)/gen/%.c
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(GEN_SRC): $(MIGRATIONS) scripts/embed-migrations.sh
+	@mkdir -p $(dir $@)
+	sh scripts/embed-migrations.sh $@ $(MIGRATIONS)
+
+$(BIN)/madoguchid: $(call obj,$(DAEMON_SRC)) $(CORE_OBJ)
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
+
+$(BIN)/madoguchi: $(call obj,$(CLI_SRC)) $(CORE_OBJ)
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
+
+$(BIN)/linesim: $(call obj,$(SIM_SRC))
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
+
+deps:
+	@sh scripts/deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@bash scripts/run.sh
+
+# The whole suite, then again built with ASan+UBSan, then the daemon
+# under valgrind on the integration path.
+test: deps
+	@$(MAKE) --no-print-directory all
+	@bash tests/run.sh
+
+test-asan: deps
+	@bash tests/run.sh --asan
+
+test-valgrind: deps
+	@bash tests/run.sh --valgrind
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@bash bench/run.sh
+
+clean:
+	rm -rf build build-asan bin bin-asan
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,143 @@
+/*
+ * health.c - liveness, readiness and metrics endpoints.
+ *
+ * /readyz asks the database each time (one short query), so "ready" means
+ * a statement just ran, not that a connection once opened.
+ */
+#include "health.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+
+#include "http_reply.h"
+#include "metrics.h"
+#include "storage.h"
+
+struct health_check {
+	struct health		*health;
+	struct evhttp_request	*req;
+};
+
+struct health {
+	struct db_pool	*pool;
+	bool		 stopping;
+};
+
+static void
+health_not_ready(struct evhttp_request *req, const char *reason)
+{
+	char body[256];
+
+	snprintf(body, sizeof(body), "{\"ready\":false,\"reason\":\"%s\"}",
+	    reason);
+	http_reply_json(req, "/readyz", 503, body);
+}
+
+static void
+health_readyz_result(void *arg, const PGresult *res, const char *why)
+{
+	struct health_check *c = arg;
+	const char *sqlstate;
+	char body[160];
+	int have = -1;
+
+	if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK)
+		have = atoi(PQgetvalue(res, 0, 0));
+	else if (res != NULL && (sqlstate = PQresultErrorField(res,
+	    PG_DIAG_SQLSTATE)) != NULL && strcmp(sqlstate, "42P01") == 0)
+		have = 0;	/* never migrated */
+	if (have < 0) {
+		health_not_ready(c->req, res ? "database error" : why);
+	} else if (have != migrations_latest()) {
+		snprintf(body, sizeof(body), "schema version %d, this build "
+		    "needs %d: run madoguchi migrate", have, migrations_latest());
+		health_not_ready(c->req, body);
+	} else if (c->health->stopping) {
+		health_not_ready(c->req, "stopping");
+	} else {
+		snprintf(body, sizeof(body), "{\"ready\":true,\"schema\":%d}",
+		    have);
+		http_reply_json(c->req, "/readyz", 200, body);
+	}
+	free(c);
+}
+
+static void
+health_readyz_cb(struct evhttp_request *req, void *arg)
+{
+	struct health *h = arg;
+	struct health_check *c;
+
+	if (h->stopping) {
+		health_not_ready(req, "stopping");
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		health_not_ready(req, "out of memory");
+		return;
+	}
+	c->health = h;
+	c->req = req;
+	if (!db_query(h->pool, migrations_version_sql, 0, NULL,
+	    health_readyz_result, c)) {
+		free(c);
+		health_not_ready(req, "database unreachable");
+	}
+}
+
+static void
+health_healthz_cb(struct evhttp_request *req, void *arg)
+{
+	(void)arg;
+	http_reply_json(req, "/healthz", 200, "{\"status\":\"ok\"}");
+}
+
+static void
+health_metrics_cb(struct evhttp_request *req, void *arg)
+{
+	struct evbuffer *out = evbuffer_new();
+
+	(void)arg;
+	if (out == NULL) {
+		http_reply_error(req, "/metrics", 500, "out of memory");
+		return;
+	}
+	metrics_render(out);
+	http_reply(req, "/metrics", 200, "text/plain; version=0.0.4", out);
+	evbuffer_free(out);
+}
+
+struct health *
+health_new(struct evhttp *http, struct db_pool *pool)
+{
+	struct health *h = calloc(1, sizeof(*h));
+
+	if (h == NULL)
+		return NULL;
+	h->pool = pool;
+	metrics_describe("madoguchi_http_requests_total", "counter",
+	    "HTTP requests answered, by route and status");
+	if (evhttp_set_cb(http, "/healthz", health_healthz_cb, h) != 0 ||
+	    evhttp_set_cb(http, "/readyz", health_readyz_cb, h) != 0 ||
+	    evhttp_set_cb(http, "/metrics", health_metrics_cb, h) != 0) {
+		free(h);
+		return NULL;
+	}
+	return h;
+}
+
+void
+health_set_stopping(struct health *h)
+{
+	h->stopping = true;
+}
+
+void
+health_free(struct health *h)
+{
+	free(h);
+}

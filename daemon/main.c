@@ -1,0 +1,246 @@
+/*
+ * madoguchid - the desk's service: LINE webhook receiver (and, as the
+ * issues land, the outbox sender and the operator console), one libevent
+ * loop per process, PostgreSQL behind it.
+ *
+ * Several madoguchid may share one database; nothing lives only here.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+#include <openssl/crypto.h>
+
+#include "clock.h"
+#include "config.h"
+#include "health.h"
+#include "http_reply.h"
+#include "log.h"
+#include "metrics.h"
+#include "seal.h"
+#include "storage.h"
+#include "webhook.h"
+
+#define MADOGUCHI_VERSION	"0.1.0"
+#define DRAIN_TIMEOUT_US	(10 * 1000000)
+
+struct daemon {
+	struct config		 cfg;
+	struct event_base	*base;
+	struct evhttp		*http;
+	struct evhttp_bound_socket *bound;
+	struct db_pool		*pool;
+	struct keyring		*keys;
+	struct ingest		*ingest;
+	struct webhook		*webhook;
+	struct health		*health;
+	struct event		*sigterm, *sigint, *drain;
+	int64_t			 drain_deadline_us;
+};
+
+static void __attribute__((noreturn))
+fatal(const char *what, const char *why)
+{
+	fprintf(stderr, "madoguchid: %s: %s\n", what, why);
+	exit(1);
+}
+
+static void
+not_found_cb(struct evhttp_request *req, void *arg)
+{
+	(void)arg;
+	http_reply_error(req, "other", 404, "no such path");
+}
+
+/* "host:port" or "[v6]:port" into a listener with a deep accept queue. */
+static struct evconnlistener *
+listen_on(struct event_base *base, const char *addr)
+{
+	struct sockaddr_storage ss;
+	int sslen = sizeof(ss);
+
+	if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, &sslen) != 0)
+		fatal("listen", "expected host:port");
+	/* Bursts of LINE deliveries must not overflow a short backlog. */
+	return evconnlistener_new_bind(base, NULL, NULL,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	    4096, (struct sockaddr *)&ss, sslen);
+}
+
+/* Many concurrent deliveries each hold a socket: use all we may. */
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static void
+drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)fd;
+	(void)what;
+	if (ingest_pending(d->ingest) == 0 ||
+	    clock_now_us() > d->drain_deadline_us) {
+		log_info("daemon.stopped", "unanswered=%zu",
+		    ingest_pending(d->ingest));
+		event_base_loopbreak(d->base);
+	}
+}
+
+/* Stop taking work, let what was taken commit, then leave the loop. */
+static void
+stop_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct timeval tick = { 0, 10000 };
+
+	(void)what;
+	if (d->drain_deadline_us != 0)
+		return;
+	log_info("daemon.stopping", "signal=%d pending=%zu", (int)sig,
+	    ingest_pending(d->ingest));
+	evhttp_del_accept_socket(d->http, d->bound);
+	d->bound = NULL;
+	ingest_close(d->ingest);
+	health_set_stopping(d->health);
+	d->drain_deadline_us = clock_now_us() + DRAIN_TIMEOUT_US;
+	d->drain = event_new(d->base, -1, EV_PERSIST, drain_cb, d);
+	if (d->drain == NULL || event_add(d->drain, &tick) != 0)
+		event_base_loopbreak(d->base);
+}
+
+static void
+load_secrets(struct daemon *d, char **secret, size_t *secret_len)
+{
+	char err[512];
+
+	if (!config_read_secret(d->cfg.channel_secret_file, secret, secret_len,
+	    err, sizeof(err)))
+		fatal("channel_secret_file", err);
+	if ((d->keys = keyring_load(d->cfg.data_key_file, err, sizeof(err))) == NULL)
+		fatal("data_key_file", err);
+}
+
+static void
+daemon_start(struct daemon *d)
+{
+	struct evconnlistener *listener;
+	char *secret;
+	size_t secret_len;
+
+	load_secrets(d, &secret, &secret_len);
+	if ((d->base = event_base_new()) == NULL ||
+	    (d->http = evhttp_new(d->base)) == NULL)
+		fatal("libevent", "cannot create the event loop");
+	evhttp_set_max_body_size(d->http, (ev_ssize_t)d->cfg.max_body_bytes);
+	evhttp_set_max_headers_size(d->http, 64 * 1024);
+	evhttp_set_timeout(d->http, 60);
+	evhttp_set_gencb(d->http, not_found_cb, NULL);
+	if ((listener = listen_on(d->base, d->cfg.listen)) == NULL)
+		fatal(d->cfg.listen, strerror(errno));
+	d->bound = evhttp_bind_listener(d->http, listener);
+	d->pool = db_pool_new(d->base, d->cfg.database_url,
+	    (int)d->cfg.db_connections);
+	d->ingest = d->pool ? ingest_new(d->pool, d->keys, "line",
+	    d->cfg.channel_name) : NULL;
+	d->webhook = d->ingest ? webhook_new(d->http, d->ingest, secret,
+	    secret_len, (size_t)d->cfg.max_body_bytes) : NULL;
+	d->health = health_new(d->http, d->pool);
+	OPENSSL_cleanse(secret, secret_len);
+	free(secret);
+	if (d->bound == NULL || d->webhook == NULL || d->health == NULL)
+		fatal("startup", "out of memory");
+	d->sigterm = evsignal_new(d->base, SIGTERM, stop_cb, d);
+	d->sigint = evsignal_new(d->base, SIGINT, stop_cb, d);
+	if (d->sigterm == NULL || d->sigint == NULL ||
+	    event_add(d->sigterm, NULL) != 0 || event_add(d->sigint, NULL) != 0)
+		fatal("signals", "cannot watch SIGTERM/SIGINT");
+}
+
+/* Order matters: the pool answers what still waits before HTTP goes. */
+static void
+daemon_free(struct daemon *d)
+{
+	db_pool_free(d->pool);
+	health_free(d->health);
+	webhook_free(d->webhook);
+	ingest_free(d->ingest);
+	if (d->drain != NULL)
+		event_free(d->drain);
+	event_free(d->sigterm);
+	event_free(d->sigint);
+	evhttp_free(d->http);	/* and the listener it was bound to */
+	event_base_free(d->base);
+	keyring_free(d->keys);
+	metrics_reset();
+	config_free(&d->cfg);
+	libevent_global_shutdown();
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: madoguchid [-c config-file]\n"
+	    "Settings come from the file (default " CONFIG_DEFAULT_PATH
+	    ", optional)\nand from MADOGUCHI_* environment variables; see "
+	    "README.md.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	struct daemon d;
+	const char *path = CONFIG_DEFAULT_PATH;
+	bool required = false;
+	char err[512];
+	int opt;
+
+	memset(&d, 0, sizeof(d));
+	while ((opt = getopt(argc, argv, "c:hV")) != -1) {
+		switch (opt) {
+		case 'c': path = optarg; required = true; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("madoguchid %s\n", MADOGUCHI_VERSION); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (getenv("MADOGUCHI_CONFIG") != NULL && !required) {
+		path = getenv("MADOGUCHI_CONFIG");
+		required = true;
+	}
+	if (!config_load(&d.cfg, path, required, err, sizeof(err)))
+		fatal("config", err);
+	if (!log_set_level_name(d.cfg.log_level))
+		fatal("log_level", "expected debug, info, warn or error");
+	if (!clock_init(d.cfg.now, err, sizeof(err)))
+		fatal("now", err);
+	/* A client hanging up mid-reply must never kill the process. */
+	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
+	srand((unsigned)time(NULL) ^ (unsigned)getpid());
+	daemon_start(&d);
+	log_info("daemon.started", "version=%s listen=%s db_connections=%ld "
+	    "channel=%s test_clock=%s", MADOGUCHI_VERSION, d.cfg.listen,
+	    d.cfg.db_connections, d.cfg.channel_name,
+	    d.cfg.now[0] != '\0' ? "on" : "off");
+	event_base_dispatch(d.base);
+	daemon_free(&d);
+	return 0;
+}

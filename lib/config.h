@@ -1,0 +1,49 @@
+/*
+ * config.h - madoguchi's settings: built-in defaults, then the config file
+ * (key = value), then environment variables (MADOGUCHI_<KEY>), each
+ * overriding the one before. Secrets are never values here, only the names
+ * of the files that hold them.
+ */
+#ifndef MADOGUCHI_CONFIG_H
+#define MADOGUCHI_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CONFIG_DEFAULT_PATH "etc/madoguchi.conf"
+
+struct config {
+	char	*listen;		/* host:port of the HTTP server */
+	char	*database_url;		/* libpq URI or conninfo; "" = PG* env */
+	long	 db_connections;	/* connections per process */
+	char	*channel_name;		/* this desk's LINE channel */
+	char	*channel_secret_file;
+	char	*access_token_file;
+	char	*data_key_file;
+	char	*line_api_base;
+	char	*log_level;
+	long	 max_body_bytes;
+	char	*now;			/* test clock start, "" = real time */
+};
+
+/*
+ * Loads defaults, then the file at path (missing is an error only when
+ * required), then the environment. On failure err holds "file:line: why".
+ */
+bool	config_load(struct config *cfg, const char *path, bool required,
+	    char *err, size_t errlen) __attribute__((warn_unused_result));
+void	config_free(struct config *cfg);
+
+/* Calls fn for each key with its environment name and current value. */
+void	config_each(const struct config *cfg,
+	    void (*fn)(const char *key, const char *env, const char *value,
+	    void *arg), void *arg);
+
+/*
+ * Reads a secret file whole, trimming trailing white space. The caller
+ * wipes and frees *out. Refuses an empty file.
+ */
+bool	config_read_secret(const char *path, char **out, size_t *len,
+	    char *err, size_t errlen) __attribute__((warn_unused_result));
+
+#endif

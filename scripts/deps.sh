@@ -1,0 +1,34 @@
+#!/bin/sh
+# Installs the Debian packages madoguchi needs, only those missing, and says
+# which. Used by `make run`, `make test` and CI.
+set -eu
+
+PACKAGES="gcc make pkg-config libc6-dev libevent-dev libcjson-dev
+libcurl4-openssl-dev libssl-dev libpq-dev postgresql postgresql-client
+openssl curl perl valgrind"
+
+missing=""
+for p in $PACKAGES; do
+	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case "$status" in
+	*" installed") ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+[ -z "$missing" ] && exit 0
+
+echo "deps: installing:$missing"
+if [ "$(id -u)" -eq 0 ]; then
+	sudo=""
+elif command -v sudo >/dev/null 2>&1; then
+	sudo="sudo"
+else
+	echo "deps: not root and no sudo: install these yourself:$missing" >&2
+	exit 1
+fi
+# Installing postgresql must not start a system cluster we do not use.
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+# shellcheck disable=SC2086
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	--no-install-recommends $missing >/dev/null
+echo "deps: done"

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# make run: a local desk with a simulated LINE. Creates (once) a PostgreSQL
+# cluster and demo secrets in var/, migrates, starts the simulator and
+# madoguchid, and stops all three on Ctrl-C. Data survives to the next run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+export MADOGUCHI_CONFIG=etc/demo.conf
+# libpq wants an absolute socket directory.
+export MADOGUCHI_DATABASE_URL="host=$root/var/pg/sock dbname=madoguchi user=madoguchi"
+SIM_PORT=8091
+DAEMON_URL=http://127.0.0.1:8080
+
+make_secrets() {
+	mkdir -p var/secrets
+	chmod 700 var/secrets
+	umask 077
+	[ -s var/secrets/channel_secret ] || openssl rand -hex 16 >var/secrets/channel_secret
+	[ -s var/secrets/access_token ] || openssl rand -hex 32 >var/secrets/access_token
+	[ -s var/secrets/data.key ] || echo "1:$(openssl rand -hex 32)" >var/secrets/data.key
+}
+
+port_free() {
+	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+pids=()
+stop_all() {
+	trap - INT TERM EXIT
+	echo
+	echo "stopping..."
+	for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+	for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+	scripts/pg.sh stop var/pg || true
+	echo "stopped. Data is kept in var/; the next make run continues with it."
+}
+
+for p in 8080 $SIM_PORT; do
+	port_free "$p" || { echo "port $p is in use: is another make run going?" >&2; exit 1; }
+done
+make_secrets
+echo "database: starting PostgreSQL in var/pg"
+scripts/pg.sh start var/pg madoguchi
+trap stop_all INT TERM EXIT
+bin/madoguchi migrate
+
+bin/linesim serve --listen "127.0.0.1:$SIM_PORT" \
+	--access-token-file var/secrets/access_token \
+	--channel-secret-file var/secrets/channel_secret \
+	--webhook-url "$DAEMON_URL/webhook/line" >var/linesim.log 2>&1 &
+pids+=($!)
+bin/madoguchid &
+pids+=($!)
+
+for _ in $(seq 50); do
+	curl -sf "$DAEMON_URL/readyz" >/dev/null 2>&1 && break
+	sleep 0.1
+done
+cat <<BANNER
+
+  madoguchi is running (Ctrl-C stops it)
+    webhook      $DAEMON_URL/webhook/line
+    health       $DAEMON_URL/readyz   metrics $DAEMON_URL/metrics
+    LINE (sim)   http://127.0.0.1:$SIM_PORT   what LINE was asked: http://127.0.0.1:$SIM_PORT/sim/messages
+    database     var/pg (psql "$MADOGUCHI_DATABASE_URL")
+
+  Send a message as a LINE user, from another terminal:
+    bin/linesim send --text 'こんにちは、相談したいことがあります'
+  and see it stored (encrypted at rest; --text decrypts it here):
+    MADOGUCHI_CONFIG=etc/demo.conf MADOGUCHI_DATABASE_URL="$MADOGUCHI_DATABASE_URL" bin/madoguchi messages --text
+
+BANNER
+wait -n "${pids[@]}" || true

@@ -1,0 +1,457 @@
+/*
+ * db.c - a small pool of libpq connections in non-blocking mode, driven by
+ * libevent, so no query ever blocks the loop.
+ *
+ * Each connection runs one query at a time; queries queue in order while
+ * all are busy. A lost connection fails its query (the caller decides
+ * whether that means HTTP 500), then reconnects with capped exponential
+ * backoff, while the process keeps serving.
+ */
+#include "storage.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include <event2/event.h>
+
+#include "log.h"
+#include "metrics.h"
+
+#define DB_BACKOFF_MIN_MS	100
+#define DB_BACKOFF_MAX_MS	5000
+
+enum db_conn_state { DB_DOWN, DB_CONNECTING, DB_IDLE, DB_BUSY };
+
+struct db_job {
+	TAILQ_ENTRY(db_job) link;
+	char		*sql;
+	char		**values;
+	int		 nparams;
+	db_result_fn	 cb;
+	void		*arg;
+};
+
+TAILQ_HEAD(db_job_queue, db_job);
+
+struct db_conn {
+	struct db_pool		*pool;
+	int			 id;
+	PGconn			*pg;
+	enum db_conn_state	 state;
+	struct event		*io;		/* socket readiness */
+	struct event		*retry;		/* reconnect timer */
+	int			 backoff_ms;
+	struct db_job		*job;		/* in flight */
+	PGresult		*result;	/* of job, gathered so far */
+};
+
+struct db_pool {
+	struct event_base	*base;
+	char			*conninfo;
+	int			 size;
+	struct db_conn		*conns;
+	struct db_job_queue	 queue;
+	struct event		*fail_queued;	/* deferred: no connection left */
+	bool			 closing;
+};
+
+static void	db_conn_connect(struct db_conn *conn);
+static void	db_conn_lost(struct db_conn *conn, const char *why);
+static void	db_pool_dispatch(struct db_pool *pool);
+
+static void
+db_job_free(struct db_job *job)
+{
+	for (int i = 0; i < job->nparams; i++)
+		free(job->values[i]);
+	free(job->values);
+	free(job->sql);
+	free(job);
+}
+
+static struct db_job *
+db_job_new(const char *sql, int nparams, const char *const *values,
+    db_result_fn cb, void *arg)
+{
+	struct db_job *job = calloc(1, sizeof(*job));
+
+	if (job == NULL)
+		return NULL;
+	job->cb = cb;
+	job->arg = arg;
+	if ((job->sql = strdup(sql)) == NULL ||
+	    (nparams > 0 &&
+	    (job->values = calloc((size_t)nparams, sizeof(char *))) == NULL))
+		goto fail;
+	for (; job->nparams < nparams; job->nparams++) {
+		const char *v = values[job->nparams];
+
+		if (v != NULL && (job->values[job->nparams] = strdup(v)) == NULL)
+			goto fail;
+	}
+	return job;
+fail:
+	db_job_free(job);
+	return NULL;
+}
+
+static void
+db_pool_update_gauge(struct db_pool *pool)
+{
+	metrics_set("madoguchi_db_connections_up", "",
+	    (uint64_t)db_pool_connected(pool));
+}
+
+/* First line of libpq's message, for a log value without newlines. */
+static void
+db_first_line(const char *msg, char *buf, size_t len)
+{
+	size_t n = strcspn(msg, "\r\n");
+
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, msg, n);
+	buf[n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (buf[i] == '"')
+			buf[i] = '\'';
+}
+
+/* (Re)arms the socket watcher with the events libpq is waiting for. */
+static void
+db_conn_watch(struct db_conn *conn, short what, event_callback_fn cb)
+{
+	if (conn->io != NULL)
+		event_free(conn->io);
+	conn->io = event_new(conn->pool->base, PQsocket(conn->pg), what, cb,
+	    conn);
+	if (conn->io == NULL || event_add(conn->io, NULL) != 0)
+		db_conn_lost(conn, "cannot watch socket");
+}
+
+static void
+db_conn_finish_job(struct db_conn *conn, PGresult *res, const char *why)
+{
+	struct db_job *job = conn->job;
+
+	conn->job = NULL;
+	conn->result = NULL;
+	if (conn->state == DB_BUSY)
+		conn->state = DB_IDLE;
+	job->cb(job->arg, res, why);
+	PQclear(res);
+	db_job_free(job);
+}
+
+/* Keeps the most telling result of a job: its first error, else its last. */
+static void
+db_conn_keep_result(struct db_conn *conn, PGresult *res)
+{
+	if (conn->result != NULL &&
+	    PQresultStatus(conn->result) == PGRES_FATAL_ERROR) {
+		PQclear(res);
+		return;
+	}
+	PQclear(conn->result);
+	conn->result = res;
+}
+
+static void
+db_conn_collect(struct db_conn *conn)
+{
+	PGnotify *n;
+
+	while ((n = PQnotifies(conn->pg)) != NULL)
+		PQfreemem(n);
+	while (conn->job != NULL && !PQisBusy(conn->pg)) {
+		PGresult *res = PQgetResult(conn->pg);
+
+		if (res == NULL) {
+			db_conn_finish_job(conn, conn->result, NULL);
+			db_pool_dispatch(conn->pool);
+			return;
+		}
+		db_conn_keep_result(conn, res);
+	}
+}
+
+static void
+db_conn_io_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct db_conn *conn = arg;
+
+	(void)fd;
+	if (what & EV_WRITE) {
+		int r = PQflush(conn->pg);
+
+		if (r < 0) {
+			db_conn_lost(conn, PQerrorMessage(conn->pg));
+			return;
+		}
+		if (r == 0)	/* all sent: from now on only wait to read */
+			db_conn_watch(conn, EV_READ | EV_PERSIST, db_conn_io_cb);
+	}
+	if (what & EV_READ) {
+		if (!PQconsumeInput(conn->pg) ||
+		    PQstatus(conn->pg) == CONNECTION_BAD) {
+			db_conn_lost(conn, PQerrorMessage(conn->pg));
+			return;
+		}
+		db_conn_collect(conn);
+	}
+}
+
+static void
+db_conn_send(struct db_conn *conn, struct db_job *job)
+{
+	int r;
+
+	if (!PQsendQueryParams(conn->pg, job->sql, job->nparams, NULL,
+	    (const char *const *)job->values, NULL, NULL, 0)) {
+		/* Never reached the server: it may run on another connection. */
+		TAILQ_INSERT_HEAD(&conn->pool->queue, job, link);
+		db_conn_lost(conn, PQerrorMessage(conn->pg));
+		return;
+	}
+	conn->job = job;
+	conn->state = DB_BUSY;
+	if ((r = PQflush(conn->pg)) < 0)
+		db_conn_lost(conn, PQerrorMessage(conn->pg));
+	else if (r == 1)
+		db_conn_watch(conn, EV_READ | EV_WRITE | EV_PERSIST,
+		    db_conn_io_cb);
+}
+
+static void
+db_pool_dispatch(struct db_pool *pool)
+{
+	for (int i = 0; i < pool->size && !TAILQ_EMPTY(&pool->queue); i++) {
+		struct db_conn *conn = &pool->conns[i];
+		struct db_job *job;
+
+		if (conn->state != DB_IDLE)
+			continue;
+		job = TAILQ_FIRST(&pool->queue);
+		TAILQ_REMOVE(&pool->queue, job, link);
+		db_conn_send(conn, job);
+	}
+}
+
+static void
+db_conn_poll_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct db_conn *conn = arg;
+
+	(void)fd;
+	(void)what;
+	switch (PQconnectPoll(conn->pg)) {
+	case PGRES_POLLING_READING:
+		db_conn_watch(conn, EV_READ, db_conn_poll_cb);
+		break;
+	case PGRES_POLLING_WRITING:
+		db_conn_watch(conn, EV_WRITE, db_conn_poll_cb);
+		break;
+	case PGRES_POLLING_OK:
+		if (PQsetnonblocking(conn->pg, 1) != 0) {
+			db_conn_lost(conn, "cannot set non-blocking mode");
+			break;
+		}
+		conn->state = DB_IDLE;
+		conn->backoff_ms = DB_BACKOFF_MIN_MS;
+		log_info("db.connected", "conn=%d", conn->id);
+		db_pool_update_gauge(conn->pool);
+		db_conn_watch(conn, EV_READ | EV_PERSIST, db_conn_io_cb);
+		db_pool_dispatch(conn->pool);
+		break;
+	default:
+		db_conn_lost(conn, PQerrorMessage(conn->pg));
+	}
+}
+
+static void
+db_conn_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	db_conn_connect(arg);
+}
+
+static void
+db_conn_connect(struct db_conn *conn)
+{
+	/* Later keywords override what the URI says (libpq's rule). */
+	static const char *const keys[] = { "dbname",
+	    "fallback_application_name", "options", NULL };
+	const char *values[] = { conn->pool->conninfo, "madoguchid",
+	    "-c statement_timeout=10s", NULL };
+
+	conn->pg = PQconnectStartParams(keys, values, 1);
+	if (conn->pg == NULL || PQstatus(conn->pg) == CONNECTION_BAD) {
+		db_conn_lost(conn, conn->pg ? PQerrorMessage(conn->pg) :
+		    "out of memory");
+		return;
+	}
+	conn->state = DB_CONNECTING;
+	/* libpq: start as if PQconnectPoll had asked to write. */
+	db_conn_watch(conn, EV_WRITE, db_conn_poll_cb);
+}
+
+static void
+db_pool_fail_queued_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct db_pool *pool = arg;
+	struct db_job *job;
+
+	(void)fd;
+	(void)what;
+	if (db_pool_connected(pool) > 0)
+		return;
+	while ((job = TAILQ_FIRST(&pool->queue)) != NULL) {
+		TAILQ_REMOVE(&pool->queue, job, link);
+		job->cb(job->arg, NULL, "no database connection");
+		db_job_free(job);
+	}
+}
+
+static void
+db_conn_lost(struct db_conn *conn, const char *why)
+{
+	struct timeval tv;
+	char reason[200];
+	int delay;
+
+	db_first_line(why, reason, sizeof(reason));
+	log_warn("db.connection_lost", "conn=%d retry_ms=%d reason=\"%s\"",
+	    conn->id, conn->backoff_ms, reason);
+	metrics_add("madoguchi_db_connection_failures_total", "", 1);
+	if (conn->io != NULL) {
+		event_free(conn->io);
+		conn->io = NULL;
+	}
+	PQfinish(conn->pg);
+	conn->pg = NULL;
+	conn->state = DB_DOWN;
+	db_pool_update_gauge(conn->pool);
+
+	/* Jitter, so processes that lost the same server do not return in step. */
+	delay = conn->backoff_ms * 3 / 4 + rand() % (conn->backoff_ms / 2 + 1);
+	tv.tv_sec = delay / 1000;
+	tv.tv_usec = (delay % 1000) * 1000;
+	event_add(conn->retry, &tv);
+	conn->backoff_ms = conn->backoff_ms * 2 > DB_BACKOFF_MAX_MS ?
+	    DB_BACKOFF_MAX_MS : conn->backoff_ms * 2;
+
+	if (conn->job != NULL) {
+		PQclear(conn->result);
+		conn->result = NULL;
+		db_conn_finish_job(conn, NULL, "connection lost");
+	}
+	if (db_pool_connected(conn->pool) == 0)
+		event_active(conn->pool->fail_queued, 0, 0);
+}
+
+struct db_pool *
+db_pool_new(struct event_base *base, const char *conninfo, int size)
+{
+	struct db_pool *pool = calloc(1, sizeof(*pool));
+
+	if (pool == NULL)
+		return NULL;
+	pool->base = base;
+	pool->size = size;
+	TAILQ_INIT(&pool->queue);
+	pool->conninfo = strdup(conninfo);
+	pool->conns = calloc((size_t)size, sizeof(*pool->conns));
+	pool->fail_queued = event_new(base, -1, 0, db_pool_fail_queued_cb, pool);
+	if (pool->conninfo == NULL || pool->conns == NULL ||
+	    pool->fail_queued == NULL)
+		goto fail;
+	metrics_describe("madoguchi_db_connections_up", "gauge",
+	    "PostgreSQL connections of this process that are up");
+	for (int i = 0; i < size; i++) {
+		struct db_conn *conn = &pool->conns[i];
+
+		conn->pool = pool;
+		conn->id = i;
+		conn->backoff_ms = DB_BACKOFF_MIN_MS;
+		if ((conn->retry = evtimer_new(base, db_conn_retry_cb, conn)) == NULL)
+			goto fail;
+	}
+	db_pool_update_gauge(pool);
+	for (int i = 0; i < size; i++)
+		db_conn_connect(&pool->conns[i]);
+	return pool;
+fail:
+	db_pool_free(pool);
+	return NULL;
+}
+
+void
+db_pool_free(struct db_pool *pool)
+{
+	struct db_job *job;
+
+	if (pool == NULL)
+		return;
+	/* Callbacks below may query again: from now on they are refused. */
+	pool->closing = true;
+	for (int i = 0; pool->conns != NULL && i < pool->size; i++) {
+		struct db_conn *conn = &pool->conns[i];
+
+		if (conn->io != NULL)
+			event_free(conn->io);
+		if (conn->retry != NULL)
+			event_free(conn->retry);
+		PQclear(conn->result);
+		conn->result = NULL;
+		PQfinish(conn->pg);
+		conn->pg = NULL;
+		conn->state = DB_DOWN;
+		if (conn->job != NULL)
+			db_conn_finish_job(conn, NULL, "shutting down");
+	}
+	while ((job = TAILQ_FIRST(&pool->queue)) != NULL) {
+		TAILQ_REMOVE(&pool->queue, job, link);
+		job->cb(job->arg, NULL, "shutting down");
+		db_job_free(job);
+	}
+	if (pool->fail_queued != NULL)
+		event_free(pool->fail_queued);
+	free(pool->conns);
+	free(pool->conninfo);
+	free(pool);
+}
+
+int
+db_pool_size(const struct db_pool *pool)
+{
+	return pool->size;
+}
+
+int
+db_pool_connected(const struct db_pool *pool)
+{
+	int n = 0;
+
+	for (int i = 0; i < pool->size; i++)
+		if (pool->conns[i].state == DB_IDLE ||
+		    pool->conns[i].state == DB_BUSY)
+			n++;
+	return n;
+}
+
+bool
+db_query(struct db_pool *pool, const char *sql, int nparams,
+    const char *const *values, db_result_fn cb, void *arg)
+{
+	struct db_job *job;
+
+	if (pool->closing || db_pool_connected(pool) == 0)
+		return false;
+	if ((job = db_job_new(sql, nparams, values, cb, arg)) == NULL)
+		return false;
+	TAILQ_INSERT_TAIL(&pool->queue, job, link);
+	db_pool_dispatch(pool);
+	return true;
+}

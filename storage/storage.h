@@ -1,0 +1,135 @@
+/*
+ * storage.h - madoguchi's PostgreSQL: connections on the event loop, the
+ * group-committed ingest of inbound events, and schema migrations.
+ *
+ * Nothing here knows LINE: receivers (webhook/, later webchat/) hand over
+ * channel-neutral inbound events.
+ */
+#ifndef MADOGUCHI_STORAGE_H
+#define MADOGUCHI_STORAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <libpq-fe.h>
+
+struct event_base;
+struct keyring;
+
+/* ---- db.c: a pool of non-blocking connections driven by libevent ---- */
+
+struct db_pool;
+
+/*
+ * The result of one query. res is the server's answer (PGRES_TUPLES_OK,
+ * PGRES_COMMAND_OK or PGRES_FATAL_ERROR) and is freed after the call;
+ * res is NULL when the query could not run (connection lost, or the pool
+ * shut down), with why saying so.
+ */
+typedef void (*db_result_fn)(void *arg, const PGresult *res, const char *why);
+
+/*
+ * Starts size connections to conninfo (a libpq URI or key=value string;
+ * "" uses the PG* environment) and keeps them up, reconnecting with backoff.
+ */
+struct db_pool	*db_pool_new(struct event_base *base, const char *conninfo,
+		    int size);
+/*
+ * Closes every connection. Queries still running or queued get their
+ * callback now, with res NULL ("shutting down").
+ */
+void		 db_pool_free(struct db_pool *pool);
+int		 db_pool_size(const struct db_pool *pool);
+int		 db_pool_connected(const struct db_pool *pool);
+
+/*
+ * Queues one statement with text parameters (copied). Returns false, and
+ * will never call cb, when no connection is up; otherwise cb is called
+ * exactly once, later, from the loop.
+ */
+bool		 db_query(struct db_pool *pool, const char *sql, int nparams,
+		    const char *const *values, db_result_fn cb, void *arg)
+		    __attribute__((warn_unused_result));
+
+/* ---- ingest.c: inbound events, stored before anyone is told "OK" ---- */
+
+enum inbound_kind {
+	INBOUND_MESSAGE,	/* the person wrote or sent something */
+	INBOUND_FOLLOW,		/* added the account, or unblocked it */
+	INBOUND_UNFOLLOW,	/* blocked the account */
+	INBOUND_UNSEND,		/* retracted an earlier message */
+};
+
+/* One event as a receiver hands it over; strings are borrowed. */
+struct inbound_event {
+	enum inbound_kind kind;
+	const char	*event_key;	/* unique per event: dedupe key */
+	const char	*contact_ref;	/* the channel's id for the person */
+	const char	*message_kind;	/* "text", "image", ... (MESSAGE) */
+	const char	*message_ref;	/* channel's message id (MESSAGE, UNSEND) */
+	const char	*text;		/* UTF-8 (MESSAGE of kind "text") */
+	size_t		 text_len;
+	int64_t		 occurred_us;	/* when it happened, per the channel */
+	const char	*reply_token;	/* may be NULL */
+	bool		 redelivery;
+	bool		 unblocked;	/* FOLLOW: was blocked before */
+};
+
+enum ingest_outcome { INGEST_COMMITTED, INGEST_FAILED };
+typedef void (*ingest_done_fn)(void *arg, enum ingest_outcome outcome);
+
+struct ingest;
+
+/* Channel kind and name say which channels row the events belong to. */
+struct ingest	*ingest_new(struct db_pool *pool, const struct keyring *keys,
+		    const char *channel_kind, const char *channel_name);
+void		 ingest_free(struct ingest *ing);
+
+/*
+ * Takes the n > 0 events of one delivery; text is sealed before this returns.
+ * done is called once, after the transaction holding them committed or
+ * failed (deliveries arriving together share one transaction). Returns
+ * false, and never calls done, when it cannot take them now: no database
+ * connection, shutting down, or out of memory.
+ */
+bool		 ingest_submit(struct ingest *ing,
+		    const struct inbound_event *events, size_t n,
+		    ingest_done_fn done, void *arg)
+		    __attribute__((warn_unused_result));
+/* Deliveries taken but not yet answered. */
+size_t		 ingest_pending(const struct ingest *ing);
+/* Refuses new deliveries from now on (shutdown). */
+void		 ingest_close(struct ingest *ing);
+
+/* ---- migrate.c: forward-only schema migrations ---- */
+
+struct migration {
+	int		 version;
+	const char	*name;
+	const char	*sql;
+};
+
+/* Compiled in from storage/migrations/NNN_name.sql, in order. */
+extern const struct migration	storage_migrations[];
+extern const size_t		storage_migrations_count;
+
+int	migrations_latest(void);
+/*
+ * SQL that reads the applied version in one row, one column. On a database
+ * never migrated it fails with SQLSTATE 42P01 (undefined_table): version 0.
+ */
+extern const char migrations_version_sql[];
+
+/*
+ * Blocking: for the CLI only, never on the daemon's loop. Applies every
+ * missing migration, each in its own transaction, under an advisory lock so
+ * two migrators cannot interleave; reports each one applied on out.
+ */
+bool	migrations_apply(PGconn *conn, FILE *out, char *err, size_t errlen)
+	    __attribute__((warn_unused_result));
+/* Blocking: the applied version, or -1 with err set. */
+int	migrations_applied(PGconn *conn, char *err, size_t errlen);
+
+#endif
