@@ -88,4 +88,7 @@ bench: deps
 clean:
 	rm -rf build build-asan bin bin-asan
 
+# Keep intermediate objects (tests), so a rebuild does not redo them.
+.SECONDARY:
+
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
