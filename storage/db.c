@@ -20,11 +20,13 @@
 
 #define DB_BACKOFF_MIN_MS	100
 #define DB_BACKOFF_MAX_MS	5000
+#define DB_MAX_PREPARED		16
 
 enum db_conn_state { DB_DOWN, DB_CONNECTING, DB_IDLE, DB_BUSY };
 
 struct db_job {
 	TAILQ_ENTRY(db_job) link;
+	const char	*stmt;		/* prepared statement name, or NULL */
 	char		*sql;
 	char		**values;
 	int		 nparams;
@@ -44,6 +46,9 @@ struct db_conn {
 	int			 backoff_ms;
 	struct db_job		*job;		/* in flight */
 	PGresult		*result;	/* of job, gathered so far */
+	bool			 preparing;	/* job waits for its PREPARE */
+	const char		*prepared[DB_MAX_PREPARED];
+	int			 nprepared;
 };
 
 struct db_pool {
@@ -57,6 +62,7 @@ struct db_pool {
 };
 
 static void	db_conn_connect(struct db_conn *conn);
+static void	db_conn_send(struct db_conn *conn, struct db_job *job);
 static void	db_conn_lost(struct db_conn *conn, const char *why);
 static void	db_pool_dispatch(struct db_pool *pool);
 
@@ -71,13 +77,14 @@ db_job_free(struct db_job *job)
 }
 
 static struct db_job *
-db_job_new(const char *sql, int nparams, const char *const *values,
-    db_result_fn cb, void *arg)
+db_job_new(const char *stmt, const char *sql, int nparams,
+    const char *const *values, db_result_fn cb, void *arg)
 {
 	struct db_job *job = calloc(1, sizeof(*job));
 
 	if (job == NULL)
 		return NULL;
+	job->stmt = stmt;
 	job->cb = cb;
 	job->arg = arg;
 	if ((job->sql = strdup(sql)) == NULL ||
@@ -157,6 +164,33 @@ db_conn_keep_result(struct db_conn *conn, PGresult *res)
 	conn->result = res;
 }
 
+static bool
+db_conn_has_prepared(const struct db_conn *conn, const char *stmt)
+{
+	for (int i = 0; i < conn->nprepared; i++)
+		if (conn->prepared[i] == stmt || strcmp(conn->prepared[i], stmt) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The PREPARE of conn->job finished: true if it succeeded, and the job may
+ * now run; false leaves the server's error as the job's result.
+ */
+static bool
+db_conn_prepared(struct db_conn *conn)
+{
+	conn->preparing = false;
+	if (conn->result != NULL &&
+	    PQresultStatus(conn->result) == PGRES_FATAL_ERROR)
+		return false;
+	PQclear(conn->result);
+	conn->result = NULL;
+	if (conn->nprepared < DB_MAX_PREPARED)
+		conn->prepared[conn->nprepared++] = conn->job->stmt;
+	return true;
+}
+
 static void
 db_conn_collect(struct db_conn *conn)
 {
@@ -167,12 +201,17 @@ db_conn_collect(struct db_conn *conn)
 	while (conn->job != NULL && !PQisBusy(conn->pg)) {
 		PGresult *res = PQgetResult(conn->pg);
 
-		if (res == NULL) {
-			db_conn_finish_job(conn, conn->result, NULL);
-			db_pool_dispatch(conn->pool);
-			return;
+		if (res != NULL) {
+			db_conn_keep_result(conn, res);
+			continue;
 		}
-		db_conn_keep_result(conn, res);
+		if (conn->preparing && db_conn_prepared(conn)) {
+			db_conn_send(conn, conn->job);	/* now run it */
+			continue;
+		}
+		db_conn_finish_job(conn, conn->result, NULL);
+		db_pool_dispatch(conn->pool);
+		return;
 	}
 }
 
@@ -202,13 +241,26 @@ db_conn_io_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/*
+ * Sends a job; a named statement is first prepared on this connection,
+ * once, and from then on only bound and executed (no parse, no plan).
+ */
 static void
 db_conn_send(struct db_conn *conn, struct db_job *job)
 {
-	int r;
+	const char *const *values = (const char *const *)job->values;
+	int r, sent;
 
-	if (!PQsendQueryParams(conn->pg, job->sql, job->nparams, NULL,
-	    (const char *const *)job->values, NULL, NULL, 0)) {
+	if (job->stmt == NULL)
+		sent = PQsendQueryParams(conn->pg, job->sql, job->nparams, NULL,
+		    values, NULL, NULL, 0);
+	else if (db_conn_has_prepared(conn, job->stmt))
+		sent = PQsendQueryPrepared(conn->pg, job->stmt, job->nparams,
+		    values, NULL, NULL, 0);
+	else if ((sent = PQsendPrepare(conn->pg, job->stmt, job->sql,
+	    job->nparams, NULL)))
+		conn->preparing = true;
+	if (!sent) {
 		/* Never reached the server: it may run on another connection. */
 		TAILQ_INSERT_HEAD(&conn->pool->queue, job, link);
 		db_conn_lost(conn, PQerrorMessage(conn->pg));
@@ -280,11 +332,17 @@ db_conn_retry_cb(evutil_socket_t fd, short what, void *arg)
 static void
 db_conn_connect(struct db_conn *conn)
 {
-	/* Later keywords override what the URI says (libpq's rule). */
+	/*
+	 * Later keywords override what the URI says (libpq's rule). Generic
+	 * plans: the batch statements take arrays whose sizes make custom
+	 * plans look attractive, and re-planning every call costs more than
+	 * the statement itself.
+	 */
 	static const char *const keys[] = { "dbname",
 	    "fallback_application_name", "options", NULL };
 	const char *values[] = { conn->pool->conninfo, "madoguchid",
-	    "-c statement_timeout=10s", NULL };
+	    "-c statement_timeout=10s -c plan_cache_mode=force_generic_plan",
+	    NULL };
 
 	conn->pg = PQconnectStartParams(keys, values, 1);
 	if (conn->pg == NULL || PQstatus(conn->pg) == CONNECTION_BAD) {
@@ -332,6 +390,8 @@ db_conn_lost(struct db_conn *conn, const char *why)
 	PQfinish(conn->pg);
 	conn->pg = NULL;
 	conn->state = DB_DOWN;
+	conn->nprepared = 0;	/* statements die with their session */
+	conn->preparing = false;
 	db_pool_update_gauge(conn->pool);
 
 	/* Jitter, so processes that lost the same server do not return in step. */
@@ -441,17 +501,31 @@ db_pool_connected(const struct db_pool *pool)
 	return n;
 }
 
-bool
-db_query(struct db_pool *pool, const char *sql, int nparams,
-    const char *const *values, db_result_fn cb, void *arg)
+static bool
+db_pool_enqueue(struct db_pool *pool, const char *stmt, const char *sql,
+    int nparams, const char *const *values, db_result_fn cb, void *arg)
 {
 	struct db_job *job;
 
 	if (pool->closing || db_pool_connected(pool) == 0)
 		return false;
-	if ((job = db_job_new(sql, nparams, values, cb, arg)) == NULL)
+	if ((job = db_job_new(stmt, sql, nparams, values, cb, arg)) == NULL)
 		return false;
 	TAILQ_INSERT_TAIL(&pool->queue, job, link);
 	db_pool_dispatch(pool);
 	return true;
+}
+
+bool
+db_query(struct db_pool *pool, const char *sql, int nparams,
+    const char *const *values, db_result_fn cb, void *arg)
+{
+	return db_pool_enqueue(pool, NULL, sql, nparams, values, cb, arg);
+}
+
+bool
+db_query_prepared(struct db_pool *pool, const char *stmt, const char *sql,
+    int nparams, const char *const *values, db_result_fn cb, void *arg)
+{
+	return db_pool_enqueue(pool, stmt, sql, nparams, values, cb, arg);
 }

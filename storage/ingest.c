@@ -30,8 +30,108 @@
 #define INGEST_BATCH_MAX_BYTES	(4 << 20)
 #define INGEST_BODY_AAD		"messages.body"
 
+/* The channels row the events belong to, made on first use. */
+static const char ingest_channel_sql[] =
+    "INSERT INTO channels (kind, name) VALUES ($1, $2) "
+    "ON CONFLICT (kind, name) DO UPDATE SET name = EXCLUDED.name RETURNING id";
+
+/*
+ * One batch, one statement: $1 channel id, $2 received at, $3 the events.
+ *
+ * Only the first delivery of an event gets past "fresh". Contacts and open
+ * conversations are upserted (DO UPDATE, so the row comes back even when
+ * another process made it a moment ago); their upserts also carry the
+ * newest follow state and reopen a conversation waiting for the user.
+ * Rows are taken in a fixed order, so concurrent batches never deadlock.
+ * Order within a batch is LINE's timestamp, as its docs advise.
+ */
 static const char ingest_sql[] =
-    "SELECT stored, duplicates FROM ingest_events($1, $2, $3, $4)";
+"WITH ev AS ("
+"  SELECT * FROM jsonb_to_recordset($3::jsonb) AS e(event_key text, kind text,"
+"    contact_ref text, message_kind text, message_ref text, body bytea,"
+"    body_key_id smallint, occurred_at timestamptz, redelivery boolean,"
+"    reply_token text)"
+"), fresh AS ("
+"  INSERT INTO webhook_events (channel_id, event_key, kind, occurred_at,"
+"      received_at, redelivery, reply_token)"
+"  SELECT $1, event_key, kind, occurred_at, $2, coalesce(redelivery, false),"
+"      reply_token"
+"    FROM ev ORDER BY event_key"
+"  ON CONFLICT DO NOTHING"
+"  RETURNING event_key"
+"), new_ev AS ("
+"  SELECT DISTINCT ON (ev.event_key) ev.*"
+"    FROM ev JOIN fresh USING (event_key) ORDER BY ev.event_key"
+"), follow AS ("
+"  SELECT DISTINCT ON (contact_ref) contact_ref, kind, occurred_at"
+"    FROM new_ev WHERE kind IN ('follow', 'unfollow')"
+"   ORDER BY contact_ref, occurred_at DESC, event_key DESC"
+"), who AS ("
+"  INSERT INTO contacts AS c (channel_id, external_id, first_seen_at,"
+"      last_event_at, follow_state, followed_at, blocked_since,"
+"      follow_changed_at)"
+"  SELECT $1, p.contact_ref, $2, $2,"
+"      CASE f.kind WHEN 'follow' THEN 'following'"
+"                  WHEN 'unfollow' THEN 'blocked' ELSE 'unknown' END,"
+"      CASE f.kind WHEN 'follow' THEN f.occurred_at END,"
+"      CASE f.kind WHEN 'unfollow' THEN f.occurred_at END,"
+"      f.occurred_at"
+"    FROM (SELECT DISTINCT contact_ref FROM new_ev) p"
+"    LEFT JOIN follow f USING (contact_ref)"
+"   ORDER BY p.contact_ref"
+"  ON CONFLICT (channel_id, external_id) DO UPDATE SET"
+"    last_event_at = EXCLUDED.last_event_at,"
+"    follow_state = CASE WHEN c.follow_changed_at IS NULL"
+"        OR c.follow_changed_at <= EXCLUDED.follow_changed_at"
+"      THEN coalesce(nullif(EXCLUDED.follow_state, 'unknown'), c.follow_state)"
+"      ELSE c.follow_state END,"
+"    followed_at = CASE WHEN (c.follow_changed_at IS NULL"
+"        OR c.follow_changed_at <= EXCLUDED.follow_changed_at)"
+"        AND EXCLUDED.follow_state = 'following'"
+"      THEN EXCLUDED.followed_at ELSE c.followed_at END,"
+"    blocked_since = CASE WHEN c.follow_changed_at IS NULL"
+"        OR c.follow_changed_at <= EXCLUDED.follow_changed_at"
+"      THEN EXCLUDED.blocked_since ELSE c.blocked_since END,"
+"    follow_changed_at = greatest(c.follow_changed_at,"
+"        EXCLUDED.follow_changed_at)"
+"  RETURNING c.id, c.external_id"
+"), conv AS ("
+"  INSERT INTO conversations AS cv (contact_id, channel_id, state, opened_at,"
+"      last_inbound_at)"
+"  SELECT w.id, $1, 'waiting', $2, $2 FROM who w"
+"   WHERE w.external_id IN (SELECT contact_ref FROM new_ev"
+"                            WHERE kind = 'message')"
+"   ORDER BY w.id"
+"  ON CONFLICT (contact_id) WHERE state <> 'closed' DO UPDATE SET"
+"    last_inbound_at = EXCLUDED.last_inbound_at,"
+"    state = CASE cv.state WHEN 'waiting_for_user' THEN 'waiting'"
+"            ELSE cv.state END"
+"  RETURNING cv.id, cv.contact_id"
+"), msg AS ("
+"  INSERT INTO messages (conversation_id, contact_id, direction, kind,"
+"      accepted, external_id, body, body_key_id, sent_at, received_at)"
+"  SELECT conv.id, w.id, 'in', e.message_kind, e.message_kind = 'text',"
+"      e.message_ref, e.body, e.body_key_id, e.occurred_at, $2"
+"    FROM new_ev e JOIN who w ON w.external_id = e.contact_ref"
+"    JOIN conv ON conv.contact_id = w.id"
+"   WHERE e.kind = 'message'"
+"   ORDER BY e.occurred_at, e.event_key"
+"  RETURNING conversation_id"
+"), unsent AS ("
+"  UPDATE messages m SET body = NULL, body_key_id = NULL,"
+"      unsent_at = e.occurred_at"
+"    FROM new_ev e JOIN who w ON w.external_id = e.contact_ref"
+"   WHERE e.kind = 'unsend' AND m.contact_id = w.id"
+"     AND m.external_id = e.message_ref AND m.direction = 'in'"
+"  RETURNING m.id"
+")"
+"SELECT (SELECT count(*) FROM new_ev),"
+"  (SELECT count(*) FROM ev) - (SELECT count(*) FROM new_ev),"
+"  (SELECT count(*) FROM unsent),"
+"  (SELECT pg_notify('madoguchi_inbound', json_build_object("
+"      'channel', $1::integer,"
+"      'conversations', array_agg(DISTINCT conversation_id))::text)"
+"     FROM msg HAVING count(*) > 0) IS NOT NULL";
 
 struct ingest_delivery {
 	TAILQ_ENTRY(ingest_delivery) link;
@@ -57,6 +157,8 @@ struct ingest {
 	const struct keyring	*keys;
 	char			*channel_kind;
 	char			*channel_name;
+	char			 channel_id[16];	/* "" until known */
+	bool			 resolving;	/* channel lookup in flight */
 	struct ingest_queue	 queue;		/* not yet sent */
 	size_t			 queued;
 	int			 batches;	/* in flight */
@@ -125,9 +227,8 @@ ingest_write_event(const struct ingest *ing, struct evbuffer *out,
 
 	clock_format_utc(ev->occurred_us, when);
 	evbuffer_add_printf(out, "{\"kind\":\"%s\",\"occurred_at\":\"%s\","
-	    "\"redelivery\":%s,\"unblocked\":%s", ingest_kind_names[ev->kind],
-	    when, ev->redelivery ? "true" : "false",
-	    ev->unblocked ? "true" : "false");
+	    "\"redelivery\":%s", ingest_kind_names[ev->kind], when,
+	    ev->redelivery ? "true" : "false");
 	ingest_write_key(out, "event_key", ev->event_key);
 	ingest_write_key(out, "contact_ref", ev->contact_ref);
 	ingest_write_key(out, "message_kind", ev->message_kind);
@@ -296,14 +397,53 @@ ingest_fail_queued(struct ingest *ing)
 }
 
 static void
+ingest_channel_done(void *arg, const PGresult *res, const char *why)
+{
+	struct ingest *ing = arg;
+
+	ing->resolving = false;
+	if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK &&
+	    PQntuples(res) == 1) {
+		snprintf(ing->channel_id, sizeof(ing->channel_id), "%s",
+		    PQgetvalue(res, 0, 0));
+		log_info("ingest.channel", "kind=%s name=%s id=%s",
+		    ing->channel_kind, ing->channel_name, ing->channel_id);
+		ingest_pump(ing);
+		return;
+	}
+	log_error("ingest.channel_failed", "sqlstate=%s reason=\"%s\"",
+	    res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : "none",
+	    res ? "rejected by server" : why);
+	ingest_fail_queued(ing);
+}
+
+/* Batches need the channel's id; the first delivery asks for it. */
+static bool
+ingest_channel_known(struct ingest *ing)
+{
+	const char *params[2] = { ing->channel_kind, ing->channel_name };
+
+	if (ing->channel_id[0] != '\0')
+		return true;
+	if (!ing->resolving) {
+		if (!db_query(ing->pool, ingest_channel_sql, 2, params,
+		    ingest_channel_done, ing))
+			ingest_fail_queued(ing);
+		else
+			ing->resolving = true;
+	}
+	return false;
+}
+
+static void
 ingest_pump(struct ingest *ing)
 {
-	while (!TAILQ_EMPTY(&ing->queue) &&
+	while (!TAILQ_EMPTY(&ing->queue) && ingest_channel_known(ing) &&
 	    ing->batches < db_pool_size(ing->pool)) {
 		struct evbuffer *json = evbuffer_new();
 		struct ingest_batch *b;
 		char when[CLOCK_ISO_LEN];
-		const char *params[4];
+		const char *params[3];
 
 		if (json == NULL || (b = ingest_batch_take(ing, json)) == NULL) {
 			if (json != NULL)
@@ -313,12 +453,11 @@ ingest_pump(struct ingest *ing)
 		}
 		b->sent_us = clock_now_us();
 		clock_format_utc(b->sent_us, when);
-		params[0] = ing->channel_kind;
-		params[1] = ing->channel_name;
-		params[2] = when;
-		params[3] = (const char *)evbuffer_pullup(json, -1);
-		if (!db_query(ing->pool, ingest_sql, 4, params,
-		    ingest_batch_done, b)) {
+		params[0] = ing->channel_id;
+		params[1] = when;
+		params[2] = (const char *)evbuffer_pullup(json, -1);
+		if (!db_query_prepared(ing->pool, "ingest_batch", ingest_sql, 3,
+		    params, ingest_batch_done, b)) {
 			evbuffer_free(json);
 			ingest_batch_finish(b, INGEST_FAILED);
 			ingest_fail_queued(ing);

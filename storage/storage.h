@@ -53,6 +53,15 @@ bool		 db_query(struct db_pool *pool, const char *sql, int nparams,
 		    const char *const *values, db_result_fn cb, void *arg)
 		    __attribute__((warn_unused_result));
 
+/*
+ * The same for a statement run often: stmt names it (a string constant
+ * that outlives the pool); each connection prepares it once, so later
+ * calls skip parsing and planning.
+ */
+bool		 db_query_prepared(struct db_pool *pool, const char *stmt,
+		    const char *sql, int nparams, const char *const *values,
+		    db_result_fn cb, void *arg) __attribute__((warn_unused_result));
+
 /* ---- ingest.c: inbound events, stored before anyone is told "OK" ---- */
 
 enum inbound_kind {

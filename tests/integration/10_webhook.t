@@ -3,8 +3,10 @@
 # stored, what is refused, and that nothing is stored twice or half.
 use strict;
 use warnings;
+use utf8;
 use lib 'tests/lib';
 use Test::More;
+use IO::Socket::INET;
 use Madoguchi::Test;
 
 my $db = new_cluster();
@@ -12,6 +14,17 @@ $db->migrate;
 my $d = start_daemon($db);
 my $sim = start_sim(secret => $d->{secret}, webhook_url => "$d->{url}/webhook/line");
 my $USER = 'U4f3e2d1c0b9a89786756453423120f1e';
+
+# Headers only, announcing a body over the cap: the answer must come first.
+sub oversize_status {
+	my ($d, $len) = @_;
+	my ($port) = $d->{url} =~ /:(\d+)$/;
+	my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port) or die;
+	print $s "POST /webhook/line HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+		. "x-line-signature: x\r\nContent-Length: $len\r\n\r\n";
+	my $line = <$s> // '';
+	return $line =~ m{^HTTP/1\.\d (\d+)} ? $1 : "no answer: $line";
+}
 sub count { $db->query($_[0]) }
 
 # --- health ---
@@ -35,7 +48,7 @@ is(signed_post($d, $body)->{status}, 200, 'second redelivery answered 200');
 is(count('SELECT count(*) FROM messages'), 1, 'stored once under three deliveries');
 is(count('SELECT count(*) FROM webhook_events'), 1, 'one event recorded');
 is(count("SELECT kind || '/' || accepted || '/' || direction FROM messages"),
-	'text/t/in', 'an accepted inbound text');
+	'text/true/in', 'an accepted inbound text');
 is(count("SELECT count(*) FROM conversations WHERE state = 'waiting'"), 1,
 	'a waiting conversation opened');
 is(count("SELECT position(convert_to('相談', 'UTF8') in body) FROM messages"), 0,
@@ -64,7 +77,7 @@ my $fresh = json_encode(text_body('届かないはず', user => $USER));
 is(signed_post($d, $fresh, signature => undef)->{status}, 401, 'missing signature: 401');
 is(signed_post($d, $fresh, signature => 'AAAA' . ('A' x 39) . '=')->{status}, 401,
 	'wrong signature: 401');
-(my $tampered = $fresh) =~ s/届かないはず/書き換えた文/;
+(my $tampered = $fresh) =~ s/"mode":"active"/"mode":"standby"/ or die;
 my $good_sig = Digest::SHA::hmac_sha256_base64($fresh, $d->{secret}) . '=';
 is(signed_post($d, $tampered, signature => $good_sig)->{status}, 401,
 	'tampered body with the original signature: 401');
@@ -87,7 +100,16 @@ is(signed_post($d, $fresh, content_type => 'text/plain')->{status}, 415, 'wrong 
 is(signed_post($d, $fresh, method => 'PUT')->{status}, 405, 'wrong method: 405');
 is($d->get('/webhook/line')->{status}, 405, 'GET: 405');
 my $big = '{"events":[],"pad":"' . ('x' x (1024 * 1024)) . '"}';
-is(signed_post($d, $big)->{status}, 413, 'body over 1 MiB: 413');
+is(signed_post($d, substr($big, 0, 1024 * 1024 - 100) . '"}')->{status}, 200,
+	'a body just under 1 MiB is read');
+is(oversize_status($d, 2 * 1024 * 1024), 413,
+	'Content-Length over 1 MiB: 413 before the body is read');
+my $bigfile = "$d->{dir}/big.json";
+open(my $bf, '>', $bigfile) or die;
+print $bf $big;
+close $bf;
+my $curl = `curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -H 'x-line-signature: x' --data-binary \@$bigfile $d->{url}/webhook/line`;
+is($curl, '413', 'a client sending 1 MiB + 20 bytes gets 413');
 is($d->get('/nowhere')->{status}, 404, 'unknown path: 404');
 is(count('SELECT count(*) FROM webhook_events'), $before, 'still nothing stored');
 
@@ -117,10 +139,10 @@ $sim->post_json('/sim/send', { user => $U2, type => 'follow' });
 is(count("SELECT follow_state FROM contacts WHERE external_id = '$U2'"), 'following', 'follow');
 $sim->post_json('/sim/send', { user => $U2, type => 'unfollow' });
 is(count("SELECT follow_state || '/' || (blocked_since IS NOT NULL) FROM contacts WHERE external_id = '$U2'"),
-	'blocked/t', 'unfollow: blocked since then');
+	'blocked/true', 'unfollow: blocked since then');
 $sim->post_json('/sim/send', { user => $U2, type => 'follow', unblocked => JSON::PP::true });
 is(count("SELECT follow_state || '/' || (blocked_since IS NULL) FROM contacts WHERE external_id = '$U2'"),
-	'following/t', 'unblocked: following again');
+	'following/true', 'unblocked: following again');
 my $old_unfollow = event_body(type => 'unfollow', user => $U2, timestamp => 1000);
 is(signed_post($d, $old_unfollow)->{status}, 200, 'a late, older unfollow is accepted');
 is(count("SELECT follow_state FROM contacts WHERE external_id = '$U2'"), 'following',

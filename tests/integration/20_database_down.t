@@ -5,6 +5,7 @@
 # stored. Nothing acknowledged is lost.
 use strict;
 use warnings;
+use utf8;
 use lib 'tests/lib';
 use Test::More;
 use Time::HiRes qw(sleep);

@@ -3,6 +3,7 @@
 # doubled, and the deliveries shared commits (group commit).
 use strict;
 use warnings;
+use utf8;
 use lib 'tests/lib';
 use Test::More;
 use Madoguchi::Test;

@@ -2,6 +2,7 @@
 # The admin CLI: help, migrate (idempotent), migrate --status, config.
 use strict;
 use warnings;
+use utf8;
 use lib 'tests/lib';
 use Test::More;
 use Madoguchi::Test;

@@ -72,6 +72,7 @@ sub dir { $_[0]{dir} }
 # One value (first column of the first row), or all rows as arrays.
 sub query {
 	my ($self, $sql) = @_;
+	utf8::encode($sql) if utf8::is_utf8($sql);
 	open(my $fh, '-|', 'psql', '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1',
 		'-F', "\t", '-d', $self->{conninfo}, '-c', $sql) or die "psql: $!";
 	local $/;
