@@ -28,6 +28,9 @@ static void	 api_content(struct api_call *);
 static const struct api_route routes[] = {
 	{ EVHTTP_REQ_POST, "/v2/bot/message/reply", api_message_reply },
 	{ EVHTTP_REQ_POST, "/v2/bot/message/push", api_message_push },
+	{ EVHTTP_REQ_GET, "/v2/bot/message/quota", api_message_quota },
+	{ EVHTTP_REQ_GET, "/v2/bot/message/quota/consumption",
+	    api_message_consumption },
 	{ EVHTTP_REQ_GET, "/v2/bot/profile/{}", api_chat_profile },
 	{ EVHTTP_REQ_POST, "/v2/bot/chat/loading/start", api_chat_loading },
 	{ EVHTTP_REQ_POST, "/v2/bot/chat/markAsRead", api_chat_mark_read },
@@ -40,6 +43,7 @@ static const struct api_route routes[] = {
 static void	 api_call_init(struct api_call *, struct sim *,
 		    struct evhttp_request *, const char *);
 static void	 api_call_clear(struct api_call *);
+static char	*api_user_of(const struct api_call *);
 static bool	 api_authorized(const struct api_call *);
 static void	 api_route(struct api_call *);
 static bool	 path_matches(const char *pattern, const char *path);
@@ -55,7 +59,7 @@ api_handle(struct sim *sim, struct evhttp_request *req, const char *path)
 	bool		faulted = false;
 
 	api_call_init(&c, sim, req, path);
-	/* Unauthenticated calls do not consume faults: LINE checks first. */
+	/* Auth first, so a 401 test never eats a fault queued for later. */
 	if (!api_authorized(&c))
 		api_set_message(&c, 401, faults_message(401));
 	else if ((faulted = faults_take(sim->faults, path, &f)) && !f.accept)
@@ -126,6 +130,32 @@ api_call_init(struct api_call *c, struct sim *sim,
 	if (len > 0)
 		c->json = cJSON_ParseWithLength(body, len);
 	free(body);
+	c->user = api_user_of(c);
+}
+
+/*
+ * The user a call is about, for the request log: `to`, `chatId`, the
+ * user a reply token was issued to, or the profile's user id.  Worked
+ * out before routing so that faulted calls are attributed too.
+ */
+static char *
+api_user_of(const struct api_call *c)
+{
+	static const char	 profile[] = "/v2/bot/profile/";
+	struct sim_event	*ev;
+	const char		*s;
+
+	if ((s = json_string(c->json, "to")) != NULL ||
+	    (s = json_string(c->json, "chatId")) != NULL)
+		return xstrdup(s);
+	if ((s = json_string(c->json, "replyToken")) != NULL &&
+	    (ev = events_by_token(c->sim->events, s)) != NULL &&
+	    ev->user != NULL)
+		return xstrdup(ev->user);
+	if (strncmp(c->path, profile, sizeof(profile) - 1) == 0 &&
+	    c->path[sizeof(profile) - 1] != '\0')
+		return xstrdup(c->path + sizeof(profile) - 1);
+	return NULL;
 }
 
 static void

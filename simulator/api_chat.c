@@ -18,7 +18,6 @@ api_chat_profile(struct api_call *c)
 	const char	*user = c->path + strlen(PROFILE_PREFIX);
 	cJSON		*o;
 
-	c->user = xstrdup(user);
 	if (!users_known(c->sim->users, user) ||
 	    users_is_blocked(c->sim->users, user)) {
 		api_set_message(c, 404, "Not found");
@@ -38,12 +37,9 @@ void
 api_chat_loading(struct api_call *c)
 {
 	const cJSON	*secs;
-	const char	*chat = json_string(c->json, "chatId");
 	cJSON		*details;
 	long		 v;
 
-	if (chat != NULL)
-		c->user = xstrdup(chat);
 	details = cJSON_CreateArray();
 	validate_required_string(c->json, "chatId", details);
 	secs = cJSON_GetObjectItemCaseSensitive(c->json, "loadingSeconds");

@@ -2,7 +2,8 @@
  * POST /v2/bot/message/reply and /push, with LINE's rules: single-use
  * reply tokens that expire, X-Line-Retry-Key only on push (409 on a
  * repeat, with the first answer), and 200 for blocked users even though
- * nothing is delivered.
+ * nothing is delivered.  Also the monthly quota endpoints, which count
+ * pushed messages like LINE does (replies and undelivered pushes free).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,15 +19,11 @@ static bool	 token_valid(const struct api_call *, const struct sim_event *);
 void
 api_message_reply(struct api_call *c)
 {
-	struct sim_event	*ev = NULL;
+	struct sim_event	*ev;
 	const char		*token;
 	cJSON			*details;
 	char			*sent;
 
-	if ((token = json_string(c->json, "replyToken")) != NULL &&
-	    (ev = events_by_token(c->sim->events, token)) != NULL &&
-	    ev->user != NULL)
-		c->user = xstrdup(ev->user);
 	if (c->retry_key != NULL) {
 		api_set_message(c, 400,
 		    "X-Line-Retry-Key is not supported for this endpoint");
@@ -37,13 +34,15 @@ api_message_reply(struct api_call *c)
 	validate_messages(c->json, details);
 	if (api_set_details(c, details))
 		return;		/* an invalid body does not use the token */
+	token = json_string(c->json, "replyToken");
+	ev = events_by_token(c->sim->events, token);
 	if (!token_valid(c, ev)) {
 		api_set_message(c, 400, "Invalid reply token");
 		return;
 	}
 	ev->token_used = true;
-	c->delivered = c->user == NULL ||
-	    !users_is_blocked(c->sim->users, c->user);
+	c->delivered = ev->user == NULL ||
+	    !users_is_blocked(c->sim->users, ev->user);
 	sent = sent_messages_json(c->json);
 	answer_sent(c, sent);
 	free(sent);
@@ -56,8 +55,6 @@ api_message_push(struct api_call *c)
 	cJSON		*details;
 	char		*sent;
 
-	if (to != NULL)
-		c->user = xstrdup(to);
 	if (!push_check_retry_key(c))
 		return;
 	details = cJSON_CreateArray();
@@ -72,12 +69,33 @@ api_message_push(struct api_call *c)
 	}
 	/* Blocked: LINE answers 200 and silently drops the message. */
 	c->delivered = !users_is_blocked(c->sim->users, to);
+	if (c->delivered)
+		c->sim->push_usage += (uint64_t)cJSON_GetArraySize(
+		    cJSON_GetObjectItemCaseSensitive(c->json, "messages"));
 	sent = sent_messages_json(c->json);
 	answer_sent(c, sent);
 	if (c->retry_key != NULL)
 		retry_keys_accept(c->sim->retry_keys, c->retry_key,
 		    c->request_id, sent);
 	free(sent);
+}
+
+/* GET /v2/bot/message/quota: an unlimited plan. */
+void
+api_message_quota(struct api_call *c)
+{
+	api_set(c, 200, xstrdup("{\"type\":\"none\"}"));
+}
+
+/* GET /v2/bot/message/quota/consumption */
+void
+api_message_consumption(struct api_call *c)
+{
+	char	body[64];
+
+	snprintf(body, sizeof(body), "{\"totalUsage\":%llu}",
+	    (unsigned long long)c->sim->push_usage);
+	api_set(c, 200, xstrdup(body));
 }
 
 /*

@@ -13,7 +13,7 @@ struct events {
 	struct strmap	*by_token;	/* index into by_id */
 };
 
-static void	 event_free(void *);
+static void	 sim_event_free(void *);
 static void	 events_remove(struct events *, struct sim_event *);
 
 struct events *
@@ -22,7 +22,7 @@ events_new(void)
 	struct events	*ev;
 
 	ev = xcalloc(1, sizeof(*ev));
-	ev->by_id = strmap_new(event_free);
+	ev->by_id = strmap_new(sim_event_free);
 	ev->by_token = strmap_new(NULL);
 	return ev;
 }
@@ -88,7 +88,7 @@ events_remove(struct events *ev, struct sim_event *e)
 }
 
 static void
-event_free(void *p)
+sim_event_free(void *p)
 {
 	struct sim_event	*e = p;
 

@@ -1,5 +1,5 @@
 /*
- * evhttp helpers shared by the API and /sim/* handlers: reading a request
+ * evhttp helpers shared by the API and /sim/... handlers: reading a request
  * body and sending JSON answers.  Every handler path ends in exactly one
  * http_reply_* call (or a hang), never zero or two.
  */
@@ -44,6 +44,24 @@ http_reply_json(struct evhttp_request *req, int status, const char *json)
 	evbuffer_add(out, json, strlen(json));
 	evhttp_send_reply(req, status, reason_phrase(status), out);
 	evbuffer_free(out);
+}
+
+/* The request body parsed as a JSON object (caller deletes), or NULL. */
+cJSON *
+http_body_object(struct evhttp_request *req)
+{
+	cJSON	*json;
+	char	*body;
+	size_t	 len;
+
+	body = http_body_string(req, &len);
+	json = cJSON_ParseWithLength(body, len);
+	free(body);
+	if (json != NULL && !cJSON_IsObject(json)) {
+		cJSON_Delete(json);
+		json = NULL;
+	}
+	return json;
 }
 
 /* Reply with obj as compact JSON and delete obj. */

@@ -72,6 +72,7 @@ struct sim {
 	struct faults		*faults;	/* pending injected faults */
 	struct hangs		*hangs;		/* requests held open */
 	struct webhook_sender	*sender;	/* in-flight webhook POSTs */
+	uint64_t		 push_usage;	/* messages counted by quota */
 };
 
 /* util.c */
@@ -231,6 +232,7 @@ size_t		 hangs_count(const struct hangs *);
 
 /* http_util.c */
 char	*http_body_string(struct evhttp_request *, size_t *len);
+cJSON	*http_body_object(struct evhttp_request *);
 void	 http_reply_json(struct evhttp_request *, int status, const char *json);
 void	 http_reply_cjson(struct evhttp_request *, int status, cJSON *);
 void	 http_reply_message(struct evhttp_request *, int status,
@@ -246,11 +248,11 @@ struct api_call {
 	cJSON			*json;		/* parsed body or NULL */
 	const char		*retry_key;	/* header or NULL */
 	char			 request_id[33];
+	char			*user;		/* for the record, or NULL */
 	/* Filled in by the handler. */
 	int			 status;
 	char			*resp_body;	/* owned */
 	char			*accepted_id;	/* 409 header, owned */
-	char			*user;		/* for the record, owned */
 	bool			 delivered;
 };
 void	 api_handle(struct sim *, struct evhttp_request *, const char *path);
@@ -261,6 +263,8 @@ bool	 api_set_details(struct api_call *, cJSON *details);
 /* api_message.c */
 void	 api_message_reply(struct api_call *);
 void	 api_message_push(struct api_call *);
+void	 api_message_quota(struct api_call *);
+void	 api_message_consumption(struct api_call *);
 
 /* api_chat.c */
 void	 api_chat_profile(struct api_call *);
@@ -273,7 +277,7 @@ void	 validate_messages(const cJSON *body, cJSON *details);
 void	 validate_required_string(const cJSON *body, const char *name,
 	    cJSON *details);
 
-/* sim_http.c: the /sim/* test-control endpoints. */
+/* sim_http.c: the /sim/... test-control endpoints. */
 void	 sim_http_handle(struct sim *, struct evhttp_request *,
 	    const char *path);
 

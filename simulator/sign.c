@@ -2,6 +2,7 @@
  * Webhook signatures: x-line-signature is
  * base64(HMAC-SHA256(key = channel secret, data = raw body bytes)).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>

@@ -77,9 +77,10 @@ webhook_body_build(const char *destination, const struct wh_spec *spec,
 
 /*
  * The body LINE sends on redelivery: identical except for
- * "isRedelivery":true.  Our bodies contain that key exactly once and
- * before any user text, so a textual replacement is exact and keeps every
- * other byte (escapes included) unchanged.
+ * "isRedelivery":true.  A textual replacement is exact: that key/value
+ * text cannot occur inside a JSON string (its quotes would be escaped),
+ * so every other byte, escapes included, stays as first sent.  All
+ * occurrences are replaced, for raw bodies carrying several events.
  */
 char *
 webhook_body_redelivery(const char *body)
@@ -87,16 +88,18 @@ webhook_body_redelivery(const char *body)
 	static const char	 from[] = "\"isRedelivery\":false";
 	static const char	 to[] = "\"isRedelivery\":true";
 	const char		*at;
-	char			*out;
-	size_t			 head;
+	char			*out, *o;
 
-	if ((at = strstr(body, from)) == NULL)
-		return xstrdup(body);
-	head = (size_t)(at - body);
-	out = xmalloc(strlen(body) + 1);
-	memcpy(out, body, head);
-	strcpy(out + head, to);
-	strcat(out + head, at + sizeof(from) - 1);
+	/* "true" is shorter than "false": the copy never grows. */
+	out = o = xmalloc(strlen(body) + 1);
+	while ((at = strstr(body, from)) != NULL) {
+		memcpy(o, body, (size_t)(at - body));
+		o += at - body;
+		memcpy(o, to, sizeof(to) - 1);
+		o += sizeof(to) - 1;
+		body = at + sizeof(from) - 1;
+	}
+	strcpy(o, body);
 	return out;
 }
 

@@ -32,7 +32,7 @@ struct webhook_sender {
 	int			 port;
 	char			*host_header;
 	char			*path;		/* path and query */
-	char			*secret;	/* borrowed from the config */
+	const char		*secret;	/* borrowed from the config */
 	struct flight		*flights;
 };
 
@@ -58,7 +58,7 @@ webhook_sender_new(struct event_base *base, const char *url,
 
 	ws = xcalloc(1, sizeof(*ws));
 	ws->base = base;
-	ws->secret = (char *)secret;
+	ws->secret = secret;
 	if (!sender_parse_url(ws, url)) {
 		webhook_sender_free(ws);
 		return NULL;

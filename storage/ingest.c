@@ -18,7 +18,7 @@
 #include <sys/queue.h>
 
 #include <event2/buffer.h>
-#include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "clock.h"
 #include "json_write.h"
@@ -38,17 +38,18 @@ static const char ingest_channel_sql[] =
 /*
  * One batch, one statement: $1 channel id, $2 received at, $3 the events.
  *
- * Only the first delivery of an event gets past "fresh". Contacts and open
- * conversations are upserted (DO UPDATE, so the row comes back even when
- * another process made it a moment ago); their upserts also carry the
- * newest follow state and reopen a conversation waiting for the user.
+ * Only the first delivery of an event gets past "fresh". The common case,
+ * a known contact writing into an open conversation, only reads both rows;
+ * rows are written only when missing or changing. A row the snapshot does
+ * not show may have been made a moment ago by another process: inserts
+ * meet it with ON CONFLICT DO UPDATE, which waits for it and returns it.
  * Rows are taken in a fixed order, so concurrent batches never deadlock.
- * Order within a batch is LINE's timestamp, as its docs advise.
+ * Within a batch, LINE's timestamp orders messages, as its docs advise.
  */
 static const char ingest_sql[] =
 "WITH ev AS ("
 "  SELECT * FROM jsonb_to_recordset($3::jsonb) AS e(event_key text, kind text,"
-"    contact_ref text, message_kind text, message_ref text, body bytea,"
+"    contact_ref text, message_kind text, message_ref text, body text,"
 "    body_key_id smallint, occurred_at timestamptz, redelivery boolean,"
 "    reply_token text)"
 "), fresh AS ("
@@ -62,72 +63,99 @@ static const char ingest_sql[] =
 "), new_ev AS ("
 "  SELECT DISTINCT ON (ev.event_key) ev.*"
 "    FROM ev JOIN fresh USING (event_key) ORDER BY ev.event_key"
-"), follow AS ("
-"  SELECT DISTINCT ON (contact_ref) contact_ref, kind, occurred_at"
+"), refs AS ("
+"  SELECT DISTINCT contact_ref FROM new_ev"
+"), writers AS ("
+"  SELECT DISTINCT contact_ref FROM new_ev WHERE kind = 'message'"
+"), follow AS ("	/* the newest follow or unfollow per contact */
+"  SELECT DISTINCT ON (contact_ref) contact_ref, occurred_at,"
+"      CASE kind WHEN 'follow' THEN 'following' ELSE 'blocked' END AS state"
 "    FROM new_ev WHERE kind IN ('follow', 'unfollow')"
 "   ORDER BY contact_ref, occurred_at DESC, event_key DESC"
-"), who AS ("
+"), known AS ("
+"  SELECT c.id, c.external_id FROM refs r"
+"    JOIN contacts c ON c.channel_id = $1 AND c.external_id = r.contact_ref"
+"), added AS ("
 "  INSERT INTO contacts AS c (channel_id, external_id, first_seen_at,"
-"      last_event_at, follow_state, followed_at, blocked_since,"
-"      follow_changed_at)"
-"  SELECT $1, p.contact_ref, $2, $2,"
-"      CASE f.kind WHEN 'follow' THEN 'following'"
-"                  WHEN 'unfollow' THEN 'blocked' ELSE 'unknown' END,"
-"      CASE f.kind WHEN 'follow' THEN f.occurred_at END,"
-"      CASE f.kind WHEN 'unfollow' THEN f.occurred_at END,"
-"      f.occurred_at"
-"    FROM (SELECT DISTINCT contact_ref FROM new_ev) p"
-"    LEFT JOIN follow f USING (contact_ref)"
-"   ORDER BY p.contact_ref"
+"      follow_state, followed_at, blocked_since, follow_changed_at)"
+"  SELECT $1, r.contact_ref, $2, coalesce(f.state, 'unknown'),"
+"      CASE f.state WHEN 'following' THEN f.occurred_at END,"
+"      CASE f.state WHEN 'blocked' THEN f.occurred_at END, f.occurred_at"
+"    FROM refs r LEFT JOIN follow f USING (contact_ref)"
+"   WHERE r.contact_ref NOT IN (SELECT external_id FROM known)"
+"   ORDER BY r.contact_ref"
 "  ON CONFLICT (channel_id, external_id) DO UPDATE SET"
-"    last_event_at = EXCLUDED.last_event_at,"
-"    follow_state = CASE WHEN c.follow_changed_at IS NULL"
-"        OR c.follow_changed_at <= EXCLUDED.follow_changed_at"
-"      THEN coalesce(nullif(EXCLUDED.follow_state, 'unknown'), c.follow_state)"
-"      ELSE c.follow_state END,"
-"    followed_at = CASE WHEN (c.follow_changed_at IS NULL"
-"        OR c.follow_changed_at <= EXCLUDED.follow_changed_at)"
+"    follow_state = CASE WHEN EXCLUDED.follow_changed_at >="
+"        coalesce(c.follow_changed_at, '-infinity')"
+"      THEN EXCLUDED.follow_state ELSE c.follow_state END,"
+"    followed_at = CASE WHEN EXCLUDED.follow_changed_at >="
+"        coalesce(c.follow_changed_at, '-infinity')"
 "        AND EXCLUDED.follow_state = 'following'"
 "      THEN EXCLUDED.followed_at ELSE c.followed_at END,"
-"    blocked_since = CASE WHEN c.follow_changed_at IS NULL"
-"        OR c.follow_changed_at <= EXCLUDED.follow_changed_at"
+"    blocked_since = CASE WHEN EXCLUDED.follow_changed_at >="
+"        coalesce(c.follow_changed_at, '-infinity')"
 "      THEN EXCLUDED.blocked_since ELSE c.blocked_since END,"
 "    follow_changed_at = greatest(c.follow_changed_at,"
 "        EXCLUDED.follow_changed_at)"
 "  RETURNING c.id, c.external_id"
-"), conv AS ("
-"  INSERT INTO conversations AS cv (contact_id, channel_id, state, opened_at,"
-"      last_inbound_at)"
-"  SELECT w.id, $1, 'waiting', $2, $2 FROM who w"
-"   WHERE w.external_id IN (SELECT contact_ref FROM new_ev"
-"                            WHERE kind = 'message')"
+"), refollowed AS ("	/* known contacts whose follow state changed */
+"  UPDATE contacts c SET follow_state = f.state,"
+"      followed_at = CASE f.state WHEN 'following' THEN f.occurred_at"
+"                    ELSE c.followed_at END,"
+"      blocked_since = CASE f.state WHEN 'blocked' THEN f.occurred_at END,"
+"      follow_changed_at = f.occurred_at"
+"    FROM follow f JOIN known k ON k.external_id = f.contact_ref"
+"   WHERE c.id = k.id AND f.occurred_at >="
+"      coalesce(c.follow_changed_at, '-infinity')"
+"  RETURNING c.id"
+"), who AS ("
+"  SELECT id, external_id FROM known UNION ALL"
+"  SELECT id, external_id FROM added"
+"), open_known AS ("
+"  SELECT cv.id, cv.contact_id, cv.state FROM who w"
+"    JOIN conversations cv ON cv.contact_id = w.id AND cv.state <> 'closed'"
+"   WHERE w.external_id IN (SELECT contact_ref FROM writers)"
+"), opened AS ("
+"  INSERT INTO conversations AS cv (contact_id, channel_id, state, opened_at)"
+"  SELECT w.id, $1, 'waiting', $2 FROM who w"
+"   WHERE w.external_id IN (SELECT contact_ref FROM writers)"
+"     AND w.id NOT IN (SELECT contact_id FROM open_known)"
 "   ORDER BY w.id"
 "  ON CONFLICT (contact_id) WHERE state <> 'closed' DO UPDATE SET"
-"    last_inbound_at = EXCLUDED.last_inbound_at,"
 "    state = CASE cv.state WHEN 'waiting_for_user' THEN 'waiting'"
 "            ELSE cv.state END"
 "  RETURNING cv.id, cv.contact_id"
+"), rewaiting AS ("	/* the person wrote again: a reply is owed */
+"  UPDATE conversations cv SET state = 'waiting' FROM open_known o"
+"   WHERE cv.id = o.id AND o.state = 'waiting_for_user'"
+"  RETURNING cv.id"
+"), conv AS ("
+"  SELECT id, contact_id FROM open_known UNION ALL"
+"  SELECT id, contact_id FROM opened"
 "), msg AS ("
-"  INSERT INTO messages (conversation_id, contact_id, direction, kind,"
-"      accepted, external_id, body, body_key_id, sent_at, received_at)"
-"  SELECT conv.id, w.id, 'in', e.message_kind, e.message_kind = 'text',"
-"      e.message_ref, e.body, e.body_key_id, e.occurred_at, $2"
+"  INSERT INTO messages (conversation_id, direction, kind, accepted,"
+"      external_id, body, body_key_id, sent_at, received_at)"
+"  SELECT conv.id, 'in', e.message_kind, e.message_kind = 'text',"
+"      e.message_ref, decode(e.body, 'base64'), e.body_key_id,"
+"      e.occurred_at, $2"
 "    FROM new_ev e JOIN who w ON w.external_id = e.contact_ref"
 "    JOIN conv ON conv.contact_id = w.id"
 "   WHERE e.kind = 'message'"
 "   ORDER BY e.occurred_at, e.event_key"
 "  RETURNING conversation_id"
-"), unsent AS ("
+"), unsent AS ("	/* the person retracted a message: erase its text */
 "  UPDATE messages m SET body = NULL, body_key_id = NULL,"
 "      unsent_at = e.occurred_at"
 "    FROM new_ev e JOIN who w ON w.external_id = e.contact_ref"
-"   WHERE e.kind = 'unsend' AND m.contact_id = w.id"
+"    JOIN conversations cv ON cv.contact_id = w.id"
+"   WHERE e.kind = 'unsend' AND m.conversation_id = cv.id"
 "     AND m.external_id = e.message_ref AND m.direction = 'in'"
 "  RETURNING m.id"
 ")"
 "SELECT (SELECT count(*) FROM new_ev),"
 "  (SELECT count(*) FROM ev) - (SELECT count(*) FROM new_ev),"
 "  (SELECT count(*) FROM unsent),"
+"  (SELECT count(*) FROM refollowed) + (SELECT count(*) FROM rewaiting),"
 "  (SELECT pg_notify('madoguchi_inbound', json_build_object("
 "      'channel', $1::integer,"
 "      'conversations', array_agg(DISTINCT conversation_id))::text)"
@@ -186,36 +214,29 @@ ingest_write_key(struct evbuffer *out, const char *key, const char *value)
 		json_write_string(out, value);
 }
 
-/* The sealed text as a bytea literal in hex, which jsonb_populate_record takes. */
+/* The sealed text in base64, decoded by the statement. */
 static bool
 ingest_write_body(const struct ingest *ing, struct evbuffer *out,
     const struct inbound_event *ev)
 {
-	static const char hex[] = "0123456789abcdef";
 	size_t sealed_len = ev->text_len + SEAL_OVERHEAD;
 	uint8_t *sealed = malloc(sealed_len);
-	char *text;
-	int key_id;
+	char *b64 = malloc(4 * ((sealed_len + 2) / 3) + 1);
+	int key_id, n;
 
-	if (sealed == NULL || (text = malloc(2 * sealed_len + 1)) == NULL) {
-		free(sealed);
-		return false;
-	}
-	if (!seal(ing->keys, INGEST_BODY_AAD, ev->text, ev->text_len, sealed,
+	if (sealed == NULL || b64 == NULL ||
+	    !seal(ing->keys, INGEST_BODY_AAD, ev->text, ev->text_len, sealed,
 	    &key_id)) {
 		free(sealed);
-		free(text);
+		free(b64);
 		return false;
 	}
-	for (size_t i = 0; i < sealed_len; i++) {
-		text[2 * i] = hex[sealed[i] >> 4];
-		text[2 * i + 1] = hex[sealed[i] & 15];
-	}
-	evbuffer_add_printf(out, ",\"body\":\"\\\\x");
-	evbuffer_add(out, text, 2 * sealed_len);
+	n = EVP_EncodeBlock((unsigned char *)b64, sealed, (int)sealed_len);
+	evbuffer_add_printf(out, ",\"body\":\"");
+	evbuffer_add(out, b64, (size_t)n);
 	evbuffer_add_printf(out, "\",\"body_key_id\":%d", key_id);
 	free(sealed);
-	free(text);
+	free(b64);
 	return true;
 }
 

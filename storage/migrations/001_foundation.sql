@@ -32,7 +32,6 @@ CREATE TABLE contacts (
 	-- event delivered late never overrides a newer one
 	follow_changed_at timestamptz,
 	first_seen_at	timestamptz NOT NULL,
-	last_event_at	timestamptz NOT NULL,
 	UNIQUE (channel_id, external_id)
 );
 
@@ -46,20 +45,17 @@ CREATE TABLE conversations (
 	priority	smallint NOT NULL DEFAULT 0,
 	reply_due_at	timestamptz,
 	opened_at	timestamptz NOT NULL,
-	last_inbound_at	timestamptz,
 	closed_at	timestamptz,
 	CHECK ((state = 'closed') = (closed_at IS NOT NULL))
 );
 -- At most one open conversation per contact: new messages attach to it.
 CREATE UNIQUE INDEX conversations_one_open ON conversations (contact_id)
 	WHERE state <> 'closed';
+CREATE INDEX conversations_contact ON conversations (contact_id, id);
 
 CREATE TABLE messages (
 	id		bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	conversation_id	bigint NOT NULL REFERENCES conversations,
-	-- the conversation's contact, copied for per-contact history; no
-	-- foreign key of its own (the conversation's already holds it)
-	contact_id	bigint NOT NULL,
 	direction	text NOT NULL CHECK (direction IN ('in', 'out', 'auto', 'system')),
 	kind		text NOT NULL CHECK (kind IN
 			('text', 'image', 'video', 'audio', 'file', 'location', 'sticker', 'other')),
@@ -75,8 +71,9 @@ CREATE TABLE messages (
 	CHECK ((body IS NULL) = (body_key_id IS NULL)),
 	CHECK (accepted OR body IS NULL)
 );
+-- The only secondary index: every insert pays for each one. A contact's
+-- history goes through conversations_contact.
 CREATE INDEX messages_conversation ON messages (conversation_id, id);
-CREATE INDEX messages_contact ON messages (contact_id, id);
 
 -- Every delivered event once, by the channel's event id: redeliveries and
 -- duplicates stop here.
