@@ -157,21 +157,24 @@ config_load(struct config *cfg, const char *path, bool required, char *err,
 		if (!config_set(cfg, &config_keys[i],
 		    config_keys[i].default_value, why, sizeof(why))) {
 			snprintf(err, errlen, "default: %s", why);
-			return false;
+			goto fail;
 		}
 	}
 	if (path != NULL && !config_load_file(cfg, path, required, err, errlen))
-		return false;
+		goto fail;
 	for (size_t i = 0; i < CONFIG_NKEYS; i++) {
 		const char *v = getenv(config_keys[i].env);
 
 		if (v != NULL && !config_set(cfg, &config_keys[i], v, why,
 		    sizeof(why))) {
 			snprintf(err, errlen, "%s: %s", config_keys[i].env, why);
-			return false;
+			goto fail;
 		}
 	}
 	return true;
+fail:
+	config_free(cfg);
+	return false;
 }
 
 void

@@ -28,7 +28,8 @@ struct config {
 
 /*
  * Loads defaults, then the file at path (missing is an error only when
- * required), then the environment. On failure err holds "file:line: why".
+ * required), then the environment. On failure err holds "file:line: why"
+ * and cfg holds nothing to free.
  */
 bool	config_load(struct config *cfg, const char *path, bool required,
 	    char *err, size_t errlen) __attribute__((warn_unused_result));

@@ -7,6 +7,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int tap_run, tap_failed;
@@ -42,6 +43,23 @@ tap_ok(int pass, const char *file, int line, const char *fmt, ...)
 		printf("#   failed at %s:%d\n", file, line);
 	}
 	return pass;
+}
+
+/* A temporary file holding content; its path stays valid until the next call. */
+__attribute__((unused))
+static char *
+tap_temp_file(const char *content)
+{
+	static char path[] = "/tmp/madoguchi-test-XXXXXX";
+	FILE *f;
+	int fd;
+
+	memcpy(path + sizeof(path) - 7, "XXXXXX", 6);
+	if ((fd = mkstemp(path)) < 0 || (f = fdopen(fd, "w")) == NULL)
+		return NULL;
+	fputs(content, f);
+	fclose(f);
+	return path;
 }
 
 static int

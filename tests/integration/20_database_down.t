@@ -55,7 +55,9 @@ is($d2->stop, 0, 'second daemon stops cleanly');
 $db->query('CREATE DATABASE empty');
 (my $empty = $db->conninfo) =~ s/dbname=madoguchi/dbname=empty/;
 my $d3 = start_daemon(bless({ conninfo => $empty }, 'Madoguchi::Test::Cluster'), not_ready_ok => 1);
-$r = $d3->get('/readyz');
+# It connects in the background: wait for the answer that names the schema.
+$r = wait_until(20, sub { my $x = $d3->get('/readyz'); $x->{content} =~ /schema/ ? $x : undef })
+	// $d3->get('/readyz');
 is($r->{status}, 503, 'unmigrated database: not ready');
 like($r->{content}, qr/run madoguchi migrate/, 'says to migrate');
 is(signed_post($d3, text_body('x'))->{status}, 500, 'and a delivery gets 500, not 200');

@@ -8,21 +8,6 @@
 #include "config.h"
 #include "tap.h"
 
-static char *
-write_file(const char *content)
-{
-	static char path[] = "/tmp/madoguchi-conf-XXXXXX";
-	FILE *f;
-	int fd;
-
-	memcpy(path + sizeof(path) - 7, "XXXXXX", 6);
-	if ((fd = mkstemp(path)) < 0 || (f = fdopen(fd, "w")) == NULL)
-		return NULL;
-	fputs(content, f);
-	fclose(f);
-	return path;
-}
-
 static void
 test_defaults(void)
 {
@@ -45,7 +30,7 @@ test_defaults(void)
 static void
 test_file_and_env(void)
 {
-	char *path = write_file("# comment\n\nlisten = 0.0.0.0:9000\n"
+	char *path = tap_temp_file("# comment\n\nlisten = 0.0.0.0:9000\n"
 	    "  db_connections=4  \nline_api_base = http://127.0.0.1:8091\n");
 	struct config cfg;
 	char err[256];
@@ -74,7 +59,7 @@ test_errors(void)
 	char err[256];
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		char *path = write_file(bad[i].text);
+		char *path = tap_temp_file(bad[i].text);
 
 		ok(!config_load(&cfg, path, true, err, sizeof(err)) &&
 		    strstr(err, bad[i].want) != NULL, "bad file %zu: %s", i, err);
@@ -92,7 +77,7 @@ test_errors(void)
 static void
 test_secret(void)
 {
-	char *path = write_file("s3cr3t-value\n\n");
+	char *path = tap_temp_file("s3cr3t-value\n\n");
 	char err[256], *secret = NULL;
 	size_t len = 0;
 
@@ -101,7 +86,7 @@ test_secret(void)
 	    "secret read, trailing newlines trimmed");
 	free(secret);
 	unlink(path);
-	path = write_file("\n");
+	path = tap_temp_file("\n");
 	ok(!config_read_secret(path, &secret, &len, err, sizeof(err)),
 	    "an empty secret file is refused");
 	unlink(path);

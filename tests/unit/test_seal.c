@@ -11,21 +11,6 @@
 
 static const char text[] = "夜になると不安で眠れません 😢";
 
-static char *
-write_file(const char *content)
-{
-	static char path[] = "/tmp/madoguchi-seal-XXXXXX";
-	int fd;
-	FILE *f;
-
-	memcpy(path + sizeof(path) - 7, "XXXXXX", 6);
-	if ((fd = mkstemp(path)) < 0 || (f = fdopen(fd, "w")) == NULL)
-		return NULL;
-	fputs(content, f);
-	fclose(f);
-	return path;
-}
-
 static void
 test_round_trip(const struct keyring *kr)
 {
@@ -73,7 +58,7 @@ test_rotation(void)
 	int id;
 
 	ok(seal(old, "x", "hello", 5, sealed, &id) && id == 3, "sealed with key 3");
-	path = write_file("# rotated\n3:0300000000000000000000000000000000000000"
+	path = tap_temp_file("# rotated\n3:0300000000000000000000000000000000000000"
 	    "000000000000000000000000\n4:" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n");
 	kr = keyring_load(path, err, sizeof(err));
@@ -100,7 +85,7 @@ test_bad_files(void)
 	char err[256];
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		char *path = write_file(bad[i]);
+		char *path = tap_temp_file(bad[i]);
 		struct keyring *kr = keyring_load(path, err, sizeof(err));
 
 		ok(kr == NULL && err[0] != '\0', "bad key file %zu refused (%s)",
@@ -116,7 +101,7 @@ int
 main(void)
 {
 	char err[256];
-	char *path = write_file("1:0101010101010101010101010101010101010101010101"
+	char *path = tap_temp_file("1:0101010101010101010101010101010101010101010101"
 	    "010101010101010101\n7:fedcba9876543210fedcba9876543210fedcba98765432"
 	    "10fedcba9876543210\n");
 	struct keyring *kr = keyring_load(path, err, sizeof(err));
