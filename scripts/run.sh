@@ -6,9 +6,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-export MADOGUCHI_CONFIG=etc/demo.conf
-# libpq wants an absolute socket directory.
-export MADOGUCHI_DATABASE_URL="host=$root/var/pg/sock dbname=madoguchi user=madoguchi"
+# The demo settings plus this checkout's database (libpq wants an absolute
+# socket directory), so the CLI finds the same desk: MADOGUCHI_CONFIG=var/demo.conf
+demo_config() {
+	mkdir -p var
+	{ cat etc/demo.conf; echo "database_url = host=$root/var/pg/sock dbname=madoguchi user=madoguchi"; } \
+		>var/demo.conf
+}
+export MADOGUCHI_CONFIG=var/demo.conf
 SIM_PORT=8091
 DAEMON_URL=http://127.0.0.1:8080
 
@@ -40,6 +45,7 @@ for p in 8080 $SIM_PORT; do
 	port_free "$p" || { echo "port $p is in use: is another make run going?" >&2; exit 1; }
 done
 make_secrets
+demo_config
 echo "database: starting PostgreSQL in var/pg"
 scripts/pg.sh start var/pg madoguchi
 trap stop_all INT TERM EXIT
@@ -63,12 +69,12 @@ cat <<BANNER
     webhook      $DAEMON_URL/webhook/line
     health       $DAEMON_URL/readyz   metrics $DAEMON_URL/metrics
     LINE (sim)   http://127.0.0.1:$SIM_PORT   what LINE was asked: http://127.0.0.1:$SIM_PORT/sim/messages
-    database     var/pg (psql "$MADOGUCHI_DATABASE_URL")
+    database     var/pg (psql "host=$root/var/pg/sock dbname=madoguchi user=madoguchi")
 
   Send a message as a LINE user, from another terminal:
     bin/linesim send --text 'こんにちは、相談したいことがあります'
   and see it stored (encrypted at rest; --text decrypts it here):
-    MADOGUCHI_CONFIG=etc/demo.conf MADOGUCHI_DATABASE_URL="$MADOGUCHI_DATABASE_URL" bin/madoguchi messages --text
+    MADOGUCHI_CONFIG=var/demo.conf bin/madoguchi messages --text
 
 BANNER
 wait -n "${pids[@]}" || true

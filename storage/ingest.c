@@ -346,7 +346,8 @@ ingest_batch_split(struct ingest_batch *b)
 }
 
 static void
-ingest_count_result(const PGresult *res)
+ingest_count_result(const struct ingest_batch *b, const PGresult *res,
+    double seconds)
 {
 	long stored = atol(PQgetvalue(res, 0, 0));
 	long duplicates = atol(PQgetvalue(res, 0, 1));
@@ -355,6 +356,8 @@ ingest_count_result(const PGresult *res)
 	    (uint64_t)stored);
 	metrics_add("madoguchi_ingest_events_total", "outcome=\"duplicate\"",
 	    (uint64_t)duplicates);
+	log_info("ingest.committed", "deliveries=%zu stored=%ld duplicates=%ld "
+	    "ms=%.1f", b->ndeliveries, stored, duplicates, seconds * 1e3);
 }
 
 static void
@@ -369,7 +372,7 @@ ingest_batch_done(void *arg, const PGresult *res, const char *why)
 	if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK &&
 	    PQntuples(res) == 1) {
 		metrics_observe(ing->commit_seconds, seconds);
-		ingest_count_result(res);
+		ingest_count_result(b, res, seconds);
 		ingest_batch_finish(b, INGEST_COMMITTED);
 	} else if (res != NULL && b->ndeliveries > 1) {
 		log_warn("ingest.batch_rejected", "deliveries=%zu sqlstate=%s "

@@ -39,6 +39,10 @@ webhook_reject(struct evhttp_request *req, int status, const char *reason,
 
 	snprintf(labels, sizeof(labels), "reason=\"%s\"", reason);
 	metrics_add("madoguchi_webhook_rejected_total", labels, 1);
+	/* A bad signature is someone other than LINE knocking: worth a warning. */
+	log_event(status == 401 ? LOG_WARN : LOG_INFO, "webhook.rejected",
+	    "status=%d reason=%s bytes=%zu", status, reason,
+	    evbuffer_get_length(evhttp_request_get_input_buffer(req)));
 	http_reply_error(req, WEBHOOK_ROUTE, status, message);
 }
 
