@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,7 +40,8 @@ struct daemon {
 	struct event_base	*base;
 	struct evhttp		*http;
 	struct evhttp_bound_socket *bound;
-	struct db_pool		*pool;
+	struct db_pool		*pool;		/* ordinary queries */
+	struct db_pool		*ingest_pool;
 	struct keyring		*keys;
 	struct ingest		*ingest;
 	struct webhook		*webhook;
@@ -126,11 +128,24 @@ stop_cb(evutil_socket_t sig, short what, void *arg)
 		event_base_loopbreak(d->base);
 }
 
+/* Secrets readable by others are still used, but not silently. */
+static void
+warn_if_exposed(const char *key, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) == 0 && (st.st_mode & 077) != 0)
+		log_warn("config.secret_exposed", "key=%s mode=%03o hint=\"chmod "
+		    "600 the file\"", key, (unsigned)(st.st_mode & 0777));
+}
+
 static void
 load_secrets(struct daemon *d, char **secret, size_t *secret_len)
 {
 	char err[512];
 
+	warn_if_exposed("channel_secret_file", d->cfg.channel_secret_file);
+	warn_if_exposed("data_key_file", d->cfg.data_key_file);
 	if (!config_read_secret(d->cfg.channel_secret_file, secret, secret_len,
 	    err, sizeof(err)))
 		fatal("channel_secret_file", err);
@@ -156,16 +171,19 @@ daemon_start(struct daemon *d)
 	if ((listener = listen_on(d->base, d->cfg.listen)) == NULL)
 		fatal(d->cfg.listen, strerror(errno));
 	d->bound = evhttp_bind_listener(d->http, listener);
-	d->pool = db_pool_new(d->base, d->cfg.database_url,
-	    (int)d->cfg.db_connections);
-	d->ingest = d->pool ? ingest_new(d->pool, d->keys, "line",
+	d->pool = db_pool_new(d->base, "main", d->cfg.database_url,
+	    (int)d->cfg.db_connections, DB_OPTIONS_DEFAULT);
+	d->ingest_pool = db_pool_new(d->base, "ingest", d->cfg.database_url, 1,
+	    INGEST_DB_OPTIONS);
+	d->ingest = d->ingest_pool ? ingest_new(d->ingest_pool, d->keys, "line",
 	    d->cfg.channel_name) : NULL;
 	d->webhook = d->ingest ? webhook_new(d->http, d->ingest, secret,
 	    secret_len, (size_t)d->cfg.max_body_bytes) : NULL;
 	d->health = health_new(d->http, d->pool);
 	OPENSSL_cleanse(secret, secret_len);
 	free(secret);
-	if (d->bound == NULL || d->webhook == NULL || d->health == NULL)
+	if (d->bound == NULL || d->pool == NULL || d->webhook == NULL ||
+	    d->health == NULL)
 		fatal("startup", "out of memory");
 	d->sigterm = evsignal_new(d->base, SIGTERM, stop_cb, d);
 	d->sigint = evsignal_new(d->base, SIGINT, stop_cb, d);
@@ -178,6 +196,7 @@ daemon_start(struct daemon *d)
 static void
 daemon_free(struct daemon *d)
 {
+	db_pool_free(d->ingest_pool);
 	db_pool_free(d->pool);
 	health_free(d->health);
 	webhook_free(d->webhook);

@@ -9,6 +9,7 @@
  */
 #include "storage.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -53,7 +54,9 @@ struct db_conn {
 
 struct db_pool {
 	struct event_base	*base;
+	const char		*name;		/* for logs and metrics */
 	char			*conninfo;
+	char			*options;	/* server settings for the session */
 	int			 size;
 	struct db_conn		*conns;
 	struct db_job_queue	 queue;
@@ -106,7 +109,10 @@ fail:
 static void
 db_pool_update_gauge(struct db_pool *pool)
 {
-	metrics_set("madoguchi_db_connections_up", "",
+	char labels[64];
+
+	snprintf(labels, sizeof(labels), "pool=\"%s\"", pool->name);
+	metrics_set("madoguchi_db_connections_up", labels,
 	    (uint64_t)db_pool_connected(pool));
 }
 
@@ -311,7 +317,7 @@ db_conn_poll_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		conn->state = DB_IDLE;
 		conn->backoff_ms = DB_BACKOFF_MIN_MS;
-		log_info("db.connected", "conn=%d", conn->id);
+		log_info("db.connected", "pool=%s conn=%d", conn->pool->name, conn->id);
 		db_pool_update_gauge(conn->pool);
 		db_conn_watch(conn, EV_READ | EV_PERSIST, db_conn_io_cb);
 		db_pool_dispatch(conn->pool);
@@ -332,17 +338,11 @@ db_conn_retry_cb(evutil_socket_t fd, short what, void *arg)
 static void
 db_conn_connect(struct db_conn *conn)
 {
-	/*
-	 * Later keywords override what the URI says (libpq's rule). Generic
-	 * plans: the batch statements take arrays whose sizes make custom
-	 * plans look attractive, and re-planning every call costs more than
-	 * the statement itself.
-	 */
+	/* Later keywords override what the URI says (libpq's rule). */
 	static const char *const keys[] = { "dbname",
 	    "fallback_application_name", "options", NULL };
 	const char *values[] = { conn->pool->conninfo, "madoguchid",
-	    "-c statement_timeout=10s -c plan_cache_mode=force_generic_plan",
-	    NULL };
+	    conn->pool->options, NULL };
 
 	conn->pg = PQconnectStartParams(keys, values, 1);
 	if (conn->pg == NULL || PQstatus(conn->pg) == CONNECTION_BAD) {
@@ -380,8 +380,9 @@ db_conn_lost(struct db_conn *conn, const char *why)
 	int delay;
 
 	db_first_line(why, reason, sizeof(reason));
-	log_warn("db.connection_lost", "conn=%d retry_ms=%d reason=\"%s\"",
-	    conn->id, conn->backoff_ms, reason);
+	log_warn("db.connection_lost", "pool=%s conn=%d retry_ms=%d "
+	    "reason=\"%s\"", conn->pool->name, conn->id, conn->backoff_ms,
+	    reason);
 	metrics_add("madoguchi_db_connection_failures_total", "", 1);
 	if (conn->io != NULL) {
 		event_free(conn->io);
@@ -412,19 +413,23 @@ db_conn_lost(struct db_conn *conn, const char *why)
 }
 
 struct db_pool *
-db_pool_new(struct event_base *base, const char *conninfo, int size)
+db_pool_new(struct event_base *base, const char *name, const char *conninfo,
+    int size, const char *options)
 {
 	struct db_pool *pool = calloc(1, sizeof(*pool));
 
 	if (pool == NULL)
 		return NULL;
 	pool->base = base;
+	pool->name = name;
 	pool->size = size;
 	TAILQ_INIT(&pool->queue);
 	pool->conninfo = strdup(conninfo);
+	pool->options = strdup(options);
 	pool->conns = calloc((size_t)size, sizeof(*pool->conns));
 	pool->fail_queued = event_new(base, -1, 0, db_pool_fail_queued_cb, pool);
-	if (pool->conninfo == NULL || pool->conns == NULL ||
+	if (pool->conninfo == NULL || pool->options == NULL ||
+	    pool->conns == NULL ||
 	    pool->fail_queued == NULL)
 		goto fail;
 	metrics_describe("madoguchi_db_connections_up", "gauge",
@@ -480,6 +485,7 @@ db_pool_free(struct db_pool *pool)
 		event_free(pool->fail_queued);
 	free(pool->conns);
 	free(pool->conninfo);
+	free(pool->options);
 	free(pool);
 }
 

@@ -55,6 +55,12 @@ static const char ingest_channel_sql[] =
  * meet it with ON CONFLICT DO UPDATE, which waits for it and returns it.
  * Rows are taken in a fixed order, so concurrent batches never deadlock.
  * Within a batch, LINE's timestamp orders messages, as its docs advise.
+ *
+ * The plan is made once per connection, maybe while the tables are still
+ * empty, and must stay right as they grow: every read of a table is a
+ * LATERAL ... LIMIT 1 probe or an "id = ANY (ARRAY(...))" on an index, so
+ * the planner has no whole-table scan or hash join over a table to pick
+ * (the ingest connection also runs with enable_seqscan off).
  */
 #define INGEST_CORE \
 "WITH ev AS ("\
@@ -83,8 +89,9 @@ static const char ingest_channel_sql[] =
 "    FROM new_ev WHERE kind IN ('follow', 'unfollow')"\
 "   ORDER BY contact_ref, occurred_at DESC, event_key DESC"\
 "), known AS ("\
-"  SELECT c.id, c.external_id FROM refs r"\
-"    JOIN contacts c ON c.channel_id = $1 AND c.external_id = r.contact_ref"\
+"  SELECT c.id, r.contact_ref AS external_id FROM refs r,"\
+"    LATERAL (SELECT id FROM contacts WHERE channel_id = $1"\
+"              AND external_id = r.contact_ref LIMIT 1) c"\
 "), added AS ("\
 "  INSERT INTO contacts AS c (channel_id, external_id, first_seen_at,"\
 "      follow_state, followed_at, blocked_since, follow_changed_at)"\
@@ -112,8 +119,9 @@ static const char ingest_channel_sql[] =
 "  SELECT id, external_id FROM known UNION ALL"\
 "  SELECT id, external_id FROM added"\
 "), open_known AS ("\
-"  SELECT cv.id, cv.contact_id, cv.state FROM who w"\
-"    JOIN conversations cv ON cv.contact_id = w.id AND cv.state <> 'closed'"\
+"  SELECT cv.id, cv.contact_id, cv.state FROM who w,"\
+"    LATERAL (SELECT id, contact_id, state FROM conversations"\
+"              WHERE contact_id = w.id AND state <> 'closed' LIMIT 1) cv"\
 "   WHERE w.external_id IN (SELECT contact_ref FROM writers)"\
 "), opened AS ("\
 "  INSERT INTO conversations AS cv (contact_id, channel_id, state, opened_at)"\
@@ -126,9 +134,11 @@ static const char ingest_channel_sql[] =
 "            ELSE cv.state END"\
 "  RETURNING cv.id, cv.contact_id"\
 "), rewaiting AS ("	/* the person wrote again: a reply is owed */\
-"  UPDATE conversations cv SET state = 'waiting' FROM open_known o"\
-"   WHERE cv.id = o.id AND o.state = 'waiting_for_user'"\
-"  RETURNING cv.id"\
+"  UPDATE conversations SET state = 'waiting'"\
+"   WHERE id = ANY (ARRAY(SELECT id FROM open_known"\
+"                          WHERE state = 'waiting_for_user'))"\
+"     AND state = 'waiting_for_user'"\
+"  RETURNING id"\
 "), conv AS ("\
 "  SELECT id, contact_id FROM open_known UNION ALL"\
 "  SELECT id, contact_id FROM opened"\
@@ -146,24 +156,31 @@ static const char ingest_channel_sql[] =
 
 /* Follow state of contacts known before; messages the person retracted. */
 #define INGEST_CHANGES \
+"), changed AS ("\
+"  SELECT k.id, f.state, f.occurred_at FROM follow f"\
+"    JOIN known k ON k.external_id = f.contact_ref"\
 "), refollowed AS ("	/* known contacts whose follow state changed */\
 "  UPDATE contacts c SET follow_state = f.state,"\
 "      followed_at = CASE f.state WHEN 'following' THEN f.occurred_at"\
 "                    ELSE c.followed_at END,"\
 "      blocked_since = CASE f.state WHEN 'blocked' THEN f.occurred_at END,"\
 "      follow_changed_at = f.occurred_at"\
-"    FROM follow f JOIN known k ON k.external_id = f.contact_ref"\
-"   WHERE c.id = k.id AND f.occurred_at >="\
-"      coalesce(c.follow_changed_at, '-infinity')"\
+"    FROM changed f"\
+"   WHERE c.id = ANY (ARRAY(SELECT id FROM changed)) AND c.id = f.id"\
+"     AND f.occurred_at >= coalesce(c.follow_changed_at, '-infinity')"\
 "  RETURNING c.id"\
 "), unsent AS ("	/* the person retracted a message: erase its text */\
-"  UPDATE messages m SET body = NULL, body_key_id = NULL,"\
-"      unsent_at = e.occurred_at"\
-"    FROM new_ev e JOIN who w ON w.external_id = e.contact_ref"\
-"    JOIN conversations cv ON cv.contact_id = w.id"\
-"   WHERE e.kind = 'unsend' AND m.conversation_id = cv.id"\
-"     AND m.external_id = e.message_ref AND m.direction = 'in'"\
-"  RETURNING m.id"
+"  UPDATE messages SET body = NULL, body_key_id = NULL, unsent_at = $2"\
+"   WHERE id = ANY (ARRAY("\
+"     SELECT m.id FROM new_ev e JOIN who w ON w.external_id = e.contact_ref,"\
+"       LATERAL (SELECT id FROM messages"\
+"                 WHERE conversation_id = ANY (ARRAY("\
+"                         SELECT id FROM conversations"\
+"                          WHERE contact_id = w.id))"\
+"                   AND external_id = e.message_ref AND direction = 'in'"\
+"                 LIMIT 1) m"\
+"      WHERE e.kind = 'unsend'))"\
+"  RETURNING id"
 
 #define INGEST_RESULT \
 ") "\

@@ -33,9 +33,14 @@ typedef void (*db_result_fn)(void *arg, const PGresult *res, const char *why);
 /*
  * Starts size connections to conninfo (a libpq URI or key=value string;
  * "" uses the PG* environment) and keeps them up, reconnecting with backoff.
+ * options are server settings for each session ("-c name=value ...");
+ * name (a constant) labels its logs and metrics.
  */
-struct db_pool	*db_pool_new(struct event_base *base, const char *conninfo,
-		    int size);
+struct db_pool	*db_pool_new(struct event_base *base, const char *name,
+		    const char *conninfo, int size, const char *options);
+
+/* Sessions for ordinary queries: nothing may hang a connection for long. */
+#define DB_OPTIONS_DEFAULT	"-c statement_timeout=10s"
 /*
  * Closes every connection. Queries still running or queued get their
  * callback now, with res NULL ("shutting down").
@@ -91,9 +96,21 @@ typedef void (*ingest_done_fn)(void *arg, enum ingest_outcome outcome);
 
 struct ingest;
 
-/* Channel kind and name say which channels row the events belong to. */
+/*
+ * Channel kind and name say which channels row the events belong to. The
+ * pool is the ingest's own, opened with INGEST_DB_OPTIONS: one connection
+ * suffices, since one batch is in flight at a time.
+ */
 struct ingest	*ingest_new(struct db_pool *pool, const struct keyring *keys,
 		    const char *channel_kind, const char *channel_name);
+
+/*
+ * Generic plans, made once: re-planning the batch statement on every call
+ * cost more than running it. No sequential scans: a plan made while the
+ * tables were small must still probe indexes when they are large.
+ */
+#define INGEST_DB_OPTIONS	DB_OPTIONS_DEFAULT \
+	" -c plan_cache_mode=force_generic_plan -c enable_seqscan=off"
 void		 ingest_free(struct ingest *ing);
 
 /*

@@ -235,10 +235,8 @@ line_delivery_parse(const char *body, size_t len, int64_t received_us,
 	d->events = calloc(n, sizeof(*d->events));
 	d->notes = calloc(n, sizeof(*d->notes));
 	d->keys = calloc(n, sizeof(*d->keys));
-	if (d->events == NULL || d->notes == NULL || d->keys == NULL) {
-		snprintf(d->error, sizeof(d->error), "out of memory");
-		return LINE_PARSE_NOT_WEBHOOK;
-	}
+	if (d->events == NULL || d->notes == NULL || d->keys == NULL)
+		return LINE_PARSE_NO_MEMORY;
 	cJSON_ArrayForEach(event, events) {
 		if (!line_parse_event(d, i, event, received_us))
 			return LINE_PARSE_NOT_WEBHOOK;

@@ -105,6 +105,10 @@ webhook_accept(struct webhook *wh, struct evhttp_request *req,
 		    d.error);
 		webhook_reject(req, 400, "not_webhook", message);
 		goto done;
+	case LINE_PARSE_NO_MEMORY:
+		webhook_reject(req, 500, "no_memory", "out of memory; LINE will "
+		    "redeliver");
+		goto done;
 	case LINE_PARSE_OK:
 		break;
 	}

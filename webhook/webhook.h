@@ -36,6 +36,7 @@ enum line_parse_status {
 	LINE_PARSE_OK,
 	LINE_PARSE_NOT_JSON,		/* not JSON at all */
 	LINE_PARSE_NOT_WEBHOOK,		/* JSON, but not a LINE webhook body */
+	LINE_PARSE_NO_MEMORY,		/* our failure, not the sender's */
 };
 
 /* What happened to each event, for the metrics. */
