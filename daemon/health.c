@@ -24,6 +24,7 @@ struct health_check {
 
 struct health {
 	struct db_pool	*pool;
+	struct db_pool	*ingest_pool;
 	bool		 stopping;
 };
 
@@ -76,6 +77,10 @@ health_readyz_cb(struct evhttp_request *req, void *arg)
 		health_not_ready(req, "stopping");
 		return;
 	}
+	if (db_pool_connected(h->ingest_pool) == 0) {
+		health_not_ready(req, "database unreachable (ingest connection)");
+		return;
+	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		health_not_ready(req, "out of memory");
 		return;
@@ -112,13 +117,15 @@ health_metrics_cb(struct evhttp_request *req, void *arg)
 }
 
 struct health *
-health_new(struct evhttp *http, struct db_pool *pool)
+health_new(struct evhttp *http, struct db_pool *pool,
+    struct db_pool *ingest_pool)
 {
 	struct health *h = calloc(1, sizeof(*h));
 
 	if (h == NULL)
 		return NULL;
 	h->pool = pool;
+	h->ingest_pool = ingest_pool;
 	metrics_describe("madoguchi_http_requests_total", "counter",
 	    "HTTP requests answered, by route and status");
 	if (evhttp_set_cb(http, "/healthz", health_healthz_cb, h) != 0 ||

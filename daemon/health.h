@@ -11,7 +11,9 @@ struct db_pool;
 struct evhttp;
 struct health;
 
-struct health	*health_new(struct evhttp *http, struct db_pool *pool);
+/* Ready needs both: pool answers the check, ingest_pool stores webhooks. */
+struct health	*health_new(struct evhttp *http, struct db_pool *pool,
+		    struct db_pool *ingest_pool);
 /* From now on /readyz says not ready: the process is stopping. */
 void		 health_set_stopping(struct health *h);
 /* After db_pool_free, which answers the checks still waiting. */

@@ -34,6 +34,7 @@
 
 #define MADOGUCHI_VERSION	"0.1.0"
 #define DRAIN_TIMEOUT_US	(10 * 1000000)
+#define DRAIN_FLUSH_TICKS	10	/* of 10 ms */
 
 struct daemon {
 	struct config		 cfg;
@@ -48,6 +49,7 @@ struct daemon {
 	struct health		*health;
 	struct event		*sigterm, *sigint, *drain;
 	int64_t			 drain_deadline_us;
+	int			 flush_ticks;
 };
 
 static void __attribute__((noreturn))
@@ -91,6 +93,10 @@ raise_fd_limit(void)
 	}
 }
 
+/*
+ * Every 10 ms while stopping: once nothing waits for the database, a few
+ * more turns of the loop let the last answers leave their sockets.
+ */
 static void
 drain_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -98,12 +104,14 @@ drain_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (ingest_pending(d->ingest) == 0 ||
-	    clock_now_us() > d->drain_deadline_us) {
-		log_info("daemon.stopped", "unanswered=%zu",
-		    ingest_pending(d->ingest));
-		event_base_loopbreak(d->base);
-	}
+	if (ingest_pending(d->ingest) > 0 &&
+	    clock_now_us() <= d->drain_deadline_us)
+		return;
+	if (d->flush_ticks++ < DRAIN_FLUSH_TICKS &&
+	    clock_now_us() <= d->drain_deadline_us)
+		return;
+	log_info("daemon.stopped", "unanswered=%zu", ingest_pending(d->ingest));
+	event_base_loopbreak(d->base);
 }
 
 /* Stop taking work, let what was taken commit, then leave the loop. */
@@ -179,7 +187,7 @@ daemon_start(struct daemon *d)
 	    d->cfg.channel_name) : NULL;
 	d->webhook = d->ingest ? webhook_new(d->http, d->ingest, secret,
 	    secret_len, (size_t)d->cfg.max_body_bytes) : NULL;
-	d->health = health_new(d->http, d->pool);
+	d->health = health_new(d->http, d->pool, d->ingest_pool);
 	OPENSSL_cleanse(secret, secret_len);
 	free(secret);
 	if (d->bound == NULL || d->pool == NULL || d->webhook == NULL ||

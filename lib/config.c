@@ -228,19 +228,20 @@ config_read_secret(const char *path, char **out, size_t *len, char *err,
 	}
 	while ((c = fgetc(f)) != EOF) {
 		if (n + 1 >= cap) {
+			size_t want = cap ? cap * 2 : 128;
 			char *grown;
 
-			cap = cap ? cap * 2 : 128;
-			if (cap > 1 << 20 || (grown = malloc(cap)) == NULL) {
-				snprintf(err, errlen, "%s: too large", path);
+			if (want > 1 << 16 || (grown = malloc(want)) == NULL) {
+				snprintf(err, errlen, "%s: too large for a secret", path);
 				goto fail;
 			}
 			if (buf != NULL) {
 				memcpy(grown, buf, n);
-				explicit_bzero(buf, n);
+				explicit_bzero(buf, cap);
 				free(buf);
 			}
 			buf = grown;
+			cap = want;
 		}
 		buf[n++] = (char)c;
 	}

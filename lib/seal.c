@@ -25,6 +25,8 @@ struct keyring {
 	int		nkeys;		/* keys[nkeys - 1] seals */
 };
 
+static const struct seal_key *keyring_find(const struct keyring *kr, int id);
+
 static int
 seal_hex_value(int c)
 {
@@ -96,6 +98,12 @@ keyring_load(const char *path, char *err, size_t errlen)
 		    !seal_parse_key(p, &kr->keys[kr->nkeys])) {
 			snprintf(err, errlen, "%s:%u: expected ID:64-hex-digit key",
 			    path, lineno);
+			goto fail;
+		}
+		/* Two keys under one id: values sealed by one would not open. */
+		if (keyring_find(kr, kr->keys[kr->nkeys].id) != NULL) {
+			snprintf(err, errlen, "%s:%u: key id %d used twice", path,
+			    lineno, kr->keys[kr->nkeys].id);
 			goto fail;
 		}
 		kr->nkeys++;

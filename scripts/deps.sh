@@ -26,7 +26,15 @@ else
 	echo "deps: not root and no sudo: install these yourself:$missing" >&2
 	exit 1
 fi
-# Installing postgresql must not start a system cluster we do not use.
+# madoguchi runs its own clusters (scripts/pg.sh): installing the server
+# must not also create and start Debian's default one on port 5432.
+case "$missing" in
+*" postgresql "*|*" postgresql")
+	$sudo mkdir -p /etc/postgresql-common/createcluster.d
+	echo "create_main_cluster = false" |
+		$sudo tee /etc/postgresql-common/createcluster.d/madoguchi.conf >/dev/null
+	;;
+esac
 $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
 # shellcheck disable=SC2086
 $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \

@@ -34,8 +34,20 @@ url() {
 	echo "host=$dir/sock dbname=$db user=madoguchi"
 }
 
+# As root the server runs as postgres, which must be able to reach $dir.
+check_reachable() {
+	[ "$(id -u)" -eq 0 ] || return 0
+	if ! runuser -u postgres -- test -x "$dir"; then
+		echo "pg.sh: the postgres user cannot reach $dir; make its parent" \
+			"directories traversable (chmod o+x) or use a checkout" \
+			"outside /root" >&2
+		exit 1
+	fi
+}
+
 start() {
 	bin=$(pgbin)
+	check_reachable
 	if [ ! -f "$dir/data/PG_VERSION" ]; then
 		mkdir -p "$dir/data" "$dir/sock"
 		chmod 700 "$dir/data"

@@ -23,7 +23,13 @@
 #define DB_BACKOFF_MAX_MS	5000
 #define DB_MAX_PREPARED		16
 
-enum db_conn_state { DB_DOWN, DB_CONNECTING, DB_IDLE, DB_BUSY };
+enum db_conn_state {
+	DB_DOWN,
+	DB_CONNECTING,
+	DB_IDLE,
+	DB_BUSY,
+	DB_BROKEN,	/* failed while sending: torn down from the loop */
+};
 
 struct db_job {
 	TAILQ_ENTRY(db_job) link;
@@ -44,6 +50,8 @@ struct db_conn {
 	enum db_conn_state	 state;
 	struct event		*io;		/* socket readiness */
 	struct event		*retry;		/* reconnect timer */
+	struct event		*broken;	/* deferred db_conn_lost */
+	char			 broken_why[160];
 	int			 backoff_ms;
 	struct db_job		*job;		/* in flight */
 	PGresult		*result;	/* of job, gathered so far */
@@ -66,6 +74,7 @@ struct db_pool {
 
 static void	db_conn_connect(struct db_conn *conn);
 static void	db_conn_send(struct db_conn *conn, struct db_job *job);
+static void	db_conn_fail_later(struct db_conn *conn, const char *why);
 static void	db_conn_lost(struct db_conn *conn, const char *why);
 static void	db_pool_dispatch(struct db_pool *pool);
 
@@ -140,7 +149,7 @@ db_conn_watch(struct db_conn *conn, short what, event_callback_fn cb)
 	conn->io = event_new(conn->pool->base, PQsocket(conn->pg), what, cb,
 	    conn);
 	if (conn->io == NULL || event_add(conn->io, NULL) != 0)
-		db_conn_lost(conn, "cannot watch socket");
+		db_conn_fail_later(conn, "cannot watch socket");
 }
 
 static void
@@ -227,6 +236,8 @@ db_conn_io_cb(evutil_socket_t fd, short what, void *arg)
 	struct db_conn *conn = arg;
 
 	(void)fd;
+	if (conn->state == DB_BROKEN)
+		return;
 	if (what & EV_WRITE) {
 		int r = PQflush(conn->pg);
 
@@ -268,14 +279,20 @@ db_conn_send(struct db_conn *conn, struct db_job *job)
 		conn->preparing = true;
 	if (!sent) {
 		/* Never reached the server: it may run on another connection. */
+		if (conn->job == job) {	/* its PREPARE had */
+			conn->job = NULL;
+			conn->preparing = false;
+			PQclear(conn->result);
+			conn->result = NULL;
+		}
 		TAILQ_INSERT_HEAD(&conn->pool->queue, job, link);
-		db_conn_lost(conn, PQerrorMessage(conn->pg));
+		db_conn_fail_later(conn, PQerrorMessage(conn->pg));
 		return;
 	}
 	conn->job = job;
 	conn->state = DB_BUSY;
 	if ((r = PQflush(conn->pg)) < 0)
-		db_conn_lost(conn, PQerrorMessage(conn->pg));
+		db_conn_fail_later(conn, PQerrorMessage(conn->pg));
 	else if (r == 1)
 		db_conn_watch(conn, EV_READ | EV_WRITE | EV_PERSIST,
 		    db_conn_io_cb);
@@ -338,11 +355,17 @@ db_conn_retry_cb(evutil_socket_t fd, short what, void *arg)
 static void
 db_conn_connect(struct db_conn *conn)
 {
-	/* Later keywords override what the URI says (libpq's rule). */
+	/*
+	 * Later keywords override what the URI says (libpq's rule). A server
+	 * that vanishes without a word (a dead host, a dropped route) must
+	 * fail the connection in seconds, not after TCP's own minutes.
+	 */
 	static const char *const keys[] = { "dbname",
-	    "fallback_application_name", "options", NULL };
+	    "fallback_application_name", "options", "connect_timeout",
+	    "keepalives_idle", "keepalives_interval", "keepalives_count",
+	    "tcp_user_timeout", NULL };
 	const char *values[] = { conn->pool->conninfo, "madoguchid",
-	    conn->pool->options, NULL };
+	    conn->pool->options, "5", "10", "5", "3", "15000", NULL };
 
 	conn->pg = PQconnectStartParams(keys, values, 1);
 	if (conn->pg == NULL || PQstatus(conn->pg) == CONNECTION_BAD) {
@@ -370,6 +393,30 @@ db_pool_fail_queued_cb(evutil_socket_t fd, short what, void *arg)
 		job->cb(job->arg, NULL, "no database connection");
 		db_job_free(job);
 	}
+}
+
+static void
+db_conn_broken_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct db_conn *conn = arg;
+
+	(void)fd;
+	(void)what;
+	if (conn->state == DB_BROKEN)
+		db_conn_lost(conn, conn->broken_why);
+}
+
+/*
+ * A failure found while sending, possibly inside db_query(): the caller
+ * must not see its callback run before db_query returns, so the teardown
+ * (and the job's failure) happens from the loop.
+ */
+static void
+db_conn_fail_later(struct db_conn *conn, const char *why)
+{
+	snprintf(conn->broken_why, sizeof(conn->broken_why), "%s", why);
+	conn->state = DB_BROKEN;
+	event_active(conn->broken, 0, 0);
 }
 
 static void
@@ -440,7 +487,9 @@ db_pool_new(struct event_base *base, const char *name, const char *conninfo,
 		conn->pool = pool;
 		conn->id = i;
 		conn->backoff_ms = DB_BACKOFF_MIN_MS;
-		if ((conn->retry = evtimer_new(base, db_conn_retry_cb, conn)) == NULL)
+		if ((conn->retry = evtimer_new(base, db_conn_retry_cb, conn)) == NULL ||
+		    (conn->broken = event_new(base, -1, 0, db_conn_broken_cb,
+		    conn)) == NULL)
 			goto fail;
 	}
 	db_pool_update_gauge(pool);
@@ -468,6 +517,8 @@ db_pool_free(struct db_pool *pool)
 			event_free(conn->io);
 		if (conn->retry != NULL)
 			event_free(conn->retry);
+		if (conn->broken != NULL)
+			event_free(conn->broken);
 		PQclear(conn->result);
 		conn->result = NULL;
 		PQfinish(conn->pg);

@@ -34,6 +34,11 @@
  */
 #define INGEST_MAX_BATCHES	1
 #define INGEST_BATCH_MAX_EVENTS	512
+/*
+ * A database that stalls must not make the process hoard deliveries: past
+ * this many bytes waiting, new ones get 500 at once and LINE redelivers.
+ */
+#define INGEST_QUEUE_MAX_BYTES	(64 << 20)
 #define INGEST_BATCH_MAX_BYTES	(4 << 20)
 #define INGEST_BODY_AAD		"messages.body"
 
@@ -70,9 +75,9 @@ static const char ingest_channel_sql[] =
 "    reply_token text)"\
 "), fresh AS ("\
 "  INSERT INTO webhook_events (channel_id, event_key, kind, occurred_at,"\
-"      received_at, redelivery, reply_token)"\
+"      received_at, redelivery, reply_token, message_ref)"\
 "  SELECT $1, event_key, kind, occurred_at, $2, coalesce(redelivery, false),"\
-"      reply_token"\
+"      reply_token, CASE kind WHEN 'unsend' THEN message_ref END"\
 "    FROM ev ORDER BY event_key"\
 "  ON CONFLICT DO NOTHING"\
 "  RETURNING event_key"\
@@ -142,14 +147,21 @@ static const char ingest_channel_sql[] =
 "), conv AS ("\
 "  SELECT id, contact_id FROM open_known UNION ALL"\
 "  SELECT id, contact_id FROM opened"\
-"), msg AS ("\
+"), msg AS ("	/* a message already retracted is kept without text */\
 "  INSERT INTO messages (conversation_id, direction, kind, accepted,"\
-"      external_id, body, body_key_id, sent_at, received_at)"\
+"      external_id, body, body_key_id, sent_at, received_at, unsent_at)"\
 "  SELECT conv.id, 'in', e.message_kind, e.message_kind = 'text',"\
-"      e.message_ref, decode(e.body, 'base64'), e.body_key_id,"\
-"      e.occurred_at, $2"\
+"      e.message_ref,"\
+"      CASE WHEN NOT x.retracted THEN decode(e.body, 'base64') END,"\
+"      CASE WHEN NOT x.retracted THEN e.body_key_id END,"\
+"      e.occurred_at, $2, CASE WHEN x.retracted THEN $2 END"\
 "    FROM new_ev e JOIN who w ON w.external_id = e.contact_ref"\
-"    JOIN conv ON conv.contact_id = w.id"\
+"    JOIN conv ON conv.contact_id = w.id,"\
+"    LATERAL (SELECT coalesce(e.message_ref IN (SELECT message_ref FROM new_ev"\
+"                                      WHERE kind = 'unsend'), false)"\
+"        OR EXISTS (SELECT 1 FROM webhook_events t WHERE t.channel_id = $1"\
+"                    AND t.kind = 'unsend' AND t.message_ref = e.message_ref)"\
+"      AS retracted) x"\
 "   WHERE e.kind = 'message'"\
 "   ORDER BY e.occurred_at, e.event_key"\
 "  RETURNING conversation_id"
@@ -224,6 +236,7 @@ struct ingest {
 	bool			 resolving;	/* channel lookup in flight */
 	struct ingest_queue	 queue;		/* not yet sent */
 	size_t			 queued;
+	size_t			 queued_bytes;
 	int			 batches;	/* in flight */
 	size_t			 in_batches;	/* deliveries in flight */
 	bool			 closed;
@@ -310,6 +323,11 @@ ingest_submit(struct ingest *ing, const struct inbound_event *events,
 
 	if (n == 0 || ing->closed || db_pool_connected(ing->pool) == 0)
 		return false;
+	if (ing->queued_bytes > INGEST_QUEUE_MAX_BYTES) {
+		metrics_add("madoguchi_ingest_refused_total", "reason=\"queue_full\"",
+		    1);
+		return false;
+	}
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		return false;
 	if ((d->events = evbuffer_new()) == NULL) {
@@ -329,6 +347,7 @@ ingest_submit(struct ingest *ing, const struct inbound_event *events,
 	d->arg = arg;
 	TAILQ_INSERT_TAIL(&ing->queue, d, link);
 	ing->queued++;
+	ing->queued_bytes += evbuffer_get_length(d->events);
 	ingest_pump(ing);
 	return true;
 }
@@ -358,6 +377,7 @@ ingest_batch_split(struct ingest_batch *b)
 		d->alone = true;
 		TAILQ_INSERT_HEAD(&ing->queue, d, link);
 		ing->queued++;
+		ing->queued_bytes += evbuffer_get_length(d->events);
 	}
 	free(b);
 }
@@ -428,6 +448,7 @@ ingest_batch_take(struct ingest *ing, struct evbuffer *json)
 			break;
 		TAILQ_REMOVE(&ing->queue, d, link);
 		ing->queued--;
+		ing->queued_bytes -= evbuffer_get_length(d->events);
 		if (b->nevents > 0)
 			evbuffer_add(json, ",", 1);
 		/* Copy, not move: a split batch must still have its events. */
@@ -452,6 +473,7 @@ ingest_fail_queued(struct ingest *ing)
 	while ((d = TAILQ_FIRST(&ing->queue)) != NULL) {
 		TAILQ_REMOVE(&ing->queue, d, link);
 		ing->queued--;
+		ing->queued_bytes -= evbuffer_get_length(d->events);
 		d->done(d->arg, INGEST_FAILED);
 		ingest_delivery_free(d);
 	}
@@ -517,18 +539,20 @@ ingest_pump(struct ingest *ing)
 		params[0] = ing->channel_id;
 		params[1] = when;
 		params[2] = (const char *)evbuffer_pullup(json, -1);
+		metrics_observe(ing->batch_events, (double)b->nevents);
+		metrics_observe(ing->batch_deliveries, (double)b->ndeliveries);
+		ing->batches++;
+		ing->in_batches += b->ndeliveries;
 		if (!db_query_prepared(ing->pool, b->changes ? "ingest_all" :
 		    "ingest_messages", b->changes ? ingest_sql_all :
 		    ingest_sql_messages, 3, params, ingest_batch_done, b)) {
+			ing->batches--;
+			ing->in_batches -= b->ndeliveries;
 			evbuffer_free(json);
 			ingest_batch_finish(b, INGEST_FAILED);
 			ingest_fail_queued(ing);
 			return;
 		}
-		metrics_observe(ing->batch_events, (double)b->nevents);
-		metrics_observe(ing->batch_deliveries, (double)b->ndeliveries);
-		ing->batches++;
-		ing->in_batches += b->ndeliveries;
 		evbuffer_free(json);
 	}
 }

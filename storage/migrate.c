@@ -103,14 +103,17 @@ migrations_apply(PGconn *conn, FILE *out, char *err, size_t errlen)
 	bool ok = true;
 	int have;
 
-	if (!migrate_exec(conn, "SET client_min_messages = warning", err, errlen) ||
-	    !migrate_exec(conn, "CREATE TABLE IF NOT EXISTS schema_migrations ("
-	    "version integer PRIMARY KEY, name text NOT NULL, "
-	    "applied_at timestamptz NOT NULL DEFAULT now())", err, errlen))
-		return false;
+	/* The lock first: two migrators on a fresh database must not race. */
 	snprintf(why, sizeof(why), "SELECT pg_advisory_lock(%ld)", MIGRATION_LOCK_KEY);
-	if (!migrate_exec(conn, why, err, errlen))
+	if (!migrate_exec(conn, "SET client_min_messages = warning", err, errlen) ||
+	    !migrate_exec(conn, why, err, errlen))
 		return false;
+	if (!migrate_exec(conn, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+	    "version integer PRIMARY KEY, name text NOT NULL, "
+	    "applied_at timestamptz NOT NULL DEFAULT now())", err, errlen)) {
+		ok = false;
+		goto unlock;
+	}
 	if ((have = migrations_applied(conn, err, errlen)) < 0) {
 		ok = false;
 		goto unlock;

@@ -74,13 +74,23 @@ line_fail(struct line_delivery *d, size_t i, const char *what)
 	return false;
 }
 
-/* The dedupe key of an event without webhookEventId (older bodies). */
+/*
+ * The dedupe key of an event without webhookEventId (older bodies): a hash
+ * of the event as LINE wrote it, less deliveryContext, which a redelivery
+ * changes.
+ */
 static bool
 line_hash_key(const cJSON *event, char out[72])
 {
 	unsigned char digest[SHA256_DIGEST_LENGTH];
-	char *text = cJSON_PrintUnformatted(event);
+	cJSON *copy = cJSON_Duplicate(event, true);
+	char *text;
 
+	if (copy == NULL)
+		return false;
+	cJSON_DeleteItemFromObjectCaseSensitive(copy, "deliveryContext");
+	text = cJSON_PrintUnformatted(copy);
+	cJSON_Delete(copy);
 	if (text == NULL)
 		return false;
 	SHA256((const unsigned char *)text, strlen(text), digest);
@@ -191,6 +201,8 @@ line_parse_event(struct line_delivery *d, size_t i, const cJSON *event,
 	const cJSON *source;
 	const char *type;
 
+	note->type = "unknown";
+	note->outcome = LINE_EVENT_INVALID;
 	if (!cJSON_IsObject(event) || (type = line_string(event, "type")) == NULL)
 		return line_fail(d, i, "not an event with a type");
 	note->type = line_label(type, line_event_types,
@@ -239,11 +251,11 @@ line_delivery_parse(const char *body, size_t len, int64_t received_us,
 		return LINE_PARSE_NO_MEMORY;
 	cJSON_ArrayForEach(event, events) {
 		if (!line_parse_event(d, i, event, received_us))
-			return LINE_PARSE_NOT_WEBHOOK;
+			d->ninvalid++;
 		i++;
 	}
 	d->nnotes = n;
-	return LINE_PARSE_OK;
+	return d->ninvalid == n ? LINE_PARSE_NOT_WEBHOOK : LINE_PARSE_OK;
 }
 
 void

@@ -66,6 +66,7 @@ webhook_count_events(const struct line_delivery *d)
 		[LINE_EVENT_KEPT] = "kept",
 		[LINE_EVENT_NOT_ONE_TO_ONE] = "ignored_not_one_to_one",
 		[LINE_EVENT_NOT_HANDLED] = "ignored_type",
+		[LINE_EVENT_INVALID] = "invalid",
 	};
 	char labels[96];
 
@@ -113,6 +114,9 @@ webhook_accept(struct webhook *wh, struct evhttp_request *req,
 		break;
 	}
 	webhook_count_events(&d);
+	if (d.ninvalid > 0)
+		log_warn("webhook.invalid_events", "skipped=%zu kept=%zu last=\"%s\"",
+		    d.ninvalid, d.nevents, d.error);
 	if (d.nevents == 0)	/* LINE's verification, or nothing to keep */
 		http_reply_json(req, WEBHOOK_ROUTE, 200, "{}");
 	else if (!ingest_submit(wh->ingest, d.events, d.nevents,

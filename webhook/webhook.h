@@ -44,6 +44,7 @@ enum line_event_outcome {
 	LINE_EVENT_KEPT,		/* handed to storage */
 	LINE_EVENT_NOT_ONE_TO_ONE,	/* group, room, or no user id */
 	LINE_EVENT_NOT_HANDLED,		/* a type the desk does not store */
+	LINE_EVENT_INVALID,		/* malformed: skipped, the rest kept */
 };
 
 struct line_event_note {
@@ -59,13 +60,18 @@ struct line_delivery {
 	size_t			 nnotes;
 	char			(*keys)[72];	/* dedupe keys made up for events
 						   without a webhookEventId */
-	char			 error[96];	/* why not a webhook; no data */
+	size_t			 ninvalid;
+	char			 error[96];	/* why the last event or the body
+						   was refused; no data in it */
 };
 
 /*
  * Parses a webhook body. Unknown event types and keys are skipped, never an
- * error: LINE adds them without notice. received_us stands in for a missing
- * timestamp. Free with line_delivery_free whatever the status.
+ * error: LINE adds them without notice. A malformed event is skipped and
+ * noted, so one bad event does not cost its neighbours their delivery; a
+ * body whose every event is malformed is not a webhook. received_us stands
+ * in for a missing timestamp. Free with line_delivery_free whatever the
+ * status.
  */
 enum line_parse_status line_delivery_parse(const char *body, size_t len,
 	    int64_t received_us, struct line_delivery *out);

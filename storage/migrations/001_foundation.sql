@@ -87,5 +87,10 @@ CREATE TABLE webhook_events (
 	received_at	timestamptz NOT NULL,
 	redelivery	boolean NOT NULL,
 	reply_token	text,		-- single use, valid about a minute
+	-- unsend: the message retracted. Kept as a tombstone, so a message
+	-- delivered after its own unsend is stored without its text.
+	message_ref	text,
 	PRIMARY KEY (channel_id, event_key)
 );
+CREATE INDEX webhook_events_unsent ON webhook_events (channel_id, message_ref)
+	WHERE kind = 'unsend';

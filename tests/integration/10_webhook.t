@@ -156,6 +156,22 @@ signed_post($d, event_body(type => 'unsend', user => $U2, unsend => { messageId 
 is(count("SELECT (body IS NULL) || '/' || (unsent_at IS NOT NULL) FROM messages WHERE external_id = '$mid'"),
 	'true/true', 'unsend erases the text and marks the message');
 
+# The same body carries a message and its unsend; then an unsend that comes
+# before its message (LINE's order can differ). Neither text may be kept.
+my $both = text_body('すぐ取り消す', user => $U2);
+my $mid2 = $both->{events}[0]{message}{id};
+push @{ $both->{events} }, event_body(type => 'unsend', user => $U2,
+	unsend => { messageId => $mid2 })->{events}[0];
+is(signed_post($d, $both)->{status}, 200, 'a message and its unsend in one body');
+is(count("SELECT (body IS NULL) || '/' || (unsent_at IS NOT NULL) FROM messages WHERE external_id = '$mid2'"),
+	'true/true', 'stored without its text');
+my $late = text_body('遅れて届いた取り消し済み', user => $U2);
+my $mid3 = $late->{events}[0]{message}{id};
+signed_post($d, event_body(type => 'unsend', user => $U2, unsend => { messageId => $mid3 }));
+is(signed_post($d, $late)->{status}, 200, 'a message after its own unsend');
+is(count("SELECT (body IS NULL) || '/' || (unsent_at IS NOT NULL) FROM messages WHERE external_id = '$mid3'"),
+	'true/true', 'stored without its text too');
+
 # --- several events in one body, and the same event twice in one body ---
 my $multi = text_body('一つ目', user => $USER);
 my $second = text_body('二つ目', user => $U2)->{events}[0];

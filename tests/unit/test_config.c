@@ -92,6 +92,16 @@ test_secret(void)
 	unlink(path);
 	ok(!config_read_secret("", &secret, &len, err, sizeof(err)),
 	    "no secret file configured is refused");
+	{
+		static char big[200000];
+
+		memset(big, 'x', sizeof(big) - 1);
+		path = tap_temp_file(big);
+		ok(!config_read_secret(path, &secret, &len, err, sizeof(err)) &&
+		    strstr(err, "too large") != NULL,
+		    "a huge file is refused as a secret: %s", err);
+		unlink(path);
+	}
 }
 
 int

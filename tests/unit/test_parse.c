@@ -139,6 +139,24 @@ test_rejected(void)
 	}
 }
 
+/* One malformed event costs only itself, not its neighbours. */
+static void
+test_one_bad_event(void)
+{
+	struct line_delivery d;
+
+	is_int(parse(BODY(EVENT("message", ",\"message\":{\"type\":\"text\","
+	    "\"id\":\"1\"}") "," EVENT("message", ",\"message\":{\"type\":"
+	    "\"text\",\"id\":\"2\",\"text\":\"ok\"}")), &d), LINE_PARSE_OK,
+	    "a body with one bad and one good event parses");
+	is_int(d.nevents, 1, "the good one kept");
+	is_str(d.nevents ? d.events[0].text : NULL, "ok", "with its text");
+	is_int(d.ninvalid, 1, "the bad one counted");
+	ok(d.notes[0].outcome == LINE_EVENT_INVALID, "and noted as invalid");
+	ok(strstr(d.error, "events[0]") != NULL, "the reason names it: %s", d.error);
+	line_delivery_free(&d);
+}
+
 /* Bodies without webhookEventId still dedupe: the key is a hash of the event. */
 static void
 test_hash_key(void)
@@ -154,6 +172,13 @@ test_hash_key(void)
 	ok(a.nevents == 1 && b.nevents == 1 &&
 	    strcmp(a.events[0].event_key, b.events[0].event_key) == 0,
 	    "the same event gets the same key again");
+	line_delivery_free(&b);
+	body = "{\"events\":[{\"type\":\"follow\",\"timestamp\":1,"
+	    "\"deliveryContext\":{\"isRedelivery\":true},"
+	    "\"source\":{\"type\":\"user\",\"userId\":\"" USER "\"}}]}";
+	parse(body, &b);
+	ok(b.nevents == 1 && strcmp(a.events[0].event_key, b.events[0].event_key) == 0,
+	    "and so does its redelivery");
 	line_delivery_free(&a);
 	line_delivery_free(&b);
 }
@@ -194,6 +219,7 @@ main(void)
 	test_follow_unfollow_unsend();
 	test_skipped();
 	test_rejected();
+	test_one_bad_event();
 	test_hash_key();
 	test_sdk_sample();
 	return done_testing();
