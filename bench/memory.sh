@@ -17,6 +17,7 @@ cleanup() {
 trap cleanup EXIT
 scripts/pg.sh start "$dir/pg" madoguchi
 secret=$(openssl rand -hex 16)
+umask 077
 printf '%s\n' "$secret" >"$dir/secret"
 echo "1:$(openssl rand -hex 32)" >"$dir/key"
 export MADOGUCHI_CONFIG=/dev/null MADOGUCHI_LOG_LEVEL=warn
