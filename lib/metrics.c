@@ -107,19 +107,6 @@ metrics_set(const char *name, const char *labels, uint64_t value)
 		s->value = value;
 }
 
-uint64_t
-metrics_get(const char *name, const char *labels)
-{
-	struct metrics_family *f;
-	struct metrics_series *s;
-
-	for (f = metrics_families; f != NULL; f = f->next)
-		if (strcmp(f->name, name) == 0 &&
-		    (s = metrics_series_find(f, labels, false)) != NULL)
-			return s->value;
-	return 0;
-}
-
 struct metrics_histogram *
 metrics_histogram(const char *name, const char *help, const double *bounds,
     int nbounds)

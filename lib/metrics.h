@@ -17,8 +17,6 @@ void	metrics_describe(const char *name, const char *type, const char *help);
 void	metrics_add(const char *name, const char *labels, uint64_t n);
 /* Sets a gauge. */
 void	metrics_set(const char *name, const char *labels, uint64_t value);
-/* Reads a counter back (tests, and readiness detail); 0 if never added. */
-uint64_t metrics_get(const char *name, const char *labels);
 
 /* bounds: ascending upper bounds, the +Inf bucket is implied. */
 struct metrics_histogram *metrics_histogram(const char *name, const char *help,

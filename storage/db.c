@@ -541,12 +541,6 @@ db_pool_free(struct db_pool *pool)
 }
 
 int
-db_pool_size(const struct db_pool *pool)
-{
-	return pool->size;
-}
-
-int
 db_pool_connected(const struct db_pool *pool)
 {
 	int n = 0;

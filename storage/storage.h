@@ -46,7 +46,6 @@ struct db_pool	*db_pool_new(struct event_base *base, const char *name,
  * callback now, with res NULL ("shutting down").
  */
 void		 db_pool_free(struct db_pool *pool);
-int		 db_pool_size(const struct db_pool *pool);
 int		 db_pool_connected(const struct db_pool *pool);
 
 /*
