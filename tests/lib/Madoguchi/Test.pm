@@ -27,6 +27,14 @@ my $BIN = $ENV{MADOGUCHI_BIN_DIR} // 'bin';
 $BIN = "$ROOT/$BIN" unless $BIN =~ m{^/};
 my $JSON = JSON::PP->new->canonical->utf8;
 my $seq = 0;
+my (@clusters, @processes);
+
+# END blocks run last-defined first, so this one runs before File::Temp's
+# removes the temporary directories: nothing is left running without them.
+END {
+	$_->stop(5) for grep { defined } @processes;
+	$_->stop_quietly for grep { defined } @clusters;
+}
 
 sub json_decode { $JSON->decode($_[0]) }
 sub json_encode { $JSON->encode($_[0]) }
@@ -61,6 +69,7 @@ sub new_cluster {
 		or die "cannot start PostgreSQL in $dir";
 	my $self = bless { dir => $dir, conninfo => "host=$dir/pg/sock dbname=madoguchi user=madoguchi" },
 		'Madoguchi::Test::Cluster';
+	push @clusters, $self;
 	return $self;
 }
 
@@ -102,11 +111,13 @@ sub start {
 		or die 'pg start';
 }
 
-sub DESTROY {
+sub stop_quietly {
 	my ($self) = @_;
 	return unless $self->{dir} && -d "$self->{dir}/pg/data";
 	system("$ROOT/scripts/pg.sh stop '$self->{dir}/pg' >/dev/null 2>&1");
 }
+
+sub DESTROY { $_[0]->stop_quietly }
 
 package Madoguchi::Test;
 
@@ -160,6 +171,7 @@ sub start_daemon {
 	my $pid = spawn($log, \%env, @wrap, "$BIN/madoguchid");
 	my $self = bless { pid => $pid, url => "http://127.0.0.1:$port", secret => $secret,
 		log => $log, dir => $dir, env => \%env }, 'Madoguchi::Test::Daemon';
+	push @processes, $self;
 	my $slow = @wrap ? 60 : 10;
 	wait_until($slow, sub { $self->get('/healthz')->{status} == 200 })
 		or die "madoguchid did not start:\n" . $self->log_text;
@@ -182,6 +194,7 @@ sub start_sim {
 		'--webhook-url', $opt{webhook_url});
 	my $self = bless { pid => $pid, url => "http://127.0.0.1:$port", log => $log },
 		'Madoguchi::Test::Sim';
+	push @processes, $self;
 	wait_until(10, sub { $self->get('/sim/messages')->{status} == 200 })
 		or die "linesim did not start";
 	return $self;
