@@ -315,6 +315,31 @@ ingest_delivery_free(struct ingest_delivery *d)
 	free(d);
 }
 
+/* The queue and its two counters change only here. */
+static void
+ingest_queue_add(struct ingest *ing, struct ingest_delivery *d, bool at_head)
+{
+	if (at_head)
+		TAILQ_INSERT_HEAD(&ing->queue, d, link);
+	else
+		TAILQ_INSERT_TAIL(&ing->queue, d, link);
+	ing->queued++;
+	ing->queued_bytes += evbuffer_get_length(d->events);
+}
+
+static struct ingest_delivery *
+ingest_queue_take(struct ingest *ing)
+{
+	struct ingest_delivery *d = TAILQ_FIRST(&ing->queue);
+
+	if (d != NULL) {
+		TAILQ_REMOVE(&ing->queue, d, link);
+		ing->queued--;
+		ing->queued_bytes -= evbuffer_get_length(d->events);
+	}
+	return d;
+}
+
 bool
 ingest_submit(struct ingest *ing, const struct inbound_event *events,
     size_t n, ingest_done_fn done, void *arg)
@@ -345,9 +370,7 @@ ingest_submit(struct ingest *ing, const struct inbound_event *events,
 	d->nevents = n;
 	d->done = done;
 	d->arg = arg;
-	TAILQ_INSERT_TAIL(&ing->queue, d, link);
-	ing->queued++;
-	ing->queued_bytes += evbuffer_get_length(d->events);
+	ingest_queue_add(ing, d, false);
 	ingest_pump(ing);
 	return true;
 }
@@ -375,9 +398,7 @@ ingest_batch_split(struct ingest_batch *b)
 	while ((d = TAILQ_LAST(&b->deliveries, ingest_queue)) != NULL) {
 		TAILQ_REMOVE(&b->deliveries, d, link);
 		d->alone = true;
-		TAILQ_INSERT_HEAD(&ing->queue, d, link);
-		ing->queued++;
-		ing->queued_bytes += evbuffer_get_length(d->events);
+		ingest_queue_add(ing, d, true);
 	}
 	free(b);
 }
@@ -446,9 +467,7 @@ ingest_batch_take(struct ingest *ing, struct evbuffer *json)
 		    evbuffer_get_length(json) + evbuffer_get_length(d->events) >
 		    INGEST_BATCH_MAX_BYTES))
 			break;
-		TAILQ_REMOVE(&ing->queue, d, link);
-		ing->queued--;
-		ing->queued_bytes -= evbuffer_get_length(d->events);
+		(void)ingest_queue_take(ing);
 		if (b->nevents > 0)
 			evbuffer_add(json, ",", 1);
 		/* Copy, not move: a split batch must still have its events. */
@@ -470,10 +489,7 @@ ingest_fail_queued(struct ingest *ing)
 {
 	struct ingest_delivery *d;
 
-	while ((d = TAILQ_FIRST(&ing->queue)) != NULL) {
-		TAILQ_REMOVE(&ing->queue, d, link);
-		ing->queued--;
-		ing->queued_bytes -= evbuffer_get_length(d->events);
+	while ((d = ingest_queue_take(ing)) != NULL) {
 		d->done(d->arg, INGEST_FAILED);
 		ingest_delivery_free(d);
 	}
@@ -597,10 +613,8 @@ ingest_free(struct ingest *ing)
 
 	if (ing == NULL)
 		return;
-	while ((d = TAILQ_FIRST(&ing->queue)) != NULL) {
-		TAILQ_REMOVE(&ing->queue, d, link);
+	while ((d = ingest_queue_take(ing)) != NULL)
 		ingest_delivery_free(d);
-	}
 	free(ing->channel_kind);
 	free(ing->channel_name);
 	free(ing);
