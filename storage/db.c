@@ -28,17 +28,34 @@ enum db_conn_state {
 	DB_CONNECTING,
 	DB_IDLE,
 	DB_BUSY,
+	DB_RESERVED,	/* inside a transaction, between its statements */
 	DB_BROKEN,	/* failed while sending: torn down from the loop */
+};
+
+enum db_job_role {
+	DB_JOB_QUERY,
+	DB_JOB_BEGIN,	/* opens job->txn on whichever connection runs it */
+	DB_JOB_END,	/* COMMIT or ROLLBACK: the connection is free again */
+	DB_JOB_LISTEN,	/* the pool's LISTEN statements, after each connect */
 };
 
 struct db_job {
 	TAILQ_ENTRY(db_job) link;
+	enum db_job_role role;
+	struct db_txn	*txn;		/* the transaction it belongs to */
 	const char	*stmt;		/* prepared statement name, or NULL */
 	char		*sql;
 	char		**values;
 	int		 nparams;
 	db_result_fn	 cb;
 	void		*arg;
+};
+
+struct db_txn {
+	struct db_conn	*conn;		/* NULL once the session is gone */
+	db_txn_fn	 begun;
+	void		*arg;
+	bool		 busy;		/* a statement is in flight */
 };
 
 TAILQ_HEAD(db_job_queue, db_job);
@@ -54,6 +71,7 @@ struct db_conn {
 	char			 broken_why[160];
 	int			 backoff_ms;
 	struct db_job		*job;		/* in flight */
+	struct db_txn		*txn;		/* open on this connection */
 	PGresult		*result;	/* of job, gathered so far */
 	bool			 preparing;	/* job waits for its PREPARE */
 	const char		*prepared[DB_MAX_PREPARED];
@@ -70,6 +88,9 @@ struct db_pool {
 	struct db_job_queue	 queue;
 	struct event		*fail_queued;	/* deferred: no connection left */
 	bool			 closing;
+	char			*listen_sql;	/* "LISTEN a; LISTEN b", or NULL */
+	db_notify_fn		 notify;
+	void			*notify_arg;
 };
 
 static void	db_conn_connect(struct db_conn *conn);
@@ -86,6 +107,18 @@ db_job_free(struct db_job *job)
 	free(job->values);
 	free(job->sql);
 	free(job);
+}
+
+/* A job that never ran: its owner hears why. */
+static void
+db_job_fail(struct db_job *job, const char *why)
+{
+	if (job->role == DB_JOB_BEGIN) {
+		job->txn->begun(job->txn->arg, NULL, why);
+		free(job->txn);
+	} else
+		job->cb(job->arg, NULL, why);
+	db_job_free(job);
 }
 
 static struct db_job *
@@ -152,6 +185,30 @@ db_conn_watch(struct db_conn *conn, short what, event_callback_fn cb)
 		db_conn_fail_later(conn, "cannot watch socket");
 }
 
+static bool
+db_result_ok(const PGresult *res)
+{
+	return res != NULL && (PQresultStatus(res) == PGRES_COMMAND_OK ||
+	    PQresultStatus(res) == PGRES_TUPLES_OK);
+}
+
+/* BEGIN answered: the transaction now owns the connection, or failed. */
+static void
+db_conn_begun(struct db_conn *conn, struct db_txn *txn, const PGresult *res,
+    const char *why)
+{
+	if (db_result_ok(res) && conn->state == DB_IDLE) {
+		conn->state = DB_RESERVED;
+		conn->txn = txn;
+		txn->conn = conn;
+		txn->begun(txn->arg, txn, NULL);
+		return;
+	}
+	txn->begun(txn->arg, NULL, why != NULL ? why :
+	    res != NULL ? PQresultErrorMessage(res) : "cannot begin");
+	free(txn);
+}
+
 static void
 db_conn_finish_job(struct db_conn *conn, PGresult *res, const char *why)
 {
@@ -160,8 +217,32 @@ db_conn_finish_job(struct db_conn *conn, PGresult *res, const char *why)
 	conn->job = NULL;
 	conn->result = NULL;
 	if (conn->state == DB_BUSY)
-		conn->state = DB_IDLE;
-	job->cb(job->arg, res, why);
+		conn->state = conn->txn != NULL ? DB_RESERVED : DB_IDLE;
+	switch (job->role) {
+	case DB_JOB_BEGIN:
+		db_conn_begun(conn, job->txn, res, why);
+		break;
+	case DB_JOB_END:
+		if (conn->txn == job->txn) {
+			conn->txn = NULL;
+			if (conn->state == DB_RESERVED)
+				conn->state = DB_IDLE;
+		}
+		job->cb(job->arg, res, why);
+		free(job->txn);
+		break;
+	case DB_JOB_LISTEN:
+		if (!db_result_ok(res))
+			log_warn("db.listen_failed", "pool=%s", conn->pool->name);
+		else if (conn->pool->notify != NULL)	/* may have missed some */
+			conn->pool->notify(conn->pool->notify_arg, NULL, NULL);
+		break;
+	case DB_JOB_QUERY:
+		if (job->txn != NULL)
+			job->txn->busy = false;
+		job->cb(job->arg, res, why);
+		break;
+	}
 	PQclear(res);
 	db_job_free(job);
 }
@@ -209,10 +290,14 @@ db_conn_prepared(struct db_conn *conn)
 static void
 db_conn_collect(struct db_conn *conn)
 {
+	struct db_pool *pool = conn->pool;
 	PGnotify *n;
 
-	while ((n = PQnotifies(conn->pg)) != NULL)
+	while ((n = PQnotifies(conn->pg)) != NULL) {
+		if (pool->notify != NULL)
+			pool->notify(pool->notify_arg, n->relname, n->extra);
 		PQfreemem(n);
+	}
 	while (conn->job != NULL && !PQisBusy(conn->pg)) {
 		PGresult *res = PQgetResult(conn->pg);
 
@@ -258,6 +343,14 @@ db_conn_io_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* A statement of an open transaction, or a LISTEN: only this session will do. */
+static bool
+db_job_bound(const struct db_job *job)
+{
+	return job->role == DB_JOB_LISTEN || job->role == DB_JOB_END ||
+	    (job->role == DB_JOB_QUERY && job->txn != NULL);
+}
+
 /*
  * Sends a job; a named statement is first prepared on this connection,
  * once, and from then on only bound and executed (no parse, no plan).
@@ -268,7 +361,9 @@ db_conn_send(struct db_conn *conn, struct db_job *job)
 	const char *const *values = (const char *const *)job->values;
 	int r, sent;
 
-	if (job->stmt == NULL)
+	if (job->role == DB_JOB_LISTEN)	/* several statements, no parameters */
+		sent = PQsendQuery(conn->pg, job->sql);
+	else if (job->stmt == NULL)
 		sent = PQsendQueryParams(conn->pg, job->sql, job->nparams, NULL,
 		    values, NULL, NULL, 0);
 	else if (db_conn_has_prepared(conn, job->stmt))
@@ -277,6 +372,13 @@ db_conn_send(struct db_conn *conn, struct db_job *job)
 	else if ((sent = PQsendPrepare(conn->pg, job->stmt, job->sql,
 	    job->nparams, NULL)))
 		conn->preparing = true;
+	if (!sent && db_job_bound(job)) {
+		/* It belongs to this session: it fails with it, from the loop. */
+		conn->job = job;
+		conn->state = DB_BUSY;
+		db_conn_fail_later(conn, PQerrorMessage(conn->pg));
+		return;
+	}
 	if (!sent) {
 		/* Never reached the server: it may run on another connection. */
 		if (conn->job == job) {	/* its PREPARE had */
@@ -314,6 +416,33 @@ db_pool_dispatch(struct db_pool *pool)
 }
 
 static void
+db_listen_done(void *arg, const PGresult *res, const char *why)
+{
+	(void)arg;
+	(void)res;
+	(void)why;
+}
+
+/* A listening pool's session first says what it listens to. */
+static bool
+db_conn_listen(struct db_conn *conn)
+{
+	struct db_job *job;
+
+	if (conn->pool->listen_sql == NULL)
+		return false;
+	job = db_job_new(NULL, conn->pool->listen_sql, 0, NULL, db_listen_done,
+	    NULL);
+	if (job == NULL) {
+		db_conn_fail_later(conn, "out of memory");
+		return true;
+	}
+	job->role = DB_JOB_LISTEN;
+	db_conn_send(conn, job);
+	return true;
+}
+
+static void
 db_conn_poll_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct db_conn *conn = arg;
@@ -337,7 +466,8 @@ db_conn_poll_cb(evutil_socket_t fd, short what, void *arg)
 		log_info("db.connected", "pool=%s conn=%d", conn->pool->name, conn->id);
 		db_pool_update_gauge(conn->pool);
 		db_conn_watch(conn, EV_READ | EV_PERSIST, db_conn_io_cb);
-		db_pool_dispatch(conn->pool);
+		if (!db_conn_listen(conn))
+			db_pool_dispatch(conn->pool);
 		break;
 	default:
 		db_conn_lost(conn, PQerrorMessage(conn->pg));
@@ -390,8 +520,7 @@ db_pool_fail_queued_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	while ((job = TAILQ_FIRST(&pool->queue)) != NULL) {
 		TAILQ_REMOVE(&pool->queue, job, link);
-		job->cb(job->arg, NULL, "no database connection");
-		db_job_free(job);
+		db_job_fail(job, "no database connection");
 	}
 }
 
@@ -440,6 +569,10 @@ db_conn_lost(struct db_conn *conn, const char *why)
 	conn->state = DB_DOWN;
 	conn->nprepared = 0;	/* statements die with their session */
 	conn->preparing = false;
+	if (conn->txn != NULL) {	/* its owner learns it from db_txn_* */
+		conn->txn->conn = NULL;
+		conn->txn = NULL;
+	}
 	db_pool_update_gauge(conn->pool);
 
 	/* Jitter, so processes that lost the same server do not return in step. */
@@ -524,17 +657,21 @@ db_pool_free(struct db_pool *pool)
 		PQfinish(conn->pg);
 		conn->pg = NULL;
 		conn->state = DB_DOWN;
+		if (conn->txn != NULL) {
+			conn->txn->conn = NULL;
+			conn->txn = NULL;
+		}
 		if (conn->job != NULL)
 			db_conn_finish_job(conn, NULL, "shutting down");
 	}
 	while ((job = TAILQ_FIRST(&pool->queue)) != NULL) {
 		TAILQ_REMOVE(&pool->queue, job, link);
-		job->cb(job->arg, NULL, "shutting down");
-		db_job_free(job);
+		db_job_fail(job, "shutting down");
 	}
 	if (pool->fail_queued != NULL)
 		event_free(pool->fail_queued);
 	free(pool->conns);
+	free(pool->listen_sql);
 	free(pool->conninfo);
 	free(pool->options);
 	free(pool);
@@ -547,7 +684,8 @@ db_pool_connected(const struct db_pool *pool)
 
 	for (int i = 0; i < pool->size; i++)
 		if (pool->conns[i].state == DB_IDLE ||
-		    pool->conns[i].state == DB_BUSY)
+		    pool->conns[i].state == DB_BUSY ||
+		    pool->conns[i].state == DB_RESERVED)
 			n++;
 	return n;
 }
@@ -579,4 +717,104 @@ db_query_prepared(struct db_pool *pool, const char *stmt, const char *sql,
     int nparams, const char *const *values, db_result_fn cb, void *arg)
 {
 	return db_pool_enqueue(pool, stmt, sql, nparams, values, cb, arg);
+}
+
+static void
+db_txn_begun_noop(void *arg, const PGresult *res, const char *why)
+{
+	(void)arg;
+	(void)res;
+	(void)why;
+}
+
+bool
+db_txn_begin(struct db_pool *pool, db_txn_fn begun, void *arg)
+{
+	struct db_txn *txn;
+	struct db_job *job;
+
+	if (pool->closing || db_pool_connected(pool) == 0)
+		return false;
+	if ((txn = calloc(1, sizeof(*txn))) == NULL)
+		return false;
+	if ((job = db_job_new(NULL, "BEGIN", 0, NULL, db_txn_begun_noop,
+	    NULL)) == NULL) {
+		free(txn);
+		return false;
+	}
+	txn->begun = begun;
+	txn->arg = arg;
+	job->role = DB_JOB_BEGIN;
+	job->txn = txn;
+	TAILQ_INSERT_TAIL(&pool->queue, job, link);
+	db_pool_dispatch(pool);
+	return true;
+}
+
+static bool
+db_txn_send(struct db_txn *txn, enum db_job_role role, const char *sql,
+    int nparams, const char *const *values, db_result_fn cb, void *arg)
+{
+	struct db_job *job;
+
+	if (txn->conn == NULL || txn->busy ||
+	    txn->conn->state != DB_RESERVED)
+		return false;
+	if ((job = db_job_new(NULL, sql, nparams, values, cb, arg)) == NULL)
+		return false;
+	job->role = role;
+	job->txn = txn;
+	txn->busy = role == DB_JOB_QUERY;
+	db_conn_send(txn->conn, job);
+	return true;
+}
+
+bool
+db_txn_query(struct db_txn *txn, const char *sql, int nparams,
+    const char *const *values, db_result_fn cb, void *arg)
+{
+	return db_txn_send(txn, DB_JOB_QUERY, sql, nparams, values, cb, arg);
+}
+
+bool
+db_txn_end(struct db_txn *txn, bool commit, db_result_fn cb, void *arg)
+{
+	if (txn->busy)		/* the owner's bug: keep the session intact */
+		return false;
+	if (db_txn_send(txn, DB_JOB_END, commit ? "COMMIT" : "ROLLBACK", 0,
+	    NULL, cb, arg))
+		return true;
+	if (txn->conn != NULL) {	/* could not send: the session goes */
+		txn->conn->txn = NULL;
+		db_conn_fail_later(txn->conn, "cannot end transaction");
+	}
+	free(txn);
+	return false;
+}
+
+bool
+db_pool_listen(struct db_pool *pool, const char *const *channels,
+    db_notify_fn notify, void *arg)
+{
+	size_t len = 1;
+	char *sql;
+
+	for (size_t i = 0; channels[i] != NULL; i++)
+		len += strlen(channels[i]) + sizeof("LISTEN \"\";");
+	if ((sql = malloc(len)) == NULL)
+		return false;
+	sql[0] = '\0';
+	for (size_t i = 0; channels[i] != NULL; i++) {
+		strcat(sql, "LISTEN \"");
+		strcat(sql, channels[i]);
+		strcat(sql, "\";");
+	}
+	free(pool->listen_sql);
+	pool->listen_sql = sql;
+	pool->notify = notify;
+	pool->notify_arg = arg;
+	for (int i = 0; i < pool->size; i++)
+		if (pool->conns[i].state == DB_IDLE)
+			(void)db_conn_listen(&pool->conns[i]);
+	return true;
 }

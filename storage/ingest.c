@@ -72,7 +72,7 @@ static const char ingest_channel_sql[] =
 "  SELECT * FROM jsonb_to_recordset($3::jsonb) AS e(event_key text, kind text,"\
 "    contact_ref text, message_kind text, message_ref text, body text,"\
 "    body_key_id smallint, occurred_at timestamptz, redelivery boolean,"\
-"    reply_token text)"\
+"    reply_token text, unblocked boolean)"\
 "), fresh AS ("\
 "  INSERT INTO webhook_events (channel_id, event_key, kind, occurred_at,"\
 "      received_at, redelivery, reply_token, message_ref)"\
@@ -94,9 +94,11 @@ static const char ingest_channel_sql[] =
 "    FROM new_ev WHERE kind IN ('follow', 'unfollow')"\
 "   ORDER BY contact_ref, occurred_at DESC, event_key DESC"\
 "), known AS ("\
-"  SELECT c.id, r.contact_ref AS external_id FROM refs r,"\
-"    LATERAL (SELECT id FROM contacts WHERE channel_id = $1"\
-"              AND external_id = r.contact_ref LIMIT 1) c"\
+"  SELECT c.id, r.contact_ref AS external_id, c.after_hours_replied_at"\
+"    FROM refs r,"\
+"    LATERAL (SELECT id, after_hours_replied_at FROM contacts"\
+"              WHERE channel_id = $1 AND external_id = r.contact_ref"\
+"              LIMIT 1) c"\
 "), added AS ("\
 "  INSERT INTO contacts AS c (channel_id, external_id, first_seen_at,"\
 "      follow_state, followed_at, blocked_since, follow_changed_at)"\
@@ -119,27 +121,31 @@ static const char ingest_channel_sql[] =
 "      THEN EXCLUDED.blocked_since ELSE c.blocked_since END,"\
 "    follow_changed_at = greatest(c.follow_changed_at,"\
 "        EXCLUDED.follow_changed_at)"\
-"  RETURNING c.id, c.external_id"\
+"  RETURNING c.id, c.external_id, c.after_hours_replied_at"\
 "), who AS ("\
-"  SELECT id, external_id FROM known UNION ALL"\
-"  SELECT id, external_id FROM added"\
+"  SELECT id, external_id, after_hours_replied_at FROM known UNION ALL"\
+"  SELECT id, external_id, after_hours_replied_at FROM added"\
 "), open_known AS ("\
-"  SELECT cv.id, cv.contact_id, cv.state FROM who w,"\
-"    LATERAL (SELECT id, contact_id, state FROM conversations"\
+"  SELECT cv.* FROM who w,"\
+"    LATERAL (SELECT id, contact_id, state, waiting_since,"\
+"                    busy_replied_at, text_only_replied_at FROM conversations"\
 "              WHERE contact_id = w.id AND state <> 'closed' LIMIT 1) cv"\
 "   WHERE w.external_id IN (SELECT contact_ref FROM writers)"\
 "), opened AS ("\
-"  INSERT INTO conversations AS cv (contact_id, channel_id, state, opened_at)"\
-"  SELECT w.id, $1, 'waiting', $2 FROM who w"\
+"  INSERT INTO conversations AS cv (contact_id, channel_id, state,"\
+"      opened_at, waiting_since)"\
+"  SELECT w.id, $1, 'waiting', $2, $2 FROM who w"\
 "   WHERE w.external_id IN (SELECT contact_ref FROM writers)"\
 "     AND w.id NOT IN (SELECT contact_id FROM open_known)"\
 "   ORDER BY w.id"\
 "  ON CONFLICT (contact_id) WHERE state <> 'closed' DO UPDATE SET"\
 "    state = CASE cv.state WHEN 'waiting_for_user' THEN 'waiting'"\
-"            ELSE cv.state END"\
+"            ELSE cv.state END,"\
+"    waiting_since = CASE cv.state WHEN 'waiting_for_user' THEN $2"\
+"            ELSE cv.waiting_since END"\
 "  RETURNING cv.id, cv.contact_id"\
 "), rewaiting AS ("	/* the person wrote again: a reply is owed */\
-"  UPDATE conversations SET state = 'waiting'"\
+"  UPDATE conversations SET state = 'waiting', waiting_since = $2"\
 "   WHERE id = ANY (ARRAY(SELECT id FROM open_known"\
 "                          WHERE state = 'waiting_for_user'))"\
 "     AND state = 'waiting_for_user'"\
@@ -164,7 +170,27 @@ static const char ingest_channel_sql[] =
 "      AS retracted) x"\
 "   WHERE e.kind = 'message'"\
 "   ORDER BY e.occurred_at, e.event_key"\
-"  RETURNING conversation_id"
+"  RETURNING conversation_id"\
+"), replied AS ("	/* auto-replies already sent in this wait */\
+"  SELECT id, contact_id,"\
+"      CASE WHEN state <> 'waiting_for_user'"\
+"        THEN busy_replied_at >= waiting_since END AS busy_done,"\
+"      CASE WHEN state <> 'waiting_for_user'"\
+"        THEN text_only_replied_at >= waiting_since END AS text_only_done"\
+"    FROM open_known"\
+"), queued AS ("	/* what may call for an auto-reply: decided later */\
+"  INSERT INTO autoreply_pending (channel_id, event_key, kind, contact_id,"\
+"      conversation_id, message_kind, received_at)"\
+"  SELECT $1, e.event_key, 'message', w.id, conv.id, e.message_kind, $2"\
+"    FROM new_ev e JOIN who w ON w.external_id = e.contact_ref"\
+"    JOIN conv ON conv.contact_id = w.id"\
+"    LEFT JOIN replied r ON r.id = conv.id"\
+"   WHERE e.kind = 'message' AND (CASE WHEN $4::timestamptz IS NULL"\
+"       THEN NOT coalesce(r.busy_done, false)"\
+"       ELSE coalesce(w.after_hours_replied_at < $4, true) END"\
+"     OR (e.message_kind <> 'text' AND NOT coalesce(r.text_only_done, false)))"\
+"   ORDER BY e.occurred_at, e.event_key"\
+"  RETURNING 1"
 
 /* Follow state of contacts known before; messages the person retracted. */
 #define INGEST_CHANGES \
@@ -192,19 +218,31 @@ static const char ingest_channel_sql[] =
 "                   AND external_id = e.message_ref AND direction = 'in'"\
 "                 LIMIT 1) m"\
 "      WHERE e.kind = 'unsend'))"\
-"  RETURNING id"
+"  RETURNING id"\
+"), greeted AS ("	/* a follow always gets the greeting */\
+"  INSERT INTO autoreply_pending (channel_id, event_key, kind, contact_id,"\
+"      unblocked, received_at)"\
+"  SELECT $1, e.event_key, 'follow', w.id, coalesce(e.unblocked, false), $2"\
+"    FROM new_ev e JOIN who w ON w.external_id = e.contact_ref"\
+"   WHERE e.kind = 'follow'"\
+"   ORDER BY e.occurred_at, e.event_key"\
+"  RETURNING 1"
 
-#define INGEST_RESULT \
+/* stored, duplicates, notified, queued for an auto-reply decision */
+#define INGEST_RESULT(queued) \
 ") "\
 "SELECT (SELECT count(*) FROM new_ev),"\
 "  (SELECT count(*) FROM ev) - (SELECT count(*) FROM new_ev),"\
 "  (SELECT pg_notify('madoguchi_inbound', json_build_object("\
 "      'channel', $1::integer,"\
 "      'conversations', array_agg(DISTINCT conversation_id))::text)"\
-"     FROM msg HAVING count(*) > 0) IS NOT NULL"
+"     FROM msg HAVING count(*) > 0) IS NOT NULL,"\
+queued
 
-static const char ingest_sql_messages[] = INGEST_CORE INGEST_RESULT;
-static const char ingest_sql_all[] = INGEST_CORE INGEST_CHANGES INGEST_RESULT;
+static const char ingest_sql_messages[] = INGEST_CORE
+    INGEST_RESULT("(SELECT count(*) FROM queued)");
+static const char ingest_sql_all[] = INGEST_CORE INGEST_CHANGES
+    INGEST_RESULT("(SELECT count(*) FROM queued) + (SELECT count(*) FROM greeted)");
 
 struct ingest_delivery {
 	TAILQ_ENTRY(ingest_delivery) link;
@@ -240,6 +278,9 @@ struct ingest {
 	int			 batches;	/* in flight */
 	size_t			 in_batches;	/* deliveries in flight */
 	bool			 closed;
+	ingest_closed_since_fn	 closed_since;
+	ingest_queued_fn	 queued_fn;
+	void			*hook_arg;
 	struct metrics_histogram *batch_events;
 	struct metrics_histogram *batch_deliveries;
 	struct metrics_histogram *commit_seconds;
@@ -296,8 +337,9 @@ ingest_write_event(const struct ingest *ing, struct evbuffer *out,
 
 	clock_format_utc(ev->occurred_us, when);
 	evbuffer_add_printf(out, "{\"kind\":\"%s\",\"occurred_at\":\"%s\","
-	    "\"redelivery\":%s", ingest_kind_names[ev->kind], when,
-	    ev->redelivery ? "true" : "false");
+	    "\"redelivery\":%s,\"unblocked\":%s", ingest_kind_names[ev->kind],
+	    when, ev->redelivery ? "true" : "false",
+	    ev->unblocked ? "true" : "false");
 	ingest_write_key(out, "event_key", ev->event_key);
 	ingest_write_key(out, "contact_ref", ev->contact_ref);
 	ingest_write_key(out, "message_kind", ev->message_kind);
@@ -416,6 +458,8 @@ ingest_count_result(const struct ingest_batch *b, const PGresult *res,
 	    (uint64_t)duplicates);
 	log_info("ingest.committed", "deliveries=%zu stored=%ld duplicates=%ld "
 	    "ms=%.1f", b->ndeliveries, stored, duplicates, seconds * 1e3);
+	if (atol(PQgetvalue(res, 0, 3)) > 0 && b->ing->queued_fn != NULL)
+		b->ing->queued_fn(b->ing->hook_arg);
 }
 
 static void
@@ -541,8 +585,9 @@ ingest_pump(struct ingest *ing)
 	    ing->batches < INGEST_MAX_BATCHES) {
 		struct evbuffer *json = evbuffer_new();
 		struct ingest_batch *b;
-		char when[CLOCK_ISO_LEN];
-		const char *params[3];
+		char when[CLOCK_ISO_LEN], closed_since[CLOCK_ISO_LEN];
+		const char *params[4];
+		int64_t since;
 
 		if (json == NULL || (b = ingest_batch_take(ing, json)) == NULL) {
 			if (json != NULL)
@@ -555,13 +600,18 @@ ingest_pump(struct ingest *ing)
 		params[0] = ing->channel_id;
 		params[1] = when;
 		params[2] = (const char *)evbuffer_pullup(json, -1);
+		since = ing->closed_since != NULL ?
+		    ing->closed_since(ing->hook_arg, b->sent_us) : -1;
+		if (since >= 0)
+			clock_format_utc(since, closed_since);
+		params[3] = since >= 0 ? closed_since : NULL;
 		metrics_observe(ing->batch_events, (double)b->nevents);
 		metrics_observe(ing->batch_deliveries, (double)b->ndeliveries);
 		ing->batches++;
 		ing->in_batches += b->ndeliveries;
 		if (!db_query_prepared(ing->pool, b->changes ? "ingest_all" :
 		    "ingest_messages", b->changes ? ingest_sql_all :
-		    ingest_sql_messages, 3, params, ingest_batch_done, b)) {
+		    ingest_sql_messages, 4, params, ingest_batch_done, b)) {
 			ing->batches--;
 			ing->in_batches -= b->ndeliveries;
 			evbuffer_free(json);
@@ -618,6 +668,15 @@ ingest_free(struct ingest *ing)
 	free(ing->channel_kind);
 	free(ing->channel_name);
 	free(ing);
+}
+
+void
+ingest_set_autoreply(struct ingest *ing, ingest_closed_since_fn closed_since,
+    ingest_queued_fn queued, void *arg)
+{
+	ing->closed_since = closed_since;
+	ing->queued_fn = queued;
+	ing->hook_arg = arg;
 }
 
 size_t

@@ -40,7 +40,8 @@ struct db_pool	*db_pool_new(struct event_base *base, const char *name,
 		    const char *conninfo, int size, const char *options);
 
 /* Sessions for ordinary queries: nothing may hang a connection for long. */
-#define DB_OPTIONS_DEFAULT	"-c statement_timeout=10s"
+#define DB_OPTIONS_DEFAULT	"-c statement_timeout=10s" \
+	" -c idle_in_transaction_session_timeout=30s"
 /*
  * Closes every connection. Queries still running or queued get their
  * callback now, with res NULL ("shutting down").
@@ -65,6 +66,37 @@ bool		 db_query(struct db_pool *pool, const char *sql, int nparams,
 bool		 db_query_prepared(struct db_pool *pool, const char *stmt,
 		    const char *sql, int nparams, const char *const *values,
 		    db_result_fn cb, void *arg) __attribute__((warn_unused_result));
+
+/*
+ * Transactions: several statements on one connection, with the caller's
+ * own work (sealing, deciding) between them. begun gets the transaction,
+ * or NULL with why. Statements go one at a time: send the next from the
+ * previous one's callback. Whatever happens, the owner ends what it began
+ * with db_txn_end, which frees it; false from db_txn_query or db_txn_end
+ * means the session is gone (it rolled back) and no callback will come.
+ */
+struct db_txn;
+typedef void (*db_txn_fn)(void *arg, struct db_txn *txn, const char *why);
+
+bool		 db_txn_begin(struct db_pool *pool, db_txn_fn begun, void *arg)
+		    __attribute__((warn_unused_result));
+bool		 db_txn_query(struct db_txn *txn, const char *sql, int nparams,
+		    const char *const *values, db_result_fn cb, void *arg)
+		    __attribute__((warn_unused_result));
+bool		 db_txn_end(struct db_txn *txn, bool commit, db_result_fn cb,
+		    void *arg);
+
+/*
+ * LISTEN on a pool of its own (size 1): after every (re)connect its
+ * session listens to channels (NULL-terminated), and then notify is
+ * called with channel NULL, since notifications may have been missed
+ * while it was down.
+ */
+typedef void (*db_notify_fn)(void *arg, const char *channel,
+    const char *payload);
+bool		 db_pool_listen(struct db_pool *pool,
+		    const char *const *channels, db_notify_fn notify, void *arg)
+		    __attribute__((warn_unused_result));
 
 /* ---- ingest.c: inbound events, stored before anyone is told "OK" ---- */
 
@@ -123,6 +155,18 @@ bool		 ingest_submit(struct ingest *ing,
 		    const struct inbound_event *events, size_t n,
 		    ingest_done_fn done, void *arg)
 		    __attribute__((warn_unused_result));
+/*
+ * The auto-reply decision (autoreply/) sits above storage, so it hooks in:
+ * closed_since(t) says when the desk's current closed period began, or -1
+ * while it is open; the batch statement queues for a decision only the
+ * events that may still call for a reply, and calls queued after a commit
+ * that queued any. Both run on the loop.
+ */
+typedef int64_t (*ingest_closed_since_fn)(void *arg, int64_t now_us);
+typedef void (*ingest_queued_fn)(void *arg);
+void		 ingest_set_autoreply(struct ingest *ing,
+		    ingest_closed_since_fn closed_since, ingest_queued_fn queued,
+		    void *arg);
 /* Deliveries taken but not yet answered. */
 size_t		 ingest_pending(const struct ingest *ing);
 /* Refuses new deliveries from now on (shutdown). */

@@ -22,13 +22,15 @@ is($? >> 8, 2, 'an unknown command exits 2');
 my $status = `$bin/madoguchi migrate --status`;
 isnt($?, 0, 'status before migrating: not current (exit 1)');
 like($status, qr/applied: 0/, 'nothing applied');
-like(`$bin/madoguchi migrate`, qr/applied 001_foundation/, 'migrate applies 001');
+my $applied = `$bin/madoguchi migrate`;
+like($applied, qr/applied 001_foundation/, 'migrate applies 001');
+like($applied, qr/applied 002_replies/, 'and 002');
 like(`$bin/madoguchi migrate`, qr/schema is current/, 'a second migrate does nothing');
 is($?, 0, 'and succeeds');
 $status = `$bin/madoguchi migrate --status`;
 is($?, 0, 'status: current');
 like($status, qr/current: yes/, 'says so');
-is($db->query('SELECT count(*) FROM schema_migrations'), 1, 'recorded once');
+is($db->query('SELECT count(*) FROM schema_migrations'), 2, 'each recorded once');
 
 local $ENV{MADOGUCHI_DATABASE_URL} = 'host=/nonexistent dbname=x';
 my $err = `$bin/madoguchi migrate 2>&1`;
