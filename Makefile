@@ -7,7 +7,7 @@ CFLAGS	?= -O2 -g
 WARN	:= -std=c11 -Wall -Wextra -Werror -Wmissing-prototypes \
 	   -Wstrict-prototypes -Wshadow -Wpointer-arith -Wformat=2
 DEFS	:= -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
-INCS	:= -Ilib -Istorage -Iwebhook -Idaemon -Itests
+INCS	:= -Ilib -Istorage -Iwebhook -Iautoreply -Ioutbox -Idaemon -Itests
 # Sanitizer builds live apart so they never mix objects with the plain one.
 BUILD	?= build
 BIN	?= bin
@@ -17,9 +17,13 @@ ALL_CFLAGS = $(WARN) $(DEFS) $(INCS) $(PKG_CFLAGS) $(CFLAGS) $(SAN)
 LDLIBS	= $(PKG_LIBS) -lm
 
 LIB_SRC	:= lib/log.c lib/clock.c lib/config.c lib/seal.c lib/metrics.c \
-	   lib/json_write.c lib/http_reply.c
+	   lib/json_write.c lib/http_reply.c lib/http_client.c
 STORAGE_SRC := storage/db.c storage/ingest.c storage/migrate.c
 WEBHOOK_SRC := webhook/signature.c webhook/line_parse.c webhook/webhook.c
+AUTOREPLY_SRC := autoreply/calendar.c autoreply/jp_holidays.c \
+	   autoreply/desk.c autoreply/desk_load.c autoreply/render.c \
+	   autoreply/worker.c
+OUTBOX_SRC := outbox/split.c outbox/outbox.c outbox/sender.c
 DAEMON_SRC  := daemon/main.c daemon/health.c
 CLI_SRC	:= cli/madoguchi.c
 SIM_SRC	:= $(wildcard simulator/*.c)
@@ -28,7 +32,8 @@ GEN_SRC	:= $(BUILD)/gen/migrations.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
-CORE_OBJ := $(call obj,$(LIB_SRC) $(STORAGE_SRC) $(WEBHOOK_SRC)) $(BUILD)/gen/migrations.o
+CORE_OBJ := $(call obj,$(LIB_SRC) $(STORAGE_SRC) $(WEBHOOK_SRC) \
+	    $(AUTOREPLY_SRC) $(OUTBOX_SRC)) $(BUILD)/gen/migrations.o
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 .PHONY: all deps run test test-unit test-integration test-asan test-valgrind \

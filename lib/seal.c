@@ -214,3 +214,59 @@ unseal(const struct keyring *kr, int key_id, const char *aad,
 		OPENSSL_cleanse(out, ctlen);
 	return ok;
 }
+
+char *
+seal_base64(const struct keyring *kr, const char *aad, const void *plain,
+    size_t len, int *key_id)
+{
+	size_t sealed_len = len + SEAL_OVERHEAD;
+	uint8_t *sealed = malloc(sealed_len);
+	char *b64 = malloc(4 * ((sealed_len + 2) / 3) + 1);
+
+	if (sealed == NULL || b64 == NULL ||
+	    !seal(kr, aad, plain, len, sealed, key_id)) {
+		free(sealed);
+		free(b64);
+		return NULL;
+	}
+	EVP_EncodeBlock((unsigned char *)b64, sealed, (int)sealed_len);
+	free(sealed);
+	return b64;
+}
+
+char *
+unseal_pg_hex(const struct keyring *kr, int key_id, const char *aad,
+    const char *hex, size_t *len_out)
+{
+	size_t n = strlen(hex), len;
+	uint8_t *sealed;
+	char *plain;
+
+	if (n < 2 || hex[0] != '\\' || hex[1] != 'x' || (n - 2) % 2 != 0 ||
+	    (len = (n - 2) / 2) < SEAL_OVERHEAD)
+		return NULL;
+	if ((sealed = malloc(len)) == NULL)
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		int hi = seal_hex_value((unsigned char)hex[2 + 2 * i]);
+		int lo = seal_hex_value((unsigned char)hex[3 + 2 * i]);
+
+		if (hi < 0 || lo < 0) {
+			free(sealed);
+			return NULL;
+		}
+		sealed[i] = (uint8_t)(hi << 4 | lo);
+	}
+	plain = malloc(len - SEAL_OVERHEAD + 1);
+	if (plain != NULL && unseal(kr, key_id, aad, sealed, len,
+	    (uint8_t *)plain)) {
+		plain[len - SEAL_OVERHEAD] = '\0';
+		if (len_out != NULL)
+			*len_out = len - SEAL_OVERHEAD;
+	} else {
+		free(plain);
+		plain = NULL;
+	}
+	free(sealed);
+	return plain;
+}

@@ -44,4 +44,18 @@ bool	unseal(const struct keyring *kr, int key_id, const char *aad,
 	    const uint8_t *sealed, size_t len, uint8_t *out)
 	    __attribute__((warn_unused_result));
 
+/*
+ * For a bytea column written through a text parameter: the sealed value
+ * in base64 (decode($n, 'base64') in SQL), malloc'd; NULL on failure.
+ */
+char	*seal_base64(const struct keyring *kr, const char *aad,
+	    const void *plain, size_t len, int *key_id);
+/*
+ * And back: a bytea as PostgreSQL prints it ("\x" and hex digits) opened
+ * into a malloc'd, NUL-terminated text of *len_out bytes; NULL when it
+ * does not open (see unseal).
+ */
+char	*unseal_pg_hex(const struct keyring *kr, int key_id, const char *aad,
+	    const char *hex, size_t *len_out);
+
 #endif

@@ -308,23 +308,14 @@ static bool
 ingest_write_body(const struct ingest *ing, struct evbuffer *out,
     const struct inbound_event *ev)
 {
-	size_t sealed_len = ev->text_len + SEAL_OVERHEAD;
-	uint8_t *sealed = malloc(sealed_len);
-	char *b64 = malloc(4 * ((sealed_len + 2) / 3) + 1);
-	int key_id, n;
+	int key_id;
+	char *b64 = seal_base64(ing->keys, INGEST_BODY_AAD, ev->text,
+	    ev->text_len, &key_id);
 
-	if (sealed == NULL || b64 == NULL ||
-	    !seal(ing->keys, INGEST_BODY_AAD, ev->text, ev->text_len, sealed,
-	    &key_id)) {
-		free(sealed);
-		free(b64);
+	if (b64 == NULL)
 		return false;
-	}
-	n = EVP_EncodeBlock((unsigned char *)b64, sealed, (int)sealed_len);
-	evbuffer_add_printf(out, ",\"body\":\"");
-	evbuffer_add(out, b64, (size_t)n);
-	evbuffer_add_printf(out, "\",\"body_key_id\":%d", key_id);
-	free(sealed);
+	evbuffer_add_printf(out, ",\"body\":\"%s\",\"body_key_id\":%d", b64,
+	    key_id);
 	free(b64);
 	return true;
 }

@@ -35,6 +35,12 @@ ALTER TABLE conversations
 UPDATE conversations SET waiting_since = opened_at WHERE state = 'waiting';
 
 ALTER TABLE messages
+	-- a greeting to a new friend belongs to the contact, not to a
+	-- conversation: only such messages name their contact here
+	ADD COLUMN contact_id bigint REFERENCES contacts,
+	ALTER COLUMN conversation_id DROP NOT NULL,
+	ADD CHECK (conversation_id IS NOT NULL OR
+		(contact_id IS NOT NULL AND direction IN ('auto', 'system'))),
 	-- direction auto: which auto-replies this message carries
 	ADD COLUMN autoreply text[],
 	-- outbound only: what became of it
@@ -139,6 +145,8 @@ CREATE INDEX outbox_due ON outbox (next_attempt_at, id) WHERE state = 'pending';
 CREATE INDEX outbox_contact_pending ON outbox (contact_id, id)
 	WHERE state = 'pending';
 CREATE INDEX outbox_message ON outbox (message_id);
+CREATE INDEX messages_contact ON messages (contact_id, id)
+	WHERE contact_id IS NOT NULL;
 
 INSERT INTO settings (key, value, updated_by) VALUES
 ('desk_name', '"相談窓口"', 'migration'),

@@ -1,0 +1,704 @@
+/*
+ * worker.c - deciding the auto-replies for queued events, on the loop.
+ *
+ * One transaction per handful of events: take them (SKIP LOCKED), lock
+ * their contacts (so no other process decides for the same person at the
+ * same time), read what was already said in this closed period or this
+ * wait, decide here, write each reply to the outbox, mark what was said,
+ * and drop the events from the queue. A crash anywhere rolls it all back
+ * and the events are decided again.
+ */
+#include "autoreply.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <libpq-fe.h>
+
+#include "clock.h"
+#include "log.h"
+#include "metrics.h"
+#include "outbox.h"
+#include "storage.h"
+
+#define WORKER_BATCH		64
+#define WORKER_TICK_S		2
+#define WORKER_RELOAD_S		60
+
+#define EPOCH_US(x) "(extract(epoch FROM " x ") * 1e6)::bigint"
+
+static const char worker_claim_sql[] =
+"SELECT id, contact_id FROM autoreply_pending"
+" WHERE channel_id = (SELECT id FROM channels WHERE kind = $1 AND name = $2)"
+" ORDER BY id LIMIT " "64" " FOR UPDATE SKIP LOCKED";
+
+static const char worker_lock_sql[] =
+"SELECT id FROM contacts WHERE id = ANY ($1::bigint[]) ORDER BY id FOR UPDATE";
+
+/* $1 the events, $2 conversations one counsellor may hold at once. */
+static const char worker_state_sql[] =
+"WITH staffing AS ("
+"  SELECT count(*) FILTER (WHERE s.presence = 'online') AS online,"
+"    count(*) FILTER (WHERE s.presence <> 'offline') AS signed_in,"
+"    count(*) FILTER (WHERE s.presence <> 'offline'"
+"                       AND s.role = 'supervisor') AS supervisors,"
+"    coalesce(sum(greatest(0, $2::integer - (SELECT count(*)"
+"        FROM conversations x WHERE x.assignee_id = s.id"
+"         AND x.state <> 'closed'))) FILTER (WHERE s.presence = 'online'),"
+"      0) AS free_slots"
+"    FROM staff s"
+"   WHERE s.disabled_at IS NULL AND s.role IN ('counsellor', 'supervisor')"
+") "
+"SELECT p.id, p.kind, p.contact_id, p.conversation_id, p.message_kind,"
+"  p.unblocked, p.channel_id, " EPOCH_US("c.after_hours_replied_at") ","
+"  cv.state, " EPOCH_US("cv.waiting_since") ", "
+    EPOCH_US("cv.busy_replied_at") ", " EPOCH_US("cv.text_only_replied_at") ","
+"  coalesce(a.presence = 'online', false), we.reply_token,"
+"  " EPOCH_US("we.received_at") ","
+"  (SELECT count(*) FROM conversations w WHERE w.channel_id = p.channel_id"
+"     AND w.state = 'waiting' AND w.assignee_id IS NULL"
+"     AND w.waiting_since < cv.waiting_since),"
+"  st.online, st.signed_in, st.supervisors, st.free_slots"
+"  FROM autoreply_pending p JOIN contacts c ON c.id = p.contact_id"
+"  LEFT JOIN conversations cv ON cv.id = p.conversation_id"
+"  LEFT JOIN staff a ON a.id = cv.assignee_id"
+"  LEFT JOIN webhook_events we ON we.channel_id = p.channel_id"
+"   AND we.event_key = p.event_key"
+"  CROSS JOIN staffing st"
+" WHERE p.id = ANY ($1::bigint[]) ORDER BY p.id";
+
+/* What was said, so it is said once; the decided events leave the queue. */
+static const char worker_mark_sql[] =
+"WITH d AS (DELETE FROM autoreply_pending WHERE id = ANY ($1::bigint[])"
+"  RETURNING 1"
+"), ah AS (UPDATE contacts SET after_hours_replied_at = $2"
+"  WHERE id = ANY ($3::bigint[]) RETURNING 1"
+"), cv AS (UPDATE conversations SET"
+"    busy_replied_at = CASE WHEN id = ANY ($4::bigint[])"
+"      THEN $2::timestamptz ELSE busy_replied_at END,"
+"    text_only_replied_at = CASE WHEN id = ANY ($5::bigint[])"
+"      THEN $2::timestamptz ELSE text_only_replied_at END"
+"  WHERE id = ANY ($4::bigint[]) OR id = ANY ($5::bigint[]) RETURNING 1"
+") "
+"SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM ah),"
+"  (SELECT count(*) FROM cv)";
+
+/* The columns of worker_state_sql. */
+enum {
+	COL_ID, COL_KIND, COL_CONTACT, COL_CONVERSATION, COL_MESSAGE_KIND,
+	COL_UNBLOCKED, COL_CHANNEL, COL_AFTER_HOURS_AT, COL_CONV_STATE,
+	COL_WAITING_SINCE, COL_BUSY_AT, COL_TEXT_ONLY_AT, COL_ASSIGNEE_ONLINE,
+	COL_REPLY_TOKEN, COL_TOKEN_AT, COL_AHEAD, COL_ONLINE, COL_SIGNED_IN,
+	COL_SUPERVISORS, COL_FREE_SLOTS,
+};
+
+struct decision {
+	char		 contact_id[24];
+	char		 conversation_id[24];
+	char		 channel_id[16];
+	char		*text;			/* NULL: nothing to say */
+	char		 kinds[96];		/* "{after_hours,text_only}" */
+	char		*reply_token;
+	int64_t		 token_us;
+};
+
+struct batch {
+	struct autoreply *ar;
+	struct db_txn	*txn;
+	int64_t		 now_us;
+	int		 claimed;
+	struct evbuffer	*ids;		/* "{1,2,...}" of the events */
+	struct evbuffer	*mark[3];	/* contacts; busy and text-only conversations */
+	struct decision	 d[WORKER_BATCH];
+	int		 nd;
+	int		 next;		/* the decision being written */
+};
+
+struct autoreply {
+	struct event_base	*base;
+	struct db_pool		*pool;
+	const struct keyring	*keys;
+	struct outbox_sender	*sender;
+	char			*channel_kind;
+	char			*channel_name;
+	int64_t			 give_up_s;
+	struct desk_settings	 desk;
+	bool			 ready;		/* desk loaded at least once */
+	bool			 loading;
+	int64_t			 loaded_us;
+	struct event		*tick;
+	struct event		*wake;
+	struct batch		*batch;		/* in flight */
+	bool			 again;
+	bool			 closed;
+};
+
+static void	worker_run(struct autoreply *ar);
+static void	batch_write_next(struct batch *b);
+
+/* ---- the desk's settings ---- */
+
+static void
+worker_loaded(void *arg, const PGresult *res, const char *why)
+{
+	struct autoreply *ar = arg;
+	struct desk_settings fresh;
+	char err[256];
+	int problems;
+
+	ar->loading = false;
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		log_warn("autoreply.settings_unreadable", "reason=\"%s\"",
+		    res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : why);
+		return;
+	}
+	desk_settings_init(&fresh);
+	if ((problems = desk_settings_load_result(&fresh, res, err,
+	    sizeof(err))) > 0)
+		log_warn("autoreply.settings_invalid", "count=%d first=\"%s\"",
+		    problems, err);
+	desk_settings_free(&ar->desk);
+	ar->desk = fresh;
+	ar->desk.cal.exceptions = ar->desk.exceptions;
+	ar->ready = true;
+	ar->loaded_us = clock_now_us();
+	worker_run(ar);
+}
+
+void
+autoreply_reload(struct autoreply *ar)
+{
+	const char *params[2] = { ar->channel_kind, ar->channel_name };
+
+	if (ar->loading || ar->closed)
+		return;
+	if (db_query(ar->pool, desk_settings_sql, 2, params, worker_loaded, ar))
+		ar->loading = true;
+}
+
+/* ---- deciding ---- */
+
+static int64_t
+col_us(const PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? -1 :
+	    strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+/* Was it said since the wait began (or, for after-hours, the period)? */
+static bool
+said_since(int64_t said_us, int64_t since_us)
+{
+	return said_us >= 0 && said_us >= since_us;
+}
+
+static bool
+desk_busy(const struct autoreply *ar, const PGresult *res, int row)
+{
+	long online = atol(PQgetvalue(res, row, COL_ONLINE));
+	long signed_in = atol(PQgetvalue(res, row, COL_SIGNED_IN));
+	long supervisors = atol(PQgetvalue(res, row, COL_SUPERVISORS));
+	long free_slots = atol(PQgetvalue(res, row, COL_FREE_SLOTS));
+	long ahead = atol(PQgetvalue(res, row, COL_AHEAD));
+
+	return online == 0 || signed_in < ar->desk.min_staff_on_duty ||
+	    supervisors < ar->desk.min_supervisors_on_duty ||
+	    free_slots <= ahead;
+}
+
+/* Appends kind's text to the decision; the kinds list grows with it. */
+static void
+decision_add(struct autoreply *ar, struct decision *d, enum autoreply_kind k,
+    const struct autoreply_vars *v)
+{
+	char *t = autoreply_render(&ar->desk, k, v), *joined;
+	size_t n = strlen(d->kinds);
+
+	if (t == NULL)		/* the desk turned this reply off */
+		return;
+	if (d->text == NULL)
+		joined = t;
+	else {
+		size_t len = strlen(d->text) + 2 + strlen(t) + 1;
+
+		if ((joined = malloc(len)) != NULL)
+			snprintf(joined, len, "%s\n\n%s", d->text, t);
+		free(t);
+		free(d->text);
+	}
+	d->text = joined;
+	snprintf(d->kinds + n, sizeof(d->kinds) - n, "%s%s", n == 0 ? "{" :
+	    ",", autoreply_kind_names[k]);
+}
+
+static void
+mark_add(struct evbuffer *list, const char *id)
+{
+	evbuffer_add_printf(list, "%s%s", evbuffer_get_length(list) > 0 ? "," :
+	    "", id);
+}
+
+/* A later event of the same contact in this batch sees what was decided. */
+static void
+batch_note_said(PGresult *res, int from, const char *contact, int col,
+    const char *conversation, int64_t now_us)
+{
+	char now[24];
+
+	snprintf(now, sizeof(now), "%lld", (long long)now_us);
+	for (int i = from; i < PQntuples(res); i++) {
+		const char *key = col == COL_AFTER_HOURS_AT ? contact : conversation;
+		int key_col = col == COL_AFTER_HOURS_AT ? COL_CONTACT :
+		    COL_CONVERSATION;
+
+		if (strcmp(PQgetvalue(res, i, key_col), key) == 0)
+			PQsetvalue(res, i, col, now, (int)strlen(now));
+	}
+}
+
+static void
+decide_message(struct batch *b, PGresult *res, int row, struct decision *d)
+{
+	struct autoreply *ar = b->ar;
+	const struct calendar *cal = &ar->desk.cal;
+	int64_t now_s = b->now_us / 1000000;
+	int64_t waiting = col_us(res, row, COL_WAITING_SINCE);
+	struct autoreply_vars v = { .now = now_s,
+	    .ahead = atoi(PQgetvalue(res, row, COL_AHEAD)) };
+
+	if (strcmp(PQgetvalue(res, row, COL_MESSAGE_KIND), "text") != 0 &&
+	    !said_since(col_us(res, row, COL_TEXT_ONLY_AT), waiting)) {
+		decision_add(ar, d, AUTOREPLY_TEXT_ONLY, &v);
+		mark_add(b->mark[2], d->conversation_id);
+		batch_note_said(res, row + 1, d->contact_id, COL_TEXT_ONLY_AT,
+		    d->conversation_id, b->now_us);
+	}
+	if (!calendar_is_open(cal, now_s)) {
+		int64_t since = calendar_closed_since(cal, now_s);
+
+		if (!said_since(col_us(res, row, COL_AFTER_HOURS_AT),
+		    since < 0 ? 0 : since * 1000000)) {
+			decision_add(ar, d, AUTOREPLY_AFTER_HOURS, &v);
+			mark_add(b->mark[0], d->contact_id);
+			batch_note_said(res, row + 1, d->contact_id,
+			    COL_AFTER_HOURS_AT, NULL, b->now_us);
+		}
+	} else if (strcmp(PQgetvalue(res, row, COL_CONV_STATE), "waiting") == 0 &&
+	    PQgetvalue(res, row, COL_ASSIGNEE_ONLINE)[0] != 't' &&
+	    !said_since(col_us(res, row, COL_BUSY_AT), waiting) &&
+	    desk_busy(ar, res, row)) {
+		decision_add(ar, d, AUTOREPLY_BUSY, &v);
+		mark_add(b->mark[1], d->conversation_id);
+		batch_note_said(res, row + 1, d->contact_id, COL_BUSY_AT,
+		    d->conversation_id, b->now_us);
+	}
+}
+
+static void
+batch_decide(struct batch *b, PGresult *res)
+{
+	for (int i = 0; i < PQntuples(res) && b->nd < WORKER_BATCH; i++) {
+		struct decision *d = &b->d[b->nd++];
+		struct autoreply_vars v = { .now = b->now_us / 1000000 };
+
+		snprintf(d->contact_id, sizeof(d->contact_id), "%s",
+		    PQgetvalue(res, i, COL_CONTACT));
+		snprintf(d->conversation_id, sizeof(d->conversation_id), "%s",
+		    PQgetvalue(res, i, COL_CONVERSATION));
+		snprintf(d->channel_id, sizeof(d->channel_id), "%s",
+		    PQgetvalue(res, i, COL_CHANNEL));
+		if (!PQgetisnull(res, i, COL_REPLY_TOKEN)) {
+			d->reply_token = strdup(PQgetvalue(res, i, COL_REPLY_TOKEN));
+			d->token_us = col_us(res, i, COL_TOKEN_AT);
+		}
+		if (strcmp(PQgetvalue(res, i, COL_KIND), "follow") == 0)
+			decision_add(b->ar, d,
+			    PQgetvalue(res, i, COL_UNBLOCKED)[0] == 't' ?
+			    AUTOREPLY_WELCOME_BACK : AUTOREPLY_GREETING, &v);
+		else if (!PQgetisnull(res, i, COL_CONVERSATION))
+			decide_message(b, res, i, d);
+		if (d->kinds[0] != '\0')
+			strncat(d->kinds, "}", sizeof(d->kinds) -
+			    strlen(d->kinds) - 1);
+	}
+}
+
+/* ---- the transaction ---- */
+
+static void
+batch_free(struct batch *b)
+{
+	for (int i = 0; i < b->nd; i++) {
+		free(b->d[i].text);
+		free(b->d[i].reply_token);
+	}
+	if (b->ids != NULL)
+		evbuffer_free(b->ids);
+	for (int i = 0; i < 3; i++)
+		if (b->mark[i] != NULL)
+			evbuffer_free(b->mark[i]);
+	free(b);
+}
+
+/* The batch is over, committed or not; more may be waiting. */
+static void
+batch_done(struct batch *b, bool committed)
+{
+	struct autoreply *ar = b->ar;
+	bool full = b->claimed == WORKER_BATCH;
+
+	ar->batch = NULL;
+	if (committed && b->nd > 0) {
+		int replies = 0;
+
+		for (int i = 0; i < b->nd; i++)
+			replies += b->d[i].text != NULL;
+		metrics_add("madoguchi_autoreply_decisions_total", "", (uint64_t)b->nd);
+		metrics_add("madoguchi_autoreply_replies_total", "", (uint64_t)replies);
+		log_info("autoreply.decided", "events=%d replies=%d", b->nd, replies);
+		if (replies > 0)
+			outbox_sender_wake(ar->sender);
+	}
+	batch_free(b);
+	if (!ar->closed && committed && (full || ar->again))
+		worker_run(ar);
+}
+
+static void
+batch_ended(void *arg, const PGresult *res, const char *why)
+{
+	struct batch *b = arg;
+	bool ok = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK;
+
+	if (!ok)
+		log_warn("autoreply.commit_failed", "reason=\"%s\"", res ?
+		    PQresultErrorField(res, PG_DIAG_SQLSTATE) : why);
+	batch_done(b, ok);
+}
+
+/* Ends the transaction; a failure anywhere rolls everything back. */
+static void
+batch_end(struct batch *b, bool commit, const char *step, const PGresult *res,
+    const char *why)
+{
+	if (!commit && step != NULL)
+		log_warn("autoreply.batch_failed", "step=%s sqlstate=%s reason=\"%s\"",
+		    step, res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : "none",
+		    res ? "rejected by server" : why ? why : "cannot send");
+	if (!db_txn_end(b->txn, commit, commit ? batch_ended : batch_ended, b))
+		batch_done(b, false);
+	else if (!commit)
+		b->nd = 0;	/* nothing of it counts */
+}
+
+static bool
+result_ok(const PGresult *res, ExecStatusType want)
+{
+	return res != NULL && PQresultStatus(res) == want;
+}
+
+static void
+batch_marked(void *arg, const PGresult *res, const char *why)
+{
+	struct batch *b = arg;
+
+	batch_end(b, result_ok(res, PGRES_TUPLES_OK), "mark", res, why);
+}
+
+static void
+batch_mark(struct batch *b)
+{
+	char now[CLOCK_ISO_LEN];
+	const char *params[5];
+	char *lists[3];
+
+	clock_format_utc(b->now_us, now);
+	for (int i = 0; i < 3; i++) {
+		evbuffer_prepend(b->mark[i], "{", 1);
+		evbuffer_add(b->mark[i], "}", 2);	/* with its NUL */
+		lists[i] = (char *)evbuffer_pullup(b->mark[i], -1);
+	}
+	params[0] = (const char *)evbuffer_pullup(b->ids, -1);
+	params[1] = now;
+	params[2] = lists[0];
+	params[3] = lists[1];
+	params[4] = lists[2];
+	if (!db_txn_query(b->txn, worker_mark_sql, 5, params, batch_marked, b))
+		batch_end(b, false, "mark", NULL, NULL);
+}
+
+static void
+batch_written(void *arg, const PGresult *res, const char *why)
+{
+	struct batch *b = arg;
+
+	if (!result_ok(res, PGRES_TUPLES_OK)) {
+		batch_end(b, false, "outbox", res, why);
+		return;
+	}
+	b->next++;
+	batch_write_next(b);
+}
+
+/* Each reply to the outbox, one statement after another. */
+static void
+batch_write_next(struct batch *b)
+{
+	struct autoreply *ar = b->ar;
+
+	while (b->next < b->nd && b->d[b->next].text == NULL)
+		b->next++;
+	if (b->next == b->nd) {
+		batch_mark(b);
+		return;
+	}
+	{
+		struct decision *d = &b->d[b->next];
+		struct outbox_item it = {
+			.conversation_id = d->conversation_id[0] != '\0' ?
+			    d->conversation_id : NULL,
+			.contact_id = d->contact_id,
+			.channel_id = d->channel_id,
+			.direction = "auto",
+			.autoreply = d->kinds,
+			.text = d->text,
+			.text_len = strlen(d->text),
+			.reply_token = d->reply_token,
+			.reply_token_us = d->token_us,
+			.now_us = b->now_us,
+			.give_up_us = b->now_us + ar->give_up_s * 1000000,
+		};
+
+		if (!outbox_add(b->txn, ar->keys, &it, batch_written, b))
+			batch_end(b, false, "outbox", NULL, NULL);
+	}
+}
+
+static void
+batch_state(void *arg, const PGresult *res, const char *why)
+{
+	struct batch *b = arg;
+
+	if (!result_ok(res, PGRES_TUPLES_OK)) {
+		batch_end(b, false, "state", res, why);
+		return;
+	}
+	/* Decisions edit the rows in place: a copy of the result is ours. */
+	{
+		PGresult *rows = PQcopyResult(res, PG_COPYRES_ATTRS |
+		    PG_COPYRES_TUPLES);
+
+		if (rows == NULL) {
+			batch_end(b, false, "state", NULL, "out of memory");
+			return;
+		}
+		batch_decide(b, rows);
+		PQclear(rows);
+	}
+	batch_write_next(b);
+}
+
+static void
+batch_locked(void *arg, const PGresult *res, const char *why)
+{
+	struct batch *b = arg;
+	char capacity[16];
+	const char *params[2] = { (const char *)evbuffer_pullup(b->ids, -1),
+	    capacity };
+
+	if (!result_ok(res, PGRES_TUPLES_OK)) {
+		batch_end(b, false, "lock", res, why);
+		return;
+	}
+	snprintf(capacity, sizeof(capacity), "%d",
+	    b->ar->desk.capacity_per_counsellor);
+	if (!db_txn_query(b->txn, worker_state_sql, 2, params, batch_state, b))
+		batch_end(b, false, "state", NULL, NULL);
+}
+
+static void
+batch_claimed(void *arg, const PGresult *res, const char *why)
+{
+	struct batch *b = arg;
+	struct evbuffer *contacts;
+	const char *params[1];
+
+	if (!result_ok(res, PGRES_TUPLES_OK)) {
+		batch_end(b, false, "claim", res, why);
+		return;
+	}
+	if ((b->claimed = PQntuples(res)) == 0) {
+		batch_end(b, true, NULL, NULL, NULL);
+		return;
+	}
+	if ((contacts = evbuffer_new()) == NULL) {
+		batch_end(b, false, "claim", NULL, "out of memory");
+		return;
+	}
+	evbuffer_add(b->ids, "{", 1);
+	evbuffer_add(contacts, "{", 1);
+	for (int i = 0; i < b->claimed; i++) {
+		evbuffer_add_printf(b->ids, "%s%s", i ? "," : "",
+		    PQgetvalue(res, i, 0));
+		evbuffer_add_printf(contacts, "%s%s", i ? "," : "",
+		    PQgetvalue(res, i, 1));
+	}
+	evbuffer_add(b->ids, "}", 2);
+	evbuffer_add(contacts, "}", 2);
+	params[0] = (const char *)evbuffer_pullup(contacts, -1);
+	if (!db_txn_query(b->txn, worker_lock_sql, 1, params, batch_locked, b))
+		batch_end(b, false, "lock", NULL, NULL);
+	evbuffer_free(contacts);
+}
+
+static void
+batch_begun(void *arg, struct db_txn *txn, const char *why)
+{
+	struct batch *b = arg;
+	const char *params[2] = { b->ar->channel_kind, b->ar->channel_name };
+
+	if (txn == NULL) {
+		log_warn("autoreply.begin_failed", "reason=\"%s\"", why);
+		b->ar->batch = NULL;
+		batch_free(b);
+		return;
+	}
+	b->txn = txn;
+	if (!db_txn_query(txn, worker_claim_sql, 2, params, batch_claimed, b))
+		batch_end(b, false, "claim", NULL, NULL);
+}
+
+static void
+worker_run(struct autoreply *ar)
+{
+	struct batch *b;
+
+	if (ar->closed || !ar->ready || ar->batch != NULL) {
+		ar->again = ar->batch != NULL;
+		return;
+	}
+	ar->again = false;
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return;
+	b->ar = ar;
+	b->now_us = clock_now_us();
+	b->ids = evbuffer_new();
+	for (int i = 0; i < 3; i++)
+		b->mark[i] = evbuffer_new();
+	if (b->ids == NULL || b->mark[0] == NULL || b->mark[1] == NULL ||
+	    b->mark[2] == NULL || !db_txn_begin(ar->pool, batch_begun, b)) {
+		batch_free(b);
+		return;
+	}
+	ar->batch = b;
+}
+
+static void
+worker_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct autoreply *ar = arg;
+
+	(void)fd;
+	(void)what;
+	/* The NOTIFY of a change may have been missed: read them now and then. */
+	if (!ar->ready || clock_now_us() - ar->loaded_us > WORKER_RELOAD_S * 1000000LL)
+		autoreply_reload(ar);
+	worker_run(ar);
+}
+
+void
+autoreply_wake(void *arg)
+{
+	struct autoreply *ar = arg;
+
+	if (!ar->closed)
+		event_active(ar->wake, 0, 0);
+}
+
+int64_t
+autoreply_closed_since(void *arg, int64_t now_us)
+{
+	struct autoreply *ar = arg;
+	int64_t now_s = now_us / 1000000, since;
+
+	if (!ar->ready || calendar_is_open(&ar->desk.cal, now_s))
+		return -1;
+	since = calendar_closed_since(&ar->desk.cal, now_s);
+	return since < 0 ? 0 : since * 1000000;
+}
+
+struct autoreply *
+autoreply_new(struct event_base *base, struct db_pool *pool,
+    const struct keyring *keys, struct outbox_sender *sender,
+    const struct autoreply_config *cfg)
+{
+	struct autoreply *ar = calloc(1, sizeof(*ar));
+	struct timeval tick = { WORKER_TICK_S, 0 };
+
+	if (ar == NULL)
+		return NULL;
+	ar->base = base;
+	ar->pool = pool;
+	ar->keys = keys;
+	ar->sender = sender;
+	ar->give_up_s = cfg->give_up_s;
+	desk_settings_init(&ar->desk);
+	ar->channel_kind = strdup(cfg->channel_kind);
+	ar->channel_name = strdup(cfg->channel_name);
+	ar->tick = event_new(base, -1, EV_PERSIST, worker_tick_cb, ar);
+	ar->wake = event_new(base, -1, 0, worker_tick_cb, ar);
+	if (ar->channel_kind == NULL || ar->channel_name == NULL ||
+	    ar->tick == NULL || ar->wake == NULL ||
+	    event_add(ar->tick, &tick) != 0) {
+		autoreply_free(ar);
+		return NULL;
+	}
+	metrics_describe("madoguchi_autoreply_decisions_total", "counter",
+	    "Queued events decided, whether or not they called for a reply");
+	metrics_describe("madoguchi_autoreply_replies_total", "counter",
+	    "Auto-replies written to the outbox");
+	autoreply_reload(ar);
+	return ar;
+}
+
+bool
+autoreply_ready(const struct autoreply *ar)
+{
+	return ar->ready;
+}
+
+void
+autoreply_close(struct autoreply *ar)
+{
+	if (ar == NULL)
+		return;
+	ar->closed = true;
+	event_del(ar->tick);
+}
+
+bool
+autoreply_busy(const struct autoreply *ar)
+{
+	return ar != NULL && ar->batch != NULL;
+}
+
+/* After the pool: a batch still open was rolled back with its session. */
+void
+autoreply_free(struct autoreply *ar)
+{
+	if (ar == NULL)
+		return;
+	if (ar->batch != NULL)
+		batch_free(ar->batch);
+	if (ar->tick != NULL)
+		event_free(ar->tick);
+	if (ar->wake != NULL)
+		event_free(ar->wake);
+	desk_settings_free(&ar->desk);
+	free(ar->channel_kind);
+	free(ar->channel_name);
+	free(ar);
+}

@@ -1,0 +1,150 @@
+/*
+ * outbox.c - writing an outbound message: the message row (sealed text, as
+ * the console shows it) and one outbox row per request, each with its own
+ * sealed payload, in the caller's transaction.
+ */
+#include "outbox.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "clock.h"
+#include "json_write.h"
+#include "seal.h"
+
+#define OUTBOX_BODY_AAD		"messages.body"
+#define OUTBOX_PAYLOAD_AAD	"outbox.payload"
+
+static const char outbox_add_sql[] =
+"WITH m AS ("
+"  INSERT INTO messages (conversation_id, contact_id, direction, kind,"
+"      accepted, body, body_key_id, sent_at, received_at, autoreply,"
+"      delivery, staff_id)"
+"  VALUES ($1, CASE WHEN $1 IS NULL THEN $8::bigint END, $2, 'text', true,"
+"      decode($3, 'base64'), $4, $5, $5, $6::text[], 'pending', $7)"
+"  RETURNING id"
+"), o AS ("
+"  INSERT INTO outbox (message_id, part, contact_id, channel_id, payload,"
+"      payload_key_id, reply_token, reply_token_at, created_at,"
+"      next_attempt_at, give_up_at)"
+"  SELECT m.id, p.part, $8, $9, decode(p.payload, 'base64'), p.key_id,"
+"      CASE WHEN p.part = 1 THEN $10 END,"	/* a token is good for one call */
+"      CASE WHEN p.part = 1 AND $10 IS NOT NULL THEN $11::timestamptz END,"
+"      $5, $5, $12"
+"    FROM m, jsonb_to_recordset($13::jsonb)"
+"      AS p(part smallint, payload text, key_id smallint)"
+"   ORDER BY p.part"
+"  RETURNING id"
+") "
+"SELECT m.id, (SELECT count(*) FROM o),"
+"  pg_notify('madoguchi_outbox', $9::text) FROM m";
+
+/* One request's message objects, as the channel's API takes them. */
+static char *
+outbox_payload(const struct outbox_piece *pieces, size_t n)
+{
+	struct evbuffer *buf = evbuffer_new();
+	char *json = NULL;
+	size_t len;
+
+	if (buf == NULL)
+		return NULL;
+	evbuffer_add(buf, "[", 1);
+	for (size_t i = 0; i < n; i++) {
+		char *piece = strndup(pieces[i].text, pieces[i].len);
+
+		if (piece == NULL)
+			goto done;
+		evbuffer_add_printf(buf, "%s{\"type\":\"text\",\"text\":",
+		    i > 0 ? "," : "");
+		json_write_string(buf, piece);
+		evbuffer_add(buf, "}", 1);
+		free(piece);
+	}
+	evbuffer_add(buf, "]", 1);
+	len = evbuffer_get_length(buf);
+	if ((json = malloc(len + 1)) != NULL) {
+		evbuffer_remove(buf, json, len);
+		json[len] = '\0';
+	}
+done:
+	evbuffer_free(buf);
+	return json;
+}
+
+/* [{"part":1,"payload":"<sealed, base64>","key_id":N}, ...] */
+static bool
+outbox_write_parts(struct evbuffer *out, const struct keyring *keys,
+    const struct outbox_piece *pieces, size_t n)
+{
+	evbuffer_add(out, "[", 1);
+	for (size_t first = 0, part = 1; first < n; first += OUTBOX_OBJECTS_MAX,
+	    part++) {
+		size_t count = n - first < OUTBOX_OBJECTS_MAX ? n - first :
+		    OUTBOX_OBJECTS_MAX;
+		char *payload = outbox_payload(pieces + first, count), *b64;
+		int key_id;
+
+		if (payload == NULL)
+			return false;
+		b64 = seal_base64(keys, OUTBOX_PAYLOAD_AAD, payload,
+		    strlen(payload), &key_id);
+		free(payload);
+		if (b64 == NULL)
+			return false;
+		evbuffer_add_printf(out, "%s{\"part\":%zu,\"payload\":\"%s\","
+		    "\"key_id\":%d}", part > 1 ? "," : "", part, b64, key_id);
+		free(b64);
+	}
+	return evbuffer_add(out, "]", 2) == 0;	/* with its NUL */
+}
+
+bool
+outbox_add(struct db_txn *txn, const struct keyring *keys,
+    const struct outbox_item *it, db_result_fn cb, void *arg)
+{
+	struct outbox_piece pieces[OUTBOX_PIECES_MAX];
+	char now[CLOCK_ISO_LEN], token_at[CLOCK_ISO_LEN], give_up[CLOCK_ISO_LEN];
+	char key_id[16], *body;
+	struct evbuffer *parts;
+	size_t n;
+	int body_key;
+	bool ok = false;
+
+	n = outbox_split(it->text, it->text_len, OUTBOX_TEXT_MAX_UNITS, pieces,
+	    OUTBOX_PIECES_MAX);
+	if (n == 0)
+		return false;
+	if ((parts = evbuffer_new()) == NULL)
+		return false;
+	body = seal_base64(keys, OUTBOX_BODY_AAD, it->text, it->text_len,
+	    &body_key);
+	if (body != NULL && outbox_write_parts(parts, keys, pieces, n)) {
+		const char *params[13];
+
+		clock_format_utc(it->now_us, now);
+		clock_format_utc(it->reply_token_us, token_at);
+		clock_format_utc(it->give_up_us, give_up);
+		snprintf(key_id, sizeof(key_id), "%d", body_key);
+		params[0] = it->conversation_id;
+		params[1] = it->direction;
+		params[2] = body;
+		params[3] = key_id;
+		params[4] = now;
+		params[5] = it->autoreply;
+		params[6] = it->staff_id;
+		params[7] = it->contact_id;
+		params[8] = it->channel_id;
+		params[9] = it->reply_token;
+		params[10] = token_at;
+		params[11] = give_up;
+		params[12] = (const char *)evbuffer_pullup(parts, -1);
+		ok = db_txn_query(txn, outbox_add_sql, 13, params, cb, arg);
+	}
+	free(body);
+	evbuffer_free(parts);
+	return ok;
+}

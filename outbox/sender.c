@@ -1,0 +1,621 @@
+/*
+ * sender.c - the outbox dispatcher: claims due rows with FOR UPDATE SKIP
+ * LOCKED, sends each through the Messaging API on the loop, and records
+ * what became of it.
+ *
+ * A claimed row names the database session that claimed it. Another
+ * process takes it over only when that session is gone (its process died)
+ * or the lease ran out, so a row is never sent by two live processes; a
+ * push taken over after a crash carries the same retry key, and LINE
+ * answers 409 if the first attempt had in fact been accepted.
+ */
+#include "outbox.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include <cjson/cJSON.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <openssl/rand.h>
+
+#include "clock.h"
+#include "http_client.h"
+#include "json_write.h"
+#include "log.h"
+#include "metrics.h"
+#include "seal.h"
+
+#define SENDER_TICK_MS		1000
+/* LINE: use a reply token within a minute; some saw 30 s. Stay inside. */
+#define SENDER_REPLY_FRESH_US	(25 * 1000000LL)
+#define SENDER_ERROR_MAX	200
+
+static const char sender_claim_sql[] =
+"WITH me AS ("
+"  SELECT pid, backend_start FROM pg_stat_activity"
+"   WHERE pid = pg_backend_pid()"
+"), cand AS ("
+"  SELECT o.id FROM outbox o"
+"   WHERE o.state = 'pending' AND o.next_attempt_at <= $1"
+"     AND (o.claimed_pid IS NULL OR o.lease_until < $1"
+"       OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a"
+"                       WHERE a.pid = o.claimed_pid"
+"                         AND a.backend_start = o.claimed_backend_start))"
+"     AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.contact_id = o.contact_id"
+"                      AND p.state = 'pending' AND p.id < o.id)"
+"   ORDER BY o.next_attempt_at, o.id"
+"   LIMIT $2"
+"   FOR UPDATE OF o SKIP LOCKED"
+") "
+"UPDATE outbox o SET claimed_pid = me.pid,"
+"    claimed_backend_start = me.backend_start, lease_until = $3,"
+"    attempts = o.attempts + 1"
+"  FROM me, contacts c"
+" WHERE o.id IN (SELECT id FROM cand) AND c.id = o.contact_id "
+"RETURNING o.id, c.external_id, c.follow_state,"
+"  c.profile_checked_at IS NOT NULL, o.payload, o.payload_key_id,"
+"  o.reply_token, (extract(epoch FROM o.reply_token_at) * 1e6)::bigint,"
+"  o.retry_key, o.attempts, (extract(epoch FROM o.give_up_at) * 1e6)::bigint";
+
+/*
+ * $1 id, $2 state, $3 via, $4 HTTP status, $5 error, $6 LINE's request id,
+ * $7 next attempt, $8 now, $9 reply token spent, $10 profile confirmed.
+ */
+static const char sender_record_sql[] =
+"WITH o AS ("
+"  UPDATE outbox SET state = $2, via = $3, last_status = $4::smallint,"
+"      last_error = $5, request_id = coalesce($6, request_id),"
+"      next_attempt_at = coalesce($7::timestamptz, next_attempt_at),"
+"      done_at = CASE WHEN $2 <> 'pending' THEN $8::timestamptz END,"
+"      payload = CASE WHEN $2 = 'pending' THEN payload END,"
+"      payload_key_id = CASE WHEN $2 = 'pending' THEN payload_key_id END,"
+"      reply_token = CASE WHEN $9::boolean THEN NULL ELSE reply_token END,"
+"      claimed_pid = NULL, claimed_backend_start = NULL, lease_until = NULL"
+"   WHERE id = $1 AND state = 'pending'"
+"  RETURNING id, message_id, contact_id, state"
+"), rest AS ("	/* later parts of a message that cannot go */
+"  UPDATE outbox x SET state = o.state, done_at = $8::timestamptz,"
+"      payload = NULL, payload_key_id = NULL,"
+"      last_error = 'an earlier part was not sent',"
+"      claimed_pid = NULL, claimed_backend_start = NULL, lease_until = NULL"
+"    FROM o WHERE o.state IN ('failed', 'undeliverable')"
+"     AND x.message_id = o.message_id AND x.id > o.id AND x.state = 'pending'"
+"  RETURNING x.id"
+"), m AS ("
+"  UPDATE messages SET delivery = CASE"
+"      WHEN o.state <> 'sent' THEN o.state"
+"      WHEN EXISTS (SELECT 1 FROM outbox x WHERE x.message_id = o.message_id"
+"                    AND x.id > o.id) THEN 'pending'"
+"      ELSE 'sent' END"
+"    FROM o WHERE messages.id = o.message_id"
+"  RETURNING messages.id"
+"), c AS ("
+"  UPDATE contacts SET"
+"      undeliverable_at = CASE WHEN o.state = 'undeliverable'"
+"        THEN $8::timestamptz ELSE undeliverable_at END,"
+"      profile_checked_at = CASE WHEN $10::boolean THEN $8::timestamptz"
+"        ELSE profile_checked_at END"
+"    FROM o WHERE contacts.id = o.contact_id"
+"     AND (o.state = 'undeliverable' OR $10::boolean)"
+"  RETURNING contacts.id"
+") "
+"SELECT (SELECT count(*) FROM o), (SELECT count(*) FROM m),"
+"  (SELECT count(*) FROM rest), (SELECT count(*) FROM c)";
+
+enum send_step { STEP_PROFILE, STEP_REPLY, STEP_PUSH };
+
+struct send {
+	TAILQ_ENTRY(send) link;
+	struct outbox_sender *s;
+	char		 id[24];
+	char		*to;		/* the channel's id for the person */
+	char		*payload;	/* JSON array of message objects */
+	char		*reply_token;
+	int64_t		 reply_token_us;
+	char		 retry_key[40];
+	int		 attempts;
+	int64_t		 give_up_us;
+	char		 follow[16];
+	bool		 profile_checked;
+	/* what happened */
+	enum send_step	 step;
+	bool		 token_spent;
+	bool		 profile_ok;
+	const char	*state;
+	long		 status;
+	char		 error[SENDER_ERROR_MAX + 1];
+	char		 request_id[80];
+	int64_t		 next_us;
+};
+
+TAILQ_HEAD(send_list, send);
+
+struct outbox_sender {
+	struct event_base	*base;
+	struct db_pool		*pool;
+	const struct keyring	*keys;
+	struct http_client	*http;
+	struct outbox_sender_config cfg;
+	char			*api_base;
+	char			*auth;		/* "Bearer ..." */
+	struct event		*tick;
+	struct event		*wake;
+	struct send_list	 sends;
+	size_t			 nsends;	/* claimed, not yet recorded */
+	bool			 claiming;
+	bool			 again;		/* woken while claiming */
+	bool			 closed;
+};
+
+static void	sender_claim(struct outbox_sender *s);
+static void	send_http(struct send *sd);
+
+static const char *const step_names[] = {
+	[STEP_PROFILE] = "profile", [STEP_REPLY] = "reply", [STEP_PUSH] = "push",
+};
+
+enum outbox_verdict
+outbox_verdict(bool via_reply, long status, const char *error_message)
+{
+	if (status >= 200 && status < 300)
+		return OUTBOX_SENT;
+	if (status == 409 && !via_reply)	/* this retry key was accepted */
+		return OUTBOX_SENT;
+	if (via_reply && status == 400 && error_message != NULL &&
+	    strstr(error_message, "reply token") != NULL)
+		return OUTBOX_PUSH_NOW;
+	/* 401: a token being replaced; the give-up time bounds the wait. */
+	if (status == 0 || status == 408 || status == 429 || status == 401 ||
+	    status >= 500)
+		return OUTBOX_RETRY;
+	if (status == 404 && !via_reply)
+		return OUTBOX_UNDELIVERABLE;
+	return OUTBOX_FAILED;
+}
+
+int64_t
+outbox_backoff_ms(int attempts, int64_t min_ms, int64_t max_ms,
+    uint32_t random)
+{
+	int64_t d = min_ms;
+
+	for (int i = 1; i < attempts && d < max_ms; i++)
+		d *= 2;
+	if (d > max_ms)
+		d = max_ms;
+	return d / 2 + (int64_t)(random % (uint64_t)(d / 2 + 1));
+}
+
+static void
+send_free(struct send *sd)
+{
+	struct outbox_sender *s = sd->s;
+
+	TAILQ_REMOVE(&s->sends, sd, link);
+	s->nsends--;
+	metrics_set("madoguchi_outbox_in_flight", "", s->nsends);
+	if (sd->payload != NULL)
+		OPENSSL_cleanse(sd->payload, strlen(sd->payload));
+	free(sd->payload);
+	free(sd->to);
+	free(sd->reply_token);
+	free(sd);
+}
+
+static void
+send_recorded(void *arg, const PGresult *res, const char *why)
+{
+	struct send *sd = arg;
+	struct outbox_sender *s = sd->s;
+
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
+		log_error("outbox.record_failed", "id=%s state=%s reason=\"%s\"",
+		    sd->id, sd->state, res ? PQresultErrorField(res,
+		    PG_DIAG_SQLSTATE) : why);
+	send_free(sd);
+	/* Claim in handfuls, not one row per finished send. */
+	if (!s->closed && (s->again || s->nsends <= (size_t)s->cfg.concurrency / 2))
+		sender_claim(s);
+}
+
+/* Writes the outcome; the row is free for the next attempt or done. */
+static void
+send_record(struct send *sd)
+{
+	char status[16], next[CLOCK_ISO_LEN], now[CLOCK_ISO_LEN];
+	const char *params[10];
+	char labels[64];
+
+	snprintf(labels, sizeof(labels), "outcome=\"%s\"",
+	    strcmp(sd->state, "pending") == 0 ? "retry" : sd->state);
+	metrics_add("madoguchi_outbox_attempts_total", labels, 1);
+	log_info("outbox.attempt", "id=%s step=%s status=%ld state=%s "
+	    "attempts=%d", sd->id, step_names[sd->step], sd->status, sd->state,
+	    sd->attempts);
+	snprintf(status, sizeof(status), "%ld", sd->status);
+	clock_format_utc(clock_now_us(), now);
+	if (sd->next_us > 0)
+		clock_format_utc(sd->next_us, next);
+	params[0] = sd->id;
+	params[1] = sd->state;
+	params[2] = sd->step == STEP_PROFILE ? NULL : step_names[sd->step];
+	params[3] = sd->status > 0 ? status : NULL;
+	params[4] = sd->error[0] != '\0' ? sd->error : NULL;
+	params[5] = sd->request_id[0] != '\0' ? sd->request_id : NULL;
+	params[6] = sd->next_us > 0 ? next : NULL;
+	params[7] = now;
+	params[8] = sd->token_spent ? "true" : "false";
+	params[9] = sd->profile_ok ? "true" : "false";
+	if (!db_query(sd->s->pool, sender_record_sql, 10, params, send_recorded,
+	    sd)) {
+		/* The row stays claimed by this session; when it ends, another takes it. */
+		log_warn("outbox.record_skipped", "id=%s reason=\"no database\"",
+		    sd->id);
+		send_free(sd);
+	}
+}
+
+static void
+send_finish(struct send *sd, const char *state, const char *error)
+{
+	sd->state = state;
+	if (error != NULL)
+		snprintf(sd->error, sizeof(sd->error), "%s", error);
+	send_record(sd);
+}
+
+/* LINE's own words for a refusal ({"message": ...}), or the transport's. */
+static void
+send_note_error(struct send *sd, const struct http_response *res)
+{
+	cJSON *json;
+	const cJSON *msg;
+
+	sd->error[0] = '\0';
+	if (res->status == 0) {
+		snprintf(sd->error, sizeof(sd->error), "%s", res->timed_out ?
+		    "timed out" : res->error ? res->error : "no answer");
+		return;
+	}
+	if (res->status >= 200 && res->status < 300)
+		return;
+	json = cJSON_ParseWithLength(res->body, res->body_len);
+	msg = cJSON_GetObjectItemCaseSensitive(json, "message");
+	snprintf(sd->error, sizeof(sd->error), "HTTP %ld%s%s", res->status,
+	    cJSON_IsString(msg) ? ": " : "",
+	    cJSON_IsString(msg) ? msg->valuestring : "");
+	cJSON_Delete(json);
+	/* Cut anywhere, it must still be valid text for the database. */
+	for (char *p = sd->error; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			*p = '?';
+}
+
+static void
+send_note_request_id(struct send *sd, const struct http_response *res)
+{
+	const char *id = http_response_header(res,
+	    res->status == 409 ? "x-line-accepted-request-id" :
+	    "x-line-request-id");
+
+	if (id != NULL)
+		snprintf(sd->request_id, sizeof(sd->request_id), "%s", id);
+}
+
+/* Later, or never: the give-up time bounds all attempts together. */
+static void
+send_retry_later(struct send *sd)
+{
+	struct outbox_sender *s = sd->s;
+	uint32_t r = 0;
+	int64_t now = clock_now_us(), wait;
+
+	(void)RAND_bytes((unsigned char *)&r, sizeof(r));
+	wait = outbox_backoff_ms(sd->attempts, s->cfg.retry_min_ms,
+	    s->cfg.retry_max_ms, r);
+	if (now + wait * 1000 > sd->give_up_us) {
+		char why[SENDER_ERROR_MAX + 1];
+
+		snprintf(why, sizeof(why), "gave up after %d attempts: %.160s",
+		    sd->attempts, sd->error);
+		send_finish(sd, "failed", why);
+		return;
+	}
+	sd->next_us = now + wait * 1000;
+	send_finish(sd, "pending", NULL);
+}
+
+static void
+send_profile_done(struct send *sd, const struct http_response *res)
+{
+	if (res->status == 200)
+		sd->profile_ok = true;
+	else if (res->status == 404) {
+		send_note_error(sd, res);
+		sd->status = res->status;
+		send_finish(sd, "undeliverable", NULL);
+		return;
+	}
+	/* Any other answer proves nothing either way: send. */
+	sd->step = STEP_PUSH;
+	send_http(sd);
+}
+
+static void
+send_http_done(void *arg, const struct http_response *res)
+{
+	struct send *sd = arg;
+	bool reply = sd->step == STEP_REPLY;
+
+	if (sd->s->closed && res->status == 0) {
+		send_free(sd);	/* cancelled at shutdown: stays claimed */
+		return;
+	}
+	if (sd->step == STEP_PROFILE) {
+		send_profile_done(sd, res);
+		return;
+	}
+	sd->status = res->status;
+	send_note_error(sd, res);
+	send_note_request_id(sd, res);
+	if (reply)
+		sd->token_spent = true;	/* whatever happened, never again */
+	switch (outbox_verdict(reply, res->status, sd->error)) {
+	case OUTBOX_SENT:
+		send_finish(sd, "sent", NULL);
+		break;
+	case OUTBOX_PUSH_NOW:
+		sd->step = STEP_PUSH;
+		send_http(sd);
+		break;
+	case OUTBOX_RETRY:
+		send_retry_later(sd);
+		break;
+	case OUTBOX_UNDELIVERABLE:
+		send_finish(sd, "undeliverable", NULL);
+		break;
+	case OUTBOX_FAILED:
+		send_finish(sd, "failed", NULL);
+		break;
+	}
+}
+
+/* The request for the current step; bodies are identical on every retry. */
+static void
+send_http(struct send *sd)
+{
+	struct outbox_sender *s = sd->s;
+	struct http_header headers[3];
+	struct http_request req = { .timeout_ms = s->cfg.request_timeout_ms };
+	char url[512];
+	struct evbuffer *body = evbuffer_new();
+
+	headers[0] = (struct http_header){ "Authorization", s->auth };
+	headers[1] = (struct http_header){ "Content-Type", "application/json" };
+	headers[2] = (struct http_header){ "X-Line-Retry-Key", sd->retry_key };
+	req.headers = headers;
+	req.url = url;
+	if (body == NULL) {
+		send_finish(sd, "pending", "out of memory");
+		return;
+	}
+	if (sd->step == STEP_PROFILE) {
+		snprintf(url, sizeof(url), "%s/v2/bot/profile/%s", s->api_base,
+		    sd->to);
+		req.method = "GET";
+		req.n_headers = 1;
+	} else {
+		bool reply = sd->step == STEP_REPLY;
+
+		snprintf(url, sizeof(url), "%s/v2/bot/message/%s", s->api_base,
+		    reply ? "reply" : "push");
+		evbuffer_add_printf(body, "{\"%s\":", reply ? "replyToken" : "to");
+		json_write_string(body, reply ? sd->reply_token : sd->to);
+		evbuffer_add_printf(body, ",\"messages\":%s}", sd->payload);
+		req.method = "POST";
+		req.n_headers = reply ? 2 : 3;	/* no retry key on reply */
+		req.body_len = evbuffer_get_length(body);
+		req.body = (const char *)evbuffer_pullup(body, -1);
+	}
+	if (!http_client_send(s->http, &req, send_http_done, sd)) {
+		sd->status = 0;
+		snprintf(sd->error, sizeof(sd->error), "cannot start request");
+		send_retry_later(sd);
+	}
+	evbuffer_free(body);
+}
+
+static void
+send_start(struct send *sd)
+{
+	int64_t now = clock_now_us();
+
+	if (strcmp(sd->follow, "blocked") == 0) {
+		send_finish(sd, "undeliverable", "blocked the account");
+		return;
+	}
+	if (sd->reply_token != NULL && now - sd->reply_token_us >= 0 &&
+	    now - sd->reply_token_us < SENDER_REPLY_FRESH_US)
+		sd->step = STEP_REPLY;
+	else if (strcmp(sd->follow, "unknown") == 0 && !sd->profile_checked)
+		sd->step = STEP_PROFILE;	/* 200 to a blocker is silence */
+	else
+		sd->step = STEP_PUSH;
+	if (sd->reply_token != NULL && sd->step != STEP_REPLY)
+		sd->token_spent = true;		/* too old to try */
+	send_http(sd);
+}
+
+/* One claimed row; false if it cannot be opened (then it stays claimed). */
+static struct send *
+send_from_row(struct outbox_sender *s, const PGresult *res, int row)
+{
+	struct send *sd = calloc(1, sizeof(*sd));
+
+	if (sd == NULL)
+		return NULL;
+	sd->s = s;
+	snprintf(sd->id, sizeof(sd->id), "%s", PQgetvalue(res, row, 0));
+	sd->to = strdup(PQgetvalue(res, row, 1));
+	snprintf(sd->follow, sizeof(sd->follow), "%s", PQgetvalue(res, row, 2));
+	sd->profile_checked = PQgetvalue(res, row, 3)[0] == 't';
+	if (!PQgetisnull(res, row, 4))
+		sd->payload = unseal_pg_hex(s->keys, atoi(PQgetvalue(res, row, 5)),
+		    "outbox.payload", PQgetvalue(res, row, 4), NULL);
+	if (!PQgetisnull(res, row, 6)) {
+		sd->reply_token = strdup(PQgetvalue(res, row, 6));
+		sd->reply_token_us = strtoll(PQgetvalue(res, row, 7), NULL, 10);
+	}
+	snprintf(sd->retry_key, sizeof(sd->retry_key), "%s",
+	    PQgetvalue(res, row, 8));
+	sd->attempts = atoi(PQgetvalue(res, row, 9));
+	sd->give_up_us = strtoll(PQgetvalue(res, row, 10), NULL, 10);
+	TAILQ_INSERT_TAIL(&s->sends, sd, link);
+	s->nsends++;
+	metrics_set("madoguchi_outbox_in_flight", "", s->nsends);
+	return sd;
+}
+
+static void
+sender_claimed(void *arg, const PGresult *res, const char *why)
+{
+	struct outbox_sender *s = arg;
+	int n = 0;
+
+	s->claiming = false;
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		log_warn("outbox.claim_failed", "reason=\"%s\"", res ?
+		    PQresultErrorField(res, PG_DIAG_SQLSTATE) : why);
+		return;		/* the next tick tries again */
+	}
+	n = PQntuples(res);
+	for (int i = 0; i < n; i++) {
+		struct send *sd = send_from_row(s, res, i);
+
+		if (sd == NULL)
+			continue;
+		if (sd->to == NULL || (sd->payload == NULL &&
+		    !PQgetisnull(res, i, 4))) {
+			send_finish(sd, "failed", "cannot open the payload");
+			continue;
+		}
+		send_start(sd);
+	}
+	/* A full claim may have left more behind; so may a wake meanwhile. */
+	if (!s->closed && (s->again || n > 0))
+		sender_claim(s);
+}
+
+static void
+sender_claim(struct outbox_sender *s)
+{
+	char now[CLOCK_ISO_LEN], lease[CLOCK_ISO_LEN], limit[16];
+	const char *params[3] = { now, limit, lease };
+	int64_t t = clock_now_us();
+	int free_slots = s->cfg.concurrency - (int)s->nsends;
+
+	if (s->closed)
+		return;
+	if (s->claiming || free_slots <= 0) {
+		s->again = true;
+		return;
+	}
+	s->again = false;
+	clock_format_utc(t, now);
+	clock_format_utc(t + s->cfg.lease_s * 1000000, lease);
+	snprintf(limit, sizeof(limit), "%d", free_slots);
+	if (db_query(s->pool, sender_claim_sql, 3, params, sender_claimed, s))
+		s->claiming = true;
+}
+
+static void
+sender_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	sender_claim(arg);
+}
+
+struct outbox_sender *
+outbox_sender_new(struct event_base *base, struct db_pool *pool,
+    const struct keyring *keys, struct http_client *http,
+    const struct outbox_sender_config *cfg)
+{
+	struct outbox_sender *s = calloc(1, sizeof(*s));
+	struct timeval tick = { SENDER_TICK_MS / 1000,
+	    (SENDER_TICK_MS % 1000) * 1000 };
+	size_t n;
+
+	if (s == NULL)
+		return NULL;
+	s->base = base;
+	s->pool = pool;
+	s->keys = keys;
+	s->http = http;
+	s->cfg = *cfg;
+	TAILQ_INIT(&s->sends);
+	n = strlen(cfg->access_token) + sizeof("Bearer ");
+	s->api_base = strdup(cfg->api_base);
+	if ((s->auth = malloc(n)) != NULL)
+		snprintf(s->auth, n, "Bearer %s", cfg->access_token);
+	/* trailing slashes would make "//v2/..." */
+	while (s->api_base != NULL && *s->api_base != '\0' &&
+	    s->api_base[strlen(s->api_base) - 1] == '/')
+		s->api_base[strlen(s->api_base) - 1] = '\0';
+	s->tick = event_new(base, -1, EV_PERSIST, sender_tick_cb, s);
+	s->wake = event_new(base, -1, 0, sender_tick_cb, s);
+	if (s->api_base == NULL || s->auth == NULL || s->tick == NULL ||
+	    s->wake == NULL || event_add(s->tick, &tick) != 0) {
+		outbox_sender_free(s);
+		return NULL;
+	}
+	metrics_describe("madoguchi_outbox_attempts_total", "counter",
+	    "Attempts to send an outbox row, by what became of it");
+	metrics_describe("madoguchi_outbox_in_flight", "gauge",
+	    "Outbox rows this process has claimed and not yet recorded");
+	return s;
+}
+
+void
+outbox_sender_wake(struct outbox_sender *s)
+{
+	if (s != NULL && !s->closed)
+		event_active(s->wake, 0, 0);
+}
+
+void
+outbox_sender_close(struct outbox_sender *s)
+{
+	if (s == NULL)
+		return;
+	s->closed = true;
+	event_del(s->tick);
+}
+
+size_t
+outbox_sender_in_flight(const struct outbox_sender *s)
+{
+	return s != NULL ? s->nsends : 0;
+}
+
+void
+outbox_sender_free(struct outbox_sender *s)
+{
+	if (s == NULL)
+		return;
+	s->closed = true;
+	while (!TAILQ_EMPTY(&s->sends))
+		send_free(TAILQ_FIRST(&s->sends));
+	if (s->tick != NULL)
+		event_free(s->tick);
+	if (s->wake != NULL)
+		event_free(s->wake);
+	if (s->auth != NULL)
+		OPENSSL_cleanse(s->auth, strlen(s->auth));
+	free(s->auth);
+	free(s->api_base);
+	free(s);
+}
