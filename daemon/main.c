@@ -22,12 +22,15 @@
 #include <event2/util.h>
 #include <openssl/crypto.h>
 
+#include "autoreply.h"
 #include "clock.h"
 #include "config.h"
 #include "health.h"
+#include "http_client.h"
 #include "http_reply.h"
 #include "log.h"
 #include "metrics.h"
+#include "outbox.h"
 #include "seal.h"
 #include "storage.h"
 #include "webhook.h"
@@ -35,6 +38,7 @@
 #define MADOGUCHI_VERSION	"0.1.0"
 #define DRAIN_TIMEOUT_US	(10 * 1000000)
 #define DRAIN_FLUSH_TICKS	10	/* of 10 ms */
+#define LINE_REQUEST_TIMEOUT_MS	15000
 
 struct daemon {
 	struct config		 cfg;
@@ -43,7 +47,13 @@ struct daemon {
 	struct evhttp_bound_socket *bound;
 	struct db_pool		*pool;		/* ordinary queries */
 	struct db_pool		*ingest_pool;
+	struct db_pool		*listen_pool;	/* LISTEN, nothing else */
 	struct keyring		*keys;
+	char			*access_token;	/* NULL: this process sends nothing */
+	size_t			 access_token_len;
+	struct http_client	*line;
+	struct outbox_sender	*sender;
+	struct autoreply	*autoreply;
 	struct ingest		*ingest;
 	struct webhook		*webhook;
 	struct health		*health;
@@ -104,7 +114,9 @@ drain_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (ingest_pending(d->ingest) > 0 &&
+	if ((ingest_pending(d->ingest) > 0 ||
+	    outbox_sender_in_flight(d->sender) > 0 ||
+	    autoreply_busy(d->autoreply)) &&
 	    clock_now_us() <= d->drain_deadline_us)
 		return;
 	if (d->flush_ticks++ < DRAIN_FLUSH_TICKS &&
@@ -129,6 +141,8 @@ stop_cb(evutil_socket_t sig, short what, void *arg)
 	evhttp_del_accept_socket(d->http, d->bound);
 	d->bound = NULL;
 	ingest_close(d->ingest);
+	outbox_sender_close(d->sender);
+	autoreply_close(d->autoreply);
 	health_set_stopping(d->health);
 	d->drain_deadline_us = clock_now_us() + DRAIN_TIMEOUT_US;
 	d->drain = event_new(d->base, -1, EV_PERSIST, drain_cb, d);
@@ -159,6 +173,65 @@ load_secrets(struct daemon *d, char **secret, size_t *secret_len)
 		fatal("channel_secret_file", err);
 	if ((d->keys = keyring_load(d->cfg.data_key_file, err, sizeof(err))) == NULL)
 		fatal("data_key_file", err);
+	if (d->cfg.access_token_file[0] == '\0')
+		return;
+	warn_if_exposed("access_token_file", d->cfg.access_token_file);
+	if (!config_read_secret(d->cfg.access_token_file, &d->access_token,
+	    &d->access_token_len, err, sizeof(err)))
+		fatal("access_token_file", err);
+}
+
+/* Another process wrote to the outbox or changed the settings. */
+static void
+notified_cb(void *arg, const char *channel, const char *payload)
+{
+	struct daemon *d = arg;
+
+	(void)payload;
+	if (channel == NULL || strcmp(channel, "madoguchi_outbox") == 0)
+		outbox_sender_wake(d->sender);
+	if (channel == NULL || strcmp(channel, "madoguchi_settings") == 0)
+		autoreply_reload(d->autoreply);
+	if (channel == NULL)	/* a reconnect: decisions may be waiting */
+		autoreply_wake(d->autoreply);
+}
+
+/* The outbox sender and the auto-replies; without a token, no sender. */
+static void
+replies_start(struct daemon *d)
+{
+	static const char *const channels[] = { "madoguchi_outbox",
+	    "madoguchi_settings", NULL };
+	struct http_client_options opt = { .user_agent = "madoguchi/"
+	    MADOGUCHI_VERSION };
+	struct outbox_sender_config sc = {
+		.api_base = d->cfg.line_api_base,
+		.access_token = d->access_token,
+		.concurrency = (int)d->cfg.outbox_concurrency,
+		.retry_min_ms = d->cfg.outbox_retry_min_ms,
+		.retry_max_ms = d->cfg.outbox_retry_max_ms,
+		.lease_s = d->cfg.outbox_lease_seconds,
+		.request_timeout_ms = LINE_REQUEST_TIMEOUT_MS,
+	};
+	struct autoreply_config ac = { .channel_kind = "line",
+	    .channel_name = d->cfg.channel_name,
+	    .give_up_s = d->cfg.outbox_give_up_seconds };
+
+	if (d->access_token == NULL)
+		log_warn("outbox.disabled", "reason=\"no access_token_file\" "
+		    "effect=\"replies wait in the outbox for a process that has one\"");
+	else if ((d->line = http_client_new(d->base, &opt)) == NULL ||
+	    (d->sender = outbox_sender_new(d->base, d->pool, d->keys, d->line,
+	    &sc)) == NULL)
+		fatal("outbox", "cannot start the sender");
+	if ((d->autoreply = autoreply_new(d->base, d->pool, d->keys, d->sender,
+	    &ac)) == NULL ||
+	    (d->listen_pool = db_pool_new(d->base, "listen",
+	    d->cfg.database_url, 1, DB_OPTIONS_DEFAULT)) == NULL ||
+	    !db_pool_listen(d->listen_pool, channels, notified_cb, d))
+		fatal("autoreply", "cannot start");
+	ingest_set_autoreply(d->ingest, autoreply_closed_since, autoreply_wake,
+	    d->autoreply);
 }
 
 static void
@@ -193,6 +266,7 @@ daemon_start(struct daemon *d)
 	if (d->bound == NULL || d->pool == NULL || d->webhook == NULL ||
 	    d->health == NULL)
 		fatal("startup", "out of memory");
+	replies_start(d);
 	d->sigterm = evsignal_new(d->base, SIGTERM, stop_cb, d);
 	d->sigint = evsignal_new(d->base, SIGINT, stop_cb, d);
 	if (d->sigterm == NULL || d->sigint == NULL ||
@@ -200,12 +274,23 @@ daemon_start(struct daemon *d)
 		fatal("signals", "cannot watch SIGTERM/SIGINT");
 }
 
-/* Order matters: the pool answers what still waits before HTTP goes. */
+/*
+ * Order matters: requests to LINE still out are cancelled (their rows stay
+ * claimed until this session ends), then the pools answer what still
+ * waits, then what those answers touched goes, and HTTP last.
+ */
 static void
 daemon_free(struct daemon *d)
 {
+	http_client_free(d->line);
+	db_pool_free(d->listen_pool);
 	db_pool_free(d->ingest_pool);
 	db_pool_free(d->pool);
+	outbox_sender_free(d->sender);
+	autoreply_free(d->autoreply);
+	if (d->access_token != NULL)
+		OPENSSL_cleanse(d->access_token, d->access_token_len);
+	free(d->access_token);
 	health_free(d->health);
 	webhook_free(d->webhook);
 	ingest_free(d->ingest);

@@ -39,6 +39,11 @@ static const struct config_key config_keys[] = {
 	STR("log_level", "MADOGUCHI_LOG_LEVEL", log_level, "info"),
 	NUM("max_body_bytes", "MADOGUCHI_MAX_BODY_BYTES", max_body_bytes, "1048576", 1024, 64L << 20),
 	STR("now", "MADOGUCHI_NOW", now, ""),
+	NUM("outbox_concurrency", "MADOGUCHI_OUTBOX_CONCURRENCY", outbox_concurrency, "16", 1, 256),
+	NUM("outbox_retry_min_ms", "MADOGUCHI_OUTBOX_RETRY_MIN_MS", outbox_retry_min_ms, "1000", 10, 3600000),
+	NUM("outbox_retry_max_ms", "MADOGUCHI_OUTBOX_RETRY_MAX_MS", outbox_retry_max_ms, "300000", 10, 86400000),
+	NUM("outbox_give_up_seconds", "MADOGUCHI_OUTBOX_GIVE_UP_SECONDS", outbox_give_up_seconds, "21600", 1, 86400),
+	NUM("outbox_lease_seconds", "MADOGUCHI_OUTBOX_LEASE_SECONDS", outbox_lease_seconds, "300", 30, 86400),
 };
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))

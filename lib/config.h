@@ -24,6 +24,11 @@ struct config {
 	char	*log_level;
 	long	 max_body_bytes;
 	char	*now;			/* test clock start, "" = real time */
+	long	 outbox_concurrency;	/* sends in flight per process */
+	long	 outbox_retry_min_ms;	/* first wait after a 429/5xx/timeout */
+	long	 outbox_retry_max_ms;	/* longest wait between two attempts */
+	long	 outbox_give_up_seconds;	/* a send not done by then fails */
+	long	 outbox_lease_seconds;	/* a claim held longer is taken over */
 };
 
 /*

@@ -105,7 +105,7 @@ static const char sender_record_sql[] =
 "SELECT (SELECT count(*) FROM o), (SELECT count(*) FROM m),"
 "  (SELECT count(*) FROM rest), (SELECT count(*) FROM c)";
 
-enum send_step { STEP_PROFILE, STEP_REPLY, STEP_PUSH };
+enum send_step { STEP_NONE, STEP_PROFILE, STEP_REPLY, STEP_PUSH };
 
 struct send {
 	TAILQ_ENTRY(send) link;
@@ -154,7 +154,8 @@ static void	sender_claim(struct outbox_sender *s);
 static void	send_http(struct send *sd);
 
 static const char *const step_names[] = {
-	[STEP_PROFILE] = "profile", [STEP_REPLY] = "reply", [STEP_PUSH] = "push",
+	[STEP_NONE] = "none", [STEP_PROFILE] = "profile", [STEP_REPLY] = "reply",
+	[STEP_PUSH] = "push",
 };
 
 enum outbox_verdict
@@ -241,7 +242,8 @@ send_record(struct send *sd)
 		clock_format_utc(sd->next_us, next);
 	params[0] = sd->id;
 	params[1] = sd->state;
-	params[2] = sd->step == STEP_PROFILE ? NULL : step_names[sd->step];
+	params[2] = sd->step == STEP_REPLY || sd->step == STEP_PUSH ?
+	    step_names[sd->step] : NULL;
 	params[3] = sd->status > 0 ? status : NULL;
 	params[4] = sd->error[0] != '\0' ? sd->error : NULL;
 	params[5] = sd->request_id[0] != '\0' ? sd->request_id : NULL;

@@ -45,13 +45,13 @@ is(signed_post($d, $raw)->{status}, 200, 'text message accepted');
 $body->{events}[0]{deliveryContext}{isRedelivery} = JSON::PP::true;
 is(signed_post($d, $body)->{status}, 200, 'first redelivery answered 200');
 is(signed_post($d, $body)->{status}, 200, 'second redelivery answered 200');
-is(count('SELECT count(*) FROM messages'), 1, 'stored once under three deliveries');
+is(count("SELECT count(*) FROM messages WHERE direction = 'in'"), 1, 'stored once under three deliveries');
 is(count('SELECT count(*) FROM webhook_events'), 1, 'one event recorded');
-is(count("SELECT kind || '/' || accepted || '/' || direction FROM messages"),
+is(count("SELECT kind || '/' || accepted || '/' || direction FROM messages WHERE direction = 'in'"),
 	'text/true/in', 'an accepted inbound text');
 is(count("SELECT count(*) FROM conversations WHERE state = 'waiting'"), 1,
 	'a waiting conversation opened');
-is(count("SELECT position(convert_to('相談', 'UTF8') in body) FROM messages"), 0,
+is(count("SELECT position(convert_to('相談', 'UTF8') in body) FROM messages WHERE direction = 'in'"), 0,
 	'the body is not stored in clear');
 {
 	local $ENV{MADOGUCHI_CONFIG} = '/dev/null';
@@ -67,8 +67,8 @@ is(count("SELECT position(convert_to('相談', 'UTF8') in body) FROM messages"),
 my $r = $sim->post_json('/sim/send', { user => $USER, type => 'text', text => "二通目です \x{1F600}" });
 is($r->{status}, 200, 'simulator send');
 is(json_decode($r->{content})->{status}, 200, 'madoguchid answered the simulator 200');
-is(count('SELECT count(*) FROM messages'), 2, 'second message stored');
-is(count('SELECT count(DISTINCT conversation_id) FROM messages'), 1,
+is(count("SELECT count(*) FROM messages WHERE direction = 'in'"), 2, 'second message stored');
+is(count("SELECT count(DISTINCT conversation_id) FROM messages WHERE direction = 'in'"), 1,
 	'in the same open conversation');
 
 # --- bad signatures: 401, nothing stored ---
@@ -176,9 +176,9 @@ is(count("SELECT (body IS NULL) || '/' || (unsent_at IS NOT NULL) FROM messages 
 my $multi = text_body('一つ目', user => $USER);
 my $second = text_body('二つ目', user => $U2)->{events}[0];
 push @{ $multi->{events} }, $second, $second;
-my $n0 = count('SELECT count(*) FROM messages');
+my $n0 = count("SELECT count(*) FROM messages WHERE direction = 'in'");
 is(signed_post($d, $multi)->{status}, 200, 'three events in one body');
-is(count('SELECT count(*) FROM messages') - $n0, 2, 'two stored: the repeat once');
+is(count("SELECT count(*) FROM messages WHERE direction = 'in'") - $n0, 2, 'two stored: the repeat once');
 
 # --- the LINE Python SDK's multi-event fixture ---
 open(my $fh, '<', 'tests/fixtures/sdk-python-webhook.json') or die;

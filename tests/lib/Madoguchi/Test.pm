@@ -20,7 +20,7 @@ use Time::HiRes qw(sleep time);
 use Exporter 'import';
 
 our @EXPORT = qw(new_cluster start_daemon start_sim signed_post text_body
-	event_body wait_until json_decode json_encode);
+	event_body wait_until json_decode json_encode free_port random_hex);
 
 my $ROOT = abs_path(__FILE__ =~ s{tests/lib/Madoguchi/Test\.pm$}{}r || '.');
 my $BIN = $ENV{MADOGUCHI_BIN_DIR} // 'bin';
@@ -153,14 +153,14 @@ sub random_hex { join '', map { sprintf '%02x', int rand 256 } 1 .. $_[0] }
 sub start_daemon {
 	my ($cluster, %opt) = @_;
 	my $dir = tempdir('madoguchid-XXXXXX', TMPDIR => 1, CLEANUP => 1);
-	my $port = free_port();
+	my $port = $opt{port} // free_port();
 	my $secret = $opt{secret} // random_hex(16);
 	my %env = (
 		MADOGUCHI_CONFIG => '/dev/null',
 		MADOGUCHI_LISTEN => "127.0.0.1:$port",
 		MADOGUCHI_DATABASE_URL => $cluster->conninfo,
 		MADOGUCHI_CHANNEL_SECRET_FILE => write_file("$dir/secret", "$secret\n"),
-		MADOGUCHI_ACCESS_TOKEN_FILE => write_file("$dir/token", random_hex(16)),
+		MADOGUCHI_ACCESS_TOKEN_FILE => write_file("$dir/token", $opt{token} // random_hex(16)),
 		MADOGUCHI_DATA_KEY_FILE => write_file("$dir/key", '1:' . random_hex(32) . "\n"),
 		MADOGUCHI_LOG_LEVEL => 'debug',
 		MADOGUCHI_LINE_API_BASE => $opt{line_api} // 'http://127.0.0.1:9',
@@ -191,7 +191,7 @@ sub start_sim {
 		'--listen', "127.0.0.1:$port",
 		'--access-token-file', write_file("$dir/token", $opt{token} // random_hex(16)),
 		'--channel-secret-file', write_file("$dir/secret", "$opt{secret}\n"),
-		'--webhook-url', $opt{webhook_url});
+		'--webhook-url', $opt{webhook_url}, @{ $opt{args} // [] });
 	my $self = bless { pid => $pid, url => "http://127.0.0.1:$port", log => $log },
 		'Madoguchi::Test::Sim';
 	push @processes, $self;
@@ -299,6 +299,27 @@ sub requests {
 	my ($self, $query) = @_;
 	my $r = $self->get('/sim/messages' . ($query // ''));
 	return Madoguchi::Test::json_decode($r->{content})->{requests};
+}
+
+# Messages the simulated LINE accepted for delivery (reply and push).
+sub delivered {
+	my ($self, $query) = @_;
+	return [ grep { $_->{delivered} && $_->{path} =~ m{/message/(reply|push)$} }
+		@{ $self->requests($query) } ];
+}
+
+# Has the simulated platform send a webhook; its answer, decoded.
+sub send {
+	my ($self, $spec) = @_;
+	my $r = $self->post_json('/sim/send', $spec);
+	die "sim/send: $r->{status} $r->{content}" unless $r->{status} == 200;
+	return Madoguchi::Test::json_decode($r->{content});
+}
+
+sub faults {
+	my ($self, $spec) = @_;
+	my $r = $self->post_json('/sim/faults', $spec);
+	die "sim/faults: $r->{status} $r->{content}" unless $r->{status} == 200;
 }
 
 1;
