@@ -7,7 +7,7 @@ CFLAGS	?= -O2 -g
 WARN	:= -std=c11 -Wall -Wextra -Werror -Wmissing-prototypes \
 	   -Wstrict-prototypes -Wshadow -Wpointer-arith -Wformat=2
 DEFS	:= -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
-INCS	:= -Ilib -Istorage -Iwebhook -Iautoreply -Ioutbox -Idaemon -Itests
+INCS	:= -Ilib -Istorage -Iwebhook -Iautoreply -Ioutbox -Idaemon -Icli -Itests
 # Sanitizer builds live apart so they never mix objects with the plain one.
 BUILD	?= build
 BIN	?= bin
@@ -25,7 +25,7 @@ AUTOREPLY_SRC := autoreply/calendar.c autoreply/jp_holidays.c \
 	   autoreply/worker.c
 OUTBOX_SRC := outbox/split.c outbox/outbox.c outbox/sender.c
 DAEMON_SRC  := daemon/main.c daemon/health.c
-CLI_SRC	:= cli/madoguchi.c
+CLI_SRC	:= cli/madoguchi.c cli/calendar.c cli/settings.c
 SIM_SRC	:= $(wildcard simulator/*.c)
 MIGRATIONS := $(sort $(wildcard storage/migrations/*.sql))
 GEN_SRC	:= $(BUILD)/gen/migrations.c

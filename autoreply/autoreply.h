@@ -120,8 +120,9 @@ struct autoreply *autoreply_new(struct event_base *base, struct db_pool *pool,
 	    const struct autoreply_config *cfg);
 /* Events were queued for a decision (the ingest's hook). */
 void	autoreply_wake(void *ar);
-/* The ingest's hook: when the desk's closed period began, -1 when open. */
-int64_t	autoreply_closed_since(void *ar, int64_t now_us);
+/* The ingest's hook: the closed period and the reply deadline at now. */
+struct ingest_calendar;
+void	autoreply_calendar(void *ar, int64_t now_us, struct ingest_calendar *out);
 /* The desk's settings changed (NOTIFY madoguchi_settings): read them again. */
 void	autoreply_reload(struct autoreply *ar);
 bool	autoreply_ready(const struct autoreply *ar);	/* settings loaded */

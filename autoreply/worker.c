@@ -618,16 +618,21 @@ autoreply_wake(void *arg)
 		event_active(ar->wake, 0, 0);
 }
 
-int64_t
-autoreply_closed_since(void *arg, int64_t now_us)
+void
+autoreply_calendar(void *arg, int64_t now_us, struct ingest_calendar *out)
 {
 	struct autoreply *ar = arg;
-	int64_t now_s = now_us / 1000000, since;
+	int64_t now_s = now_us / 1000000, t;
 
-	if (!ar->ready || calendar_is_open(&ar->desk.cal, now_s))
-		return -1;
-	since = calendar_closed_since(&ar->desk.cal, now_s);
-	return since < 0 ? 0 : since * 1000000;
+	out->closed_since_us = out->reply_due_us = -1;
+	if (!ar->ready)
+		return;
+	if (!calendar_is_open(&ar->desk.cal, now_s)) {
+		t = calendar_closed_since(&ar->desk.cal, now_s);
+		out->closed_since_us = t < 0 ? 0 : t * 1000000;
+	}
+	if ((t = calendar_reply_due(&ar->desk.cal, now_s)) >= 0)
+		out->reply_due_us = t * 1000000;
 }
 
 struct autoreply *

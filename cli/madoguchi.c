@@ -11,15 +11,11 @@
 
 #include <libpq-fe.h>
 
+#include "autoreply.h"
+#include "cli.h"
 #include "config.h"
 #include "seal.h"
 #include "storage.h"
-
-struct cli {
-	struct config	cfg;
-	int		argc;
-	char		**argv;
-};
 
 struct cli_command {
 	const char	*name;
@@ -43,6 +39,12 @@ static const struct cli_command cli_commands[] = {
 	    "key)", cli_messages },
 	{ "config", "config", "show the settings in effect and where each "
 	    "comes from", cli_config },
+	{ "calendar", "calendar <subcommand>", "the desk's business calendar: "
+	    "holidays YEAR, check TIME, list, close, open, holiday-add, "
+	    "holiday-cancel, remove (calendar help)", cli_calendar },
+	{ "settings", "settings <subcommand>", "the desk's settings and "
+	    "auto-reply texts: list, get, set, history (settings help)",
+	    cli_settings },
 };
 
 #define CLI_NCOMMANDS (sizeof(cli_commands) / sizeof(cli_commands[0]))
@@ -59,7 +61,7 @@ cli_help(struct cli *cli)
 	return 0;
 }
 
-static PGconn *
+PGconn *
 cli_connect(const struct cli *cli)
 {
 	static const char *const keys[] = { "dbname",
@@ -74,6 +76,80 @@ cli_connect(const struct cli *cli)
 		return NULL;
 	}
 	return conn;
+}
+
+PGresult *
+cli_exec(PGconn *conn, const char *sql, int nparams, const char *const *params)
+{
+	PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL,
+	    NULL, 0);
+
+	if (PQresultStatus(res) == PGRES_TUPLES_OK ||
+	    PQresultStatus(res) == PGRES_COMMAND_OK)
+		return res;
+	fprintf(stderr, "madoguchi: %s", PQresultErrorMessage(res));
+	PQclear(res);
+	return NULL;
+}
+
+bool
+cli_desk_load(const struct cli *cli, bool from_db, struct desk_settings *d)
+{
+	const char *params[2] = { "line", cli->cfg.channel_name };
+	char err[256];
+	PGresult *res;
+	PGconn *conn;
+
+	desk_settings_init(d);
+	if (!from_db)
+		return true;
+	if ((conn = cli_connect(cli)) == NULL)
+		return false;
+	if ((res = cli_exec(conn, desk_settings_sql, 2, params)) == NULL) {
+		PQfinish(conn);
+		return false;
+	}
+	if (desk_settings_load_result(d, res, err, sizeof(err)) > 0)
+		fprintf(stderr, "madoguchi: warning: a stored setting is not "
+		    "valid and was ignored: %s\n", err);
+	PQclear(res);
+	PQfinish(conn);
+	return true;
+}
+
+const char *
+cli_actor(const char *by)
+{
+	static char actor[96];
+	const char *who = by;
+
+	if (who == NULL)
+		who = getenv("SUDO_USER");
+	if (who == NULL)
+		who = getenv("USER");
+	snprintf(actor, sizeof(actor), "cli:%s", who != NULL ? who : "unknown");
+	return actor;
+}
+
+bool
+cli_take_flag(struct cli *cli, const char *flag, bool takes_value,
+    const char **value)
+{
+	for (int i = 1; i < cli->argc; i++) {
+		int n = takes_value ? 2 : 1;
+
+		if (strcmp(cli->argv[i], flag) != 0)
+			continue;
+		if (takes_value && i + 1 >= cli->argc)
+			return false;
+		if (value != NULL)
+			*value = takes_value ? cli->argv[i + 1] : flag;
+		memmove(&cli->argv[i], &cli->argv[i + n],
+		    (size_t)(cli->argc - i - n) * sizeof(char *));
+		cli->argc -= n;
+		return true;
+	}
+	return false;
 }
 
 static int
@@ -172,16 +248,19 @@ cli_messages(struct cli *cli)
 	}
 	params[0] = limit;
 	res = PQexecParams(conn, "SELECT id, to_char(received_at AT TIME ZONE "
-	    "'Asia/Tokyo', 'YYYY-MM-DD HH24:MI:SS'), conversation_id, direction, "
-	    "kind, accepted, body_key_id, body FROM messages "
-	    "ORDER BY id DESC LIMIT $1", 1, NULL, params, NULL, NULL, 0);
+	    "'Asia/Tokyo', 'YYYY-MM-DD HH24:MI:SS'), coalesce('conversation=' || "
+	    "conversation_id, 'contact=' || contact_id), direction, kind, "
+	    "accepted, body_key_id, body, coalesce(' ' || array_to_string("
+	    "autoreply, ','), '') || coalesce(' delivery=' || delivery, '') "
+	    "FROM messages ORDER BY id DESC LIMIT $1", 1, NULL, params, NULL,
+	    NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		fprintf(stderr, "madoguchi: %s", PQresultErrorMessage(res));
 	for (int r = PQntuples(res) - 1; r >= 0; r--) {
-		printf("#%s %s JST conversation=%s %s %s%s\n",
+		printf("#%s %s JST %s %s %s%s%s\n",
 		    PQgetvalue(res, r, 0), PQgetvalue(res, r, 1),
 		    PQgetvalue(res, r, 2), PQgetvalue(res, r, 3),
-		    PQgetvalue(res, r, 4),
+		    PQgetvalue(res, r, 4), PQgetvalue(res, r, 8),
 		    strcmp(PQgetvalue(res, r, 5), "t") == 0 ? "" :
 		    " (received, not accepted)");
 		if (text)

@@ -230,7 +230,7 @@ replies_start(struct daemon *d)
 	    d->cfg.database_url, 1, DB_OPTIONS_DEFAULT)) == NULL ||
 	    !db_pool_listen(d->listen_pool, channels, notified_cb, d))
 		fatal("autoreply", "cannot start");
-	ingest_set_autoreply(d->ingest, autoreply_closed_since, autoreply_wake,
+	ingest_set_autoreply(d->ingest, autoreply_calendar, autoreply_wake,
 	    d->autoreply);
 }
 

@@ -133,8 +133,8 @@ static const char ingest_channel_sql[] =
 "   WHERE w.external_id IN (SELECT contact_ref FROM writers)"\
 "), opened AS ("\
 "  INSERT INTO conversations AS cv (contact_id, channel_id, state,"\
-"      opened_at, waiting_since)"\
-"  SELECT w.id, $1, 'waiting', $2, $2 FROM who w"\
+"      opened_at, waiting_since, reply_due_at)"\
+"  SELECT w.id, $1, 'waiting', $2, $2, $5::timestamptz FROM who w"\
 "   WHERE w.external_id IN (SELECT contact_ref FROM writers)"\
 "     AND w.id NOT IN (SELECT contact_id FROM open_known)"\
 "   ORDER BY w.id"\
@@ -142,10 +142,13 @@ static const char ingest_channel_sql[] =
 "    state = CASE cv.state WHEN 'waiting_for_user' THEN 'waiting'"\
 "            ELSE cv.state END,"\
 "    waiting_since = CASE cv.state WHEN 'waiting_for_user' THEN $2"\
-"            ELSE cv.waiting_since END"\
+"            ELSE cv.waiting_since END,"\
+"    reply_due_at = CASE cv.state WHEN 'waiting_for_user' THEN $5::timestamptz"\
+"            ELSE cv.reply_due_at END"\
 "  RETURNING cv.id, cv.contact_id"\
 "), rewaiting AS ("	/* the person wrote again: a reply is owed */\
-"  UPDATE conversations SET state = 'waiting', waiting_since = $2"\
+"  UPDATE conversations SET state = 'waiting', waiting_since = $2,"\
+"      reply_due_at = $5::timestamptz"\
 "   WHERE id = ANY (ARRAY(SELECT id FROM open_known"\
 "                          WHERE state = 'waiting_for_user'))"\
 "     AND state = 'waiting_for_user'"\
@@ -278,7 +281,7 @@ struct ingest {
 	int			 batches;	/* in flight */
 	size_t			 in_batches;	/* deliveries in flight */
 	bool			 closed;
-	ingest_closed_since_fn	 closed_since;
+	ingest_calendar_fn	 calendar;
 	ingest_queued_fn	 queued_fn;
 	void			*hook_arg;
 	struct metrics_histogram *batch_events;
@@ -577,8 +580,9 @@ ingest_pump(struct ingest *ing)
 		struct evbuffer *json = evbuffer_new();
 		struct ingest_batch *b;
 		char when[CLOCK_ISO_LEN], closed_since[CLOCK_ISO_LEN];
-		const char *params[4];
-		int64_t since;
+		char reply_due[CLOCK_ISO_LEN];
+		struct ingest_calendar cal = { -1, -1 };
+		const char *params[5];
 
 		if (json == NULL || (b = ingest_batch_take(ing, json)) == NULL) {
 			if (json != NULL)
@@ -591,18 +595,21 @@ ingest_pump(struct ingest *ing)
 		params[0] = ing->channel_id;
 		params[1] = when;
 		params[2] = (const char *)evbuffer_pullup(json, -1);
-		since = ing->closed_since != NULL ?
-		    ing->closed_since(ing->hook_arg, b->sent_us) : -1;
-		if (since >= 0)
-			clock_format_utc(since, closed_since);
-		params[3] = since >= 0 ? closed_since : NULL;
+		if (ing->calendar != NULL)
+			ing->calendar(ing->hook_arg, b->sent_us, &cal);
+		if (cal.closed_since_us >= 0)
+			clock_format_utc(cal.closed_since_us, closed_since);
+		if (cal.reply_due_us >= 0)
+			clock_format_utc(cal.reply_due_us, reply_due);
+		params[3] = cal.closed_since_us >= 0 ? closed_since : NULL;
+		params[4] = cal.reply_due_us >= 0 ? reply_due : NULL;
 		metrics_observe(ing->batch_events, (double)b->nevents);
 		metrics_observe(ing->batch_deliveries, (double)b->ndeliveries);
 		ing->batches++;
 		ing->in_batches += b->ndeliveries;
 		if (!db_query_prepared(ing->pool, b->changes ? "ingest_all" :
 		    "ingest_messages", b->changes ? ingest_sql_all :
-		    ingest_sql_messages, 4, params, ingest_batch_done, b)) {
+		    ingest_sql_messages, 5, params, ingest_batch_done, b)) {
 			ing->batches--;
 			ing->in_batches -= b->ndeliveries;
 			evbuffer_free(json);
@@ -662,10 +669,10 @@ ingest_free(struct ingest *ing)
 }
 
 void
-ingest_set_autoreply(struct ingest *ing, ingest_closed_since_fn closed_since,
+ingest_set_autoreply(struct ingest *ing, ingest_calendar_fn calendar,
     ingest_queued_fn queued, void *arg)
 {
-	ing->closed_since = closed_since;
+	ing->calendar = calendar;
 	ing->queued_fn = queued;
 	ing->hook_arg = arg;
 }

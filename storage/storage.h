@@ -156,16 +156,23 @@ bool		 ingest_submit(struct ingest *ing,
 		    ingest_done_fn done, void *arg)
 		    __attribute__((warn_unused_result));
 /*
- * The auto-reply decision (autoreply/) sits above storage, so it hooks in:
- * closed_since(t) says when the desk's current closed period began, or -1
- * while it is open; the batch statement queues for a decision only the
- * events that may still call for a reply, and calls queued after a commit
- * that queued any. Both run on the loop.
+ * The desk's calendar and auto-replies (autoreply/) sit above storage, so
+ * they hook in. calendar(t) says when the desk's current closed period
+ * began (-1 while open) and when a reply to a message received at t is
+ * due (-1 if unknown): a conversation that starts waiting gets that
+ * deadline, and the batch statement queues for a decision only the events
+ * that may still call for an auto-reply. queued runs after a commit that
+ * queued any. Both run on the loop.
  */
-typedef int64_t (*ingest_closed_since_fn)(void *arg, int64_t now_us);
+struct ingest_calendar {
+	int64_t	closed_since_us;
+	int64_t	reply_due_us;
+};
+typedef void (*ingest_calendar_fn)(void *arg, int64_t now_us,
+    struct ingest_calendar *out);
 typedef void (*ingest_queued_fn)(void *arg);
 void		 ingest_set_autoreply(struct ingest *ing,
-		    ingest_closed_since_fn closed_since, ingest_queued_fn queued,
+		    ingest_calendar_fn calendar, ingest_queued_fn queued,
 		    void *arg);
 /* Deliveries taken but not yet answered. */
 size_t		 ingest_pending(const struct ingest *ing);
