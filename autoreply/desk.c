@@ -5,6 +5,7 @@
  */
 #include "autoreply.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,7 +87,9 @@ desk_parse_hhmm(const char *s)
 	int h, m;
 	char tail;
 
-	if (s == NULL || strlen(s) != 5 || s[2] != ':' ||
+	if (s == NULL || strlen(s) != 5 || s[2] != ':' || !isdigit((unsigned char)s[0]) ||
+	    !isdigit((unsigned char)s[1]) || !isdigit((unsigned char)s[3]) ||
+	    !isdigit((unsigned char)s[4]) ||
 	    sscanf(s, "%2d:%2d%c", &h, &m, &tail) != 2)
 		return -1;
 	if (h < 0 || m < 0 || m > 59 || h > 24 || (h == 24 && m != 0))
@@ -126,7 +129,7 @@ desk_apply_hours(struct desk_settings *d, const cJSON *v, char *err,
 		hours[w][0] = hours[w][1] = 0;	/* closed */
 		if (day == NULL || cJSON_IsNull(day))
 			continue;
-		if (cJSON_GetArraySize(day) != 2 ||
+		if (!cJSON_IsArray(day) || cJSON_GetArraySize(day) != 2 ||
 		    (hours[w][0] = desk_parse_hhmm(cJSON_GetStringValue(
 		    cJSON_GetArrayItem(day, 0)))) < 0 ||
 		    (hours[w][1] = desk_parse_hhmm(cJSON_GetStringValue(
@@ -149,6 +152,8 @@ desk_parse_month_day(const char *s, int *m, int *day)
 	char tail;
 
 	if (s == NULL || strlen(s) != 5 || s[2] != '-' ||
+	    !isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]) ||
+	    !isdigit((unsigned char)s[3]) || !isdigit((unsigned char)s[4]) ||
 	    sscanf(s, "%2d-%2d%c", m, day, &tail) != 2)
 		return false;
 	return *m >= 1 && *m <= 12 && *day >= 1 && *day <= mdays[*m - 1];
@@ -166,7 +171,7 @@ desk_apply_closures(struct desk_settings *d, const cJSON *v, char *err,
 		return desk_fail(err, errlen, "closures",
 		    "expected [[\"12-29\", \"01-03\"], ...], at most 16");
 	cJSON_ArrayForEach(it, v) {
-		if (cJSON_GetArraySize(it) != 2 ||
+		if (!cJSON_IsArray(it) || cJSON_GetArraySize(it) != 2 ||
 		    !desk_parse_month_day(cJSON_GetStringValue(
 		    cJSON_GetArrayItem(it, 0)), &c[n].from_m, &c[n].from_d) ||
 		    !desk_parse_month_day(cJSON_GetStringValue(

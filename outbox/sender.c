@@ -152,6 +152,7 @@ struct outbox_sender {
 
 static void	sender_claim(struct outbox_sender *s);
 static void	send_http(struct send *sd);
+static void	send_push(struct send *sd);
 
 static const char *const step_names[] = {
 	[STEP_NONE] = "none", [STEP_PROFILE] = "profile", [STEP_REPLY] = "reply",
@@ -346,6 +347,15 @@ send_profile_done(struct send *sd, const struct http_response *res)
 	send_http(sd);
 }
 
+/* 200 to a push for someone who blocked is silence: ask first, if unsure. */
+static void
+send_push(struct send *sd)
+{
+	sd->step = strcmp(sd->follow, "unknown") == 0 && !sd->profile_checked &&
+	    !sd->profile_ok ? STEP_PROFILE : STEP_PUSH;
+	send_http(sd);
+}
+
 static void
 send_http_done(void *arg, const struct http_response *res)
 {
@@ -370,8 +380,7 @@ send_http_done(void *arg, const struct http_response *res)
 		send_finish(sd, "sent", NULL);
 		break;
 	case OUTBOX_PUSH_NOW:
-		sd->step = STEP_PUSH;
-		send_http(sd);
+		send_push(sd);
 		break;
 	case OUTBOX_RETRY:
 		send_retry_later(sd);
@@ -440,15 +449,14 @@ send_start(struct send *sd)
 		return;
 	}
 	if (sd->reply_token != NULL && now - sd->reply_token_us >= 0 &&
-	    now - sd->reply_token_us < SENDER_REPLY_FRESH_US)
+	    now - sd->reply_token_us < SENDER_REPLY_FRESH_US) {
 		sd->step = STEP_REPLY;
-	else if (strcmp(sd->follow, "unknown") == 0 && !sd->profile_checked)
-		sd->step = STEP_PROFILE;	/* 200 to a blocker is silence */
-	else
-		sd->step = STEP_PUSH;
-	if (sd->reply_token != NULL && sd->step != STEP_REPLY)
+		send_http(sd);
+		return;
+	}
+	if (sd->reply_token != NULL)
 		sd->token_spent = true;		/* too old to try */
-	send_http(sd);
+	send_push(sd);
 }
 
 /* One claimed row; false if it cannot be opened (then it stays claimed). */
@@ -501,7 +509,12 @@ sender_claimed(void *arg, const PGresult *res, const char *why)
 			continue;
 		if (sd->to == NULL || (sd->payload == NULL &&
 		    !PQgetisnull(res, i, 4))) {
-			send_finish(sd, "failed", "cannot open the payload");
+			/* Maybe only this process lacks the key: others may try. */
+			log_error("outbox.payload_unreadable", "id=%s hint=\"is "
+			    "the data key the same in every process?\"", sd->id);
+			snprintf(sd->error, sizeof(sd->error), "cannot open the "
+			    "payload (a data key missing here?)");
+			send_retry_later(sd);
 			continue;
 		}
 		send_start(sd);

@@ -49,6 +49,13 @@ joins_previous(uint32_t cp)
 	    cp == 0x20e3;
 }
 
+/* Flags are pairs of these; a run of flags is kept whole. */
+static bool
+regional_indicator(uint32_t cp)
+{
+	return cp >= 0x1f1e6 && cp <= 0x1f1ff;
+}
+
 static bool
 ends_sentence(uint32_t cp)
 {
@@ -75,8 +82,9 @@ enum split_rank { RANK_NONE, RANK_CHAR, RANK_SPACE, RANK_SENTENCE, RANK_PARAGRAP
 static enum split_rank
 cut_rank(size_t i, uint32_t prev, uint32_t cp)
 {
-	if (i == 0 || joins_previous(cp) || closes(cp) ||
-	    (prev == '\r' && cp == '\n'))
+	if (i == 0 || joins_previous(cp) || closes(cp) || prev == 0x200d ||
+	    (prev == '\r' && cp == '\n') ||
+	    (regional_indicator(prev) && regional_indicator(cp)))
 		return RANK_NONE;
 	if (prev == '\n')
 		return RANK_PARAGRAPH;
@@ -108,13 +116,14 @@ split_first(const char *s, size_t n, size_t limit)
 		if (len > n - i)
 			len = n - i;
 		cp = utf8_decode(u + i, len);
-		if (units + (cp >= 0x10000 ? 2 : 1) > limit)
-			break;
+		/* A cut before cp leaves units in the piece: always within limit. */
 		rank = cut_rank(i, prev, cp);
 		if (rank != RANK_NONE) {
 			last[rank] = i;
 			last_units[rank] = units;
 		}
+		if (units + (cp >= 0x10000 ? 2 : 1) > limit)
+			break;
 		units += cp >= 0x10000 ? 2 : 1;
 		prev = cp;
 		i += len;
