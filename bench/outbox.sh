@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# The outbox under load, against the bundled LINE simulator:
+#   1. the webhook's latency at idle (loadgen from ../shared/bench, c=16);
+#   2. 10,000 replies queued (10,000 people writing after hours to a
+#      process that may not send), then drained by a process that may:
+#      drain rate, and the webhook's latency while it drains.
+# Durable commits (fsync on), one throwaway cluster in build/bench/outbox.
+#
+#   bash bench/outbox.sh            # about 2 minutes
+#   SENDS=2000 bash bench/outbox.sh
+# Results: build/bench/outbox.txt
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+kit=${BENCH_KIT:-$root/../shared/bench}
+SENDS=${SENDS:-10000}
+CONNS=${CONNS:-16}
+SECONDS_IDLE=${SECONDS_IDLE:-10}
+SECONDS_DRAIN=${SECONDS_DRAIN:-5}
+work=$root/build/bench/outbox
+out=$root/build/bench/outbox.txt
+port=18181
+simport=18191
+
+log() { printf '[outbox %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "FAIL: $*"; exit 1; }
+
+[ -f "$kit/loadgen/loadgen.c" ] || die "no bench kit at $kit (set BENCH_KIT)"
+make --no-print-directory -s all
+rm -rf "$work"
+mkdir -p "$work/secrets"
+cc -O2 -pthread -o "$work/loadgen" "$kit/loadgen/loadgen.c" -lcrypto
+
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	bash scripts/pg.sh stop "$work/pg" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+umask 077
+openssl rand -hex 16 >"$work/secrets/channel_secret"
+openssl rand -hex 24 >"$work/secrets/access_token"
+echo "1:$(openssl rand -hex 32)" >"$work/secrets/data.key"
+secret=$(cat "$work/secrets/channel_secret")
+
+bash scripts/pg.sh start "$work/pg" >/dev/null
+export MADOGUCHI_CONFIG=/dev/null
+export MADOGUCHI_DATABASE_URL=$(bash scripts/pg.sh url "$work/pg")
+export MADOGUCHI_CHANNEL_SECRET_FILE=$work/secrets/channel_secret
+export MADOGUCHI_DATA_KEY_FILE=$work/secrets/data.key
+export MADOGUCHI_LINE_API_BASE=http://127.0.0.1:$simport
+export MADOGUCHI_LISTEN=127.0.0.1:$port
+export MADOGUCHI_LOG_LEVEL=warn
+bin/madoguchi migrate >/dev/null
+psql_q() { psql -X -A -t -q -d "$MADOGUCHI_DATABASE_URL" -c "$1"; }
+
+bin/linesim serve --quiet --listen 127.0.0.1:$simport \
+	--access-token-file "$work/secrets/access_token" \
+	--channel-secret-file "$work/secrets/channel_secret" \
+	--webhook-url "http://127.0.0.1:$port/webhook/line" >"$work/linesim.log" 2>&1 &
+pids+=($!)
+
+# $1: "send" (this process may send) or "hold" (no token: replies wait).
+start_daemon() {
+	if [ "$1" = send ]; then
+		MADOGUCHI_ACCESS_TOKEN_FILE=$work/secrets/access_token \
+			bin/madoguchid >>"$work/madoguchid.log" 2>&1 &
+	else
+		MADOGUCHI_ACCESS_TOKEN_FILE= bin/madoguchid >>"$work/madoguchid.log" 2>&1 &
+	fi
+	daemon=$!
+	pids+=($daemon)
+	for _ in $(seq 100); do
+		curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && return
+		sleep 0.1
+	done
+	die "madoguchid did not get ready"
+}
+stop_daemon() { kill -TERM "$daemon"; wait "$daemon" || die "madoguchid exit $?"; }
+# Auto-replies on or off: off while the webhook alone is measured.
+declare -A saved_text
+texts() {
+	local k
+	for k in autoreply_after_hours autoreply_busy; do
+		[ -n "${saved_text[$k]:-}" ] ||
+			saved_text[$k]=$(bin/madoguchi settings get "$k")
+		bin/madoguchi settings set "$k" "$([ "$1" = on ] &&
+			echo "${saved_text[$k]}" || echo '""')" --by bench >/dev/null
+	done
+}
+loadgen() {	# $1 seconds -> "p50 p99 rps"
+	local r
+	r=$("$work/loadgen" -u "http://127.0.0.1:$port/webhook/line" -s "$secret" \
+		-c "$CONNS" -d "$1" -q)
+	local kv p50= p99= rps= bad=0
+	for kv in ${r#RESULT }; do
+		case $kv in
+		p50_ms=*) p50=${kv#*=} ;; p99_ms=*) p99=${kv#*=} ;; rps=*) rps=${kv#*=} ;;
+		non2xx=*|errors=*) bad=$((bad + ${kv#*=})) ;;
+		esac
+	done
+	[ "$bad" = 0 ] || die "loadgen: $bad non-2xx or errors"
+	echo "$p50 $p99 $rps"
+}
+
+# Saturday afternoon: every first message of a person gets an after-hours reply.
+export MADOGUCHI_NOW=2026-11-28T15:00:00+09:00
+
+log "1. the webhook at idle: ${SECONDS_IDLE}s at c=$CONNS, outbox empty"
+texts off
+start_daemon send
+loadgen 2 >/dev/null	# warm-up
+read -r idle_p50 idle_p99 idle_rps < <(loadgen "$SECONDS_IDLE")
+stop_daemon
+
+log "2. $SENDS people write after hours to a process that may not send"
+texts on
+start_daemon hold
+bin/linesim flood --webhook-url "http://127.0.0.1:$port/webhook/line" \
+	--channel-secret-file "$work/secrets/channel_secret" --count "$SENDS" \
+	--concurrency 16 --users "$SENDS" >/dev/null
+for _ in $(seq 600); do
+	[ "$(psql_q 'SELECT count(*) FROM autoreply_pending')" = 0 ] && break
+	sleep 0.1
+done
+stop_daemon
+queued=$(psql_q "SELECT count(*) FROM outbox WHERE state = 'pending'")
+[ "$queued" -ge "$SENDS" ] || die "only $queued replies queued"
+# They followed the account; their reply tokens have long expired: pushes.
+psql_q "UPDATE contacts SET follow_state = 'following'; UPDATE outbox SET reply_token = NULL"
+texts off
+
+log "3. $queued replies drain while the webhook is measured (${SECONDS_DRAIN}s at c=$CONNS)"
+t0=$(date +%s.%N)
+start_daemon send
+loadgen "$SECONDS_DRAIN" >"$work/drain-loadgen" &
+lg=$!
+while [ "$(psql_q "SELECT count(*) FROM outbox WHERE state = 'pending'")" != 0 ]; do
+	sleep 0.05
+done
+t1=$(date +%s.%N)
+wait "$lg"
+read -r drain_p50 drain_p99 drain_rps <"$work/drain-loadgen"
+stop_daemon
+
+sent=$(psql_q "SELECT count(*) FROM outbox WHERE state = 'sent'")
+delivered=$(curl -fs "http://127.0.0.1:$simport/sim/messages?path=/v2/bot/message/push" |
+	grep -o '"delivered":true' | wc -l)
+drain_s=$(echo "$t1 - $t0" | bc -l)
+{
+	echo "== outbox bench $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, fsync on, c=$CONNS webhook senders"
+	printf 'drain: %d replies sent in %.2f s = %.0f sends/s (sent rows %d, simulator deliveries %d)\n' \
+		"$queued" "$drain_s" "$(echo "$queued / $drain_s" | bc -l)" "$sent" "$delivered"
+	printf 'webhook idle:          p50 %s ms  p99 %s ms  %s req/s\n' "$idle_p50" "$idle_p99" "$idle_rps"
+	printf 'webhook while draining: p50 %s ms  p99 %s ms  %s req/s\n' "$drain_p50" "$drain_p99" "$drain_rps"
+	printf 'p99 while draining / idle: %.2f (target <= 1.20)\n' "$(echo "$drain_p99 / $idle_p99" | bc -l)"
+	[ "$(echo "$drain_s < $SECONDS_DRAIN" | bc -l)" = 1 ] &&
+		echo "note: the drain ended before the ${SECONDS_DRAIN}s measurement; part of it was idle"
+} | tee "$out"
+[ "$sent" -ge "$queued" ] || die "not every reply was sent"
+[ "$delivered" = "$sent" ] || die "simulator deliveries ($delivered) differ from sent rows ($sent)"
