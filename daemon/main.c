@@ -196,6 +196,15 @@ notified_cb(void *arg, const char *channel, const char *payload)
 		autoreply_wake(d->autoreply);
 }
 
+/* Deliveries waiting for their commit: people are writing right now. */
+static bool
+inbound_busy(void *arg)
+{
+	struct daemon *d = arg;
+
+	return ingest_pending(d->ingest) > 0;
+}
+
 /* The outbox sender and the auto-replies; without a token, no sender. */
 static void
 replies_start(struct daemon *d)
@@ -212,6 +221,9 @@ replies_start(struct daemon *d)
 		.retry_max_ms = d->cfg.outbox_retry_max_ms,
 		.lease_s = d->cfg.outbox_lease_seconds,
 		.request_timeout_ms = LINE_REQUEST_TIMEOUT_MS,
+		.inbound_busy = inbound_busy,
+		.inbound_arg = d,
+		.busy_rate = (int)d->cfg.outbox_busy_rate,
 	};
 	struct autoreply_config ac = { .channel_kind = "line",
 	    .channel_name = d->cfg.channel_name,

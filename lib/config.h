@@ -29,6 +29,7 @@ struct config {
 	long	 outbox_retry_max_ms;	/* longest wait between two attempts */
 	long	 outbox_give_up_seconds;	/* a send not done by then fails */
 	long	 outbox_lease_seconds;	/* a claim held longer is taken over */
+	long	 outbox_busy_rate;	/* sends a second while webhooks wait */
 };
 
 /*

@@ -101,6 +101,14 @@ struct outbox_sender_config {
 	int64_t		 retry_max_ms;
 	int64_t		 lease_s;	/* a claimed row is free again after */
 	int64_t		 request_timeout_ms;
+	/*
+	 * Whether inbound traffic is waiting (the webhook's deliveries): then
+	 * sends are paced to busy_rate a second, so a backlog draining never
+	 * slows what people are writing now. NULL: never.
+	 */
+	bool		(*inbound_busy)(void *arg);
+	void		*inbound_arg;
+	int		 busy_rate;
 };
 
 struct outbox_sender;

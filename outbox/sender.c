@@ -33,27 +33,35 @@
 #define SENDER_REPLY_FRESH_US	(25 * 1000000LL)
 #define SENDER_ERROR_MAX	200
 
+/*
+ * A claim names the session (backend pid) and the database's time of it.
+ * A claimed row is free again when no backend with that pid started
+ * before the claim (the session is gone, even if its pid was reused), or
+ * when its lease ran out. Only such rows look at pg_stat_activity.
+ */
 static const char sender_claim_sql[] =
-"WITH me AS ("
-"  SELECT pid, backend_start FROM pg_stat_activity"
-"   WHERE pid = pg_backend_pid()"
+/*
+ * A claim need not survive a crash (the crashed session's claims are void
+ * anyway): its commit skips the wait for the disk, which the webhook's
+ * commits need more.
+ */
+"WITH async AS (SELECT set_config('synchronous_commit', 'off', true)"
 "), cand AS ("
 "  SELECT o.id FROM outbox o"
 "   WHERE o.state = 'pending' AND o.next_attempt_at <= $1"
 "     AND (o.claimed_pid IS NULL OR o.lease_until < $1"
 "       OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a"
 "                       WHERE a.pid = o.claimed_pid"
-"                         AND a.backend_start = o.claimed_backend_start))"
+"                         AND a.backend_start <= o.claimed_at))"
 "     AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.contact_id = o.contact_id"
 "                      AND p.state = 'pending' AND p.id < o.id)"
 "   ORDER BY o.next_attempt_at, o.id"
 "   LIMIT $2"
 "   FOR UPDATE OF o SKIP LOCKED"
 ") "
-"UPDATE outbox o SET claimed_pid = me.pid,"
-"    claimed_backend_start = me.backend_start, lease_until = $3,"
-"    attempts = o.attempts + 1"
-"  FROM me, contacts c"
+"UPDATE outbox o SET claimed_pid = pg_backend_pid(), claimed_at = now(),"
+"    lease_until = $3, attempts = o.attempts + 1"
+"  FROM contacts c, async"
 " WHERE o.id IN (SELECT id FROM cand) AND c.id = o.contact_id "
 "RETURNING o.id, c.external_id, c.follow_state,"
 "  c.profile_checked_at IS NOT NULL, o.payload, o.payload_key_id,"
@@ -61,26 +69,39 @@ static const char sender_claim_sql[] =
 "  o.retry_key, o.attempts, (extract(epoch FROM o.give_up_at) * 1e6)::bigint";
 
 /*
- * $1 id, $2 state, $3 via, $4 HTTP status, $5 error, $6 LINE's request id,
- * $7 next attempt, $8 now, $9 reply token spent, $10 profile confirmed.
+ * The outcomes of finished sends, recorded together, and committed without
+ * waiting for the disk: a drain must not take the fsyncs the webhook's
+ * commits wait on. Should the machine crash in the fraction of a second
+ * before the WAL reaches the disk, those rows are simply sent again: a
+ * push with its retry key is answered 409 and nothing is delivered twice;
+ * a reply (no such key) might be, which a crash right after it risks in
+ * any case. Rows of one contact are never in flight together, so no row
+ * below is updated twice.
  */
 static const char sender_record_sql[] =
-"WITH o AS ("
-"  UPDATE outbox SET state = $2, via = $3, last_status = $4::smallint,"
-"      last_error = $5, request_id = coalesce($6, request_id),"
-"      next_attempt_at = coalesce($7::timestamptz, next_attempt_at),"
-"      done_at = CASE WHEN $2 <> 'pending' THEN $8::timestamptz END,"
-"      payload = CASE WHEN $2 = 'pending' THEN payload END,"
-"      payload_key_id = CASE WHEN $2 = 'pending' THEN payload_key_id END,"
-"      reply_token = CASE WHEN $9::boolean THEN NULL ELSE reply_token END,"
-"      claimed_pid = NULL, claimed_backend_start = NULL, lease_until = NULL"
-"   WHERE id = $1 AND state = 'pending'"
-"  RETURNING id, message_id, contact_id, state"
+"WITH async AS (SELECT set_config('synchronous_commit', 'off', true)"
+"), r AS ("
+"  SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, state text,"
+"    via text, status smallint, error text, request_id text,"
+"    next_at timestamptz, token_spent boolean, profile_ok boolean)"
+"), o AS ("
+"  UPDATE outbox SET state = r.state, via = r.via, last_status = r.status,"
+"      last_error = r.error,"
+"      request_id = coalesce(r.request_id, outbox.request_id),"
+"      next_attempt_at = coalesce(r.next_at, outbox.next_attempt_at),"
+"      done_at = CASE WHEN r.state <> 'pending' THEN $2::timestamptz END,"
+"      payload = CASE WHEN r.state = 'pending' THEN payload END,"
+"      payload_key_id = CASE WHEN r.state = 'pending' THEN payload_key_id END,"
+"      reply_token = CASE WHEN r.token_spent THEN NULL ELSE reply_token END,"
+"      claimed_pid = NULL, claimed_at = NULL, lease_until = NULL"
+"    FROM r WHERE outbox.id = r.id AND outbox.state = 'pending'"
+"  RETURNING outbox.id, outbox.message_id, outbox.contact_id, outbox.state,"
+"    r.profile_ok"
 "), rest AS ("	/* later parts of a message that cannot go */
-"  UPDATE outbox x SET state = o.state, done_at = $8::timestamptz,"
+"  UPDATE outbox x SET state = o.state, done_at = $2::timestamptz,"
 "      payload = NULL, payload_key_id = NULL,"
 "      last_error = 'an earlier part was not sent',"
-"      claimed_pid = NULL, claimed_backend_start = NULL, lease_until = NULL"
+"      claimed_pid = NULL, claimed_at = NULL, lease_until = NULL"
 "    FROM o WHERE o.state IN ('failed', 'undeliverable')"
 "     AND x.message_id = o.message_id AND x.id > o.id AND x.state = 'pending'"
 "  RETURNING x.id"
@@ -95,20 +116,21 @@ static const char sender_record_sql[] =
 "), c AS ("
 "  UPDATE contacts SET"
 "      undeliverable_at = CASE WHEN o.state = 'undeliverable'"
-"        THEN $8::timestamptz ELSE undeliverable_at END,"
-"      profile_checked_at = CASE WHEN $10::boolean THEN $8::timestamptz"
+"        THEN $2::timestamptz ELSE undeliverable_at END,"
+"      profile_checked_at = CASE WHEN o.profile_ok THEN $2::timestamptz"
 "        ELSE profile_checked_at END"
 "    FROM o WHERE contacts.id = o.contact_id"
-"     AND (o.state = 'undeliverable' OR $10::boolean)"
+"     AND (o.state = 'undeliverable' OR o.profile_ok)"
 "  RETURNING contacts.id"
 ") "
 "SELECT (SELECT count(*) FROM o), (SELECT count(*) FROM m),"
-"  (SELECT count(*) FROM rest), (SELECT count(*) FROM c)";
+"  (SELECT count(*) FROM rest), (SELECT count(*) FROM c) FROM async";
 
 enum send_step { STEP_NONE, STEP_PROFILE, STEP_REPLY, STEP_PUSH };
 
 struct send {
-	TAILQ_ENTRY(send) link;
+	TAILQ_ENTRY(send) link;		/* in the sender's sends */
+	TAILQ_ENTRY(send) done_link;	/* in done or recording */
 	struct outbox_sender *s;
 	char		 id[24];
 	char		*to;		/* the channel's id for the person */
@@ -145,6 +167,13 @@ struct outbox_sender {
 	struct event		*wake;
 	struct send_list	 sends;
 	size_t			 nsends;	/* claimed, not yet recorded */
+	size_t			 sending;	/* of them, outcome not yet known */
+	struct send_list	 done;		/* finished, to be recorded */
+	struct send_list	 recording;	/* in the statement in flight */
+	int64_t			 claim_us;	/* when the claim in flight left */
+	int64_t			 paced_us;	/* sends paced up to here */
+	struct event		*pace;		/* the next paced claim */
+	int64_t			 record_us;	/* ... and the record */
 	bool			 claiming;
 	bool			 again;		/* woken while claiming */
 	bool			 closed;
@@ -207,28 +236,101 @@ send_free(struct send *sd)
 	free(sd);
 }
 
+static void	sender_record(struct outbox_sender *s);
+
 static void
-send_recorded(void *arg, const PGresult *res, const char *why)
+sender_recorded(void *arg, const PGresult *res, const char *why)
 {
-	struct send *sd = arg;
-	struct outbox_sender *s = sd->s;
+	struct outbox_sender *s = arg;
+	struct send *sd;
 
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
-		log_error("outbox.record_failed", "id=%s state=%s reason=\"%s\"",
-		    sd->id, sd->state, res ? PQresultErrorField(res,
-		    PG_DIAG_SQLSTATE) : why);
-	send_free(sd);
+		/* The rows stay claimed by this session; when it ends, another takes them. */
+		log_error("outbox.record_failed", "reason=\"%s\"", res ?
+		    PQresultErrorField(res, PG_DIAG_SQLSTATE) : why);
+	else
+		log_debug("outbox.recorded", "rows=%s ms=%.1f", PQgetvalue(res, 0, 0),
+		    (double)(clock_now_us() - s->record_us) / 1e3);
+	while ((sd = TAILQ_FIRST(&s->recording)) != NULL) {
+		TAILQ_REMOVE(&s->recording, sd, done_link);
+		send_free(sd);
+	}
+	sender_record(s);
 	/* Claim in handfuls, not one row per finished send. */
-	if (!s->closed && (s->again || s->nsends <= (size_t)s->cfg.concurrency / 2))
+	if (!s->closed && s->again)
 		sender_claim(s);
 }
 
-/* Writes the outcome; the row is free for the next attempt or done. */
+static void
+record_add(struct evbuffer *json, const struct send *sd)
+{
+	char next[CLOCK_ISO_LEN];
+
+	evbuffer_add_printf(json, "%s{\"id\":%s,\"state\":\"%s\",\"via\":%s%s%s,"
+	    "\"token_spent\":%s,\"profile_ok\":%s",
+	    evbuffer_get_length(json) > 1 ? "," : "", sd->id, sd->state,
+	    sd->step == STEP_REPLY || sd->step == STEP_PUSH ? "\"" : "",
+	    sd->step == STEP_REPLY || sd->step == STEP_PUSH ?
+	    step_names[sd->step] : "null",
+	    sd->step == STEP_REPLY || sd->step == STEP_PUSH ? "\"" : "",
+	    sd->token_spent ? "true" : "false", sd->profile_ok ? "true" : "false");
+	if (sd->status > 0)
+		evbuffer_add_printf(json, ",\"status\":%ld", sd->status);
+	if (sd->error[0] != '\0') {
+		evbuffer_add_printf(json, ",\"error\":");
+		json_write_string(json, sd->error);
+	}
+	if (sd->request_id[0] != '\0') {
+		evbuffer_add_printf(json, ",\"request_id\":");
+		json_write_string(json, sd->request_id);
+	}
+	if (sd->next_us > 0) {
+		clock_format_utc(sd->next_us, next);
+		evbuffer_add_printf(json, ",\"next_at\":\"%s\"", next);
+	}
+	evbuffer_add(json, "}", 1);
+}
+
+/* Everything finished since the last statement, in one statement. */
+static void
+sender_record(struct outbox_sender *s)
+{
+	struct evbuffer *json;
+	char now[CLOCK_ISO_LEN];
+	const char *params[2];
+	struct send *sd;
+
+	if (!TAILQ_EMPTY(&s->recording) || TAILQ_EMPTY(&s->done))
+		return;
+	if ((json = evbuffer_new()) == NULL)
+		return;		/* the next finished send tries again */
+	evbuffer_add(json, "[", 1);
+	while ((sd = TAILQ_FIRST(&s->done)) != NULL) {
+		TAILQ_REMOVE(&s->done, sd, done_link);
+		TAILQ_INSERT_TAIL(&s->recording, sd, done_link);
+		record_add(json, sd);
+	}
+	evbuffer_add(json, "]", 2);	/* with its NUL */
+	clock_format_utc(clock_now_us(), now);
+	params[0] = (const char *)evbuffer_pullup(json, -1);
+	params[1] = now;
+	s->record_us = clock_now_us();
+	if (!db_query_prepared(s->pool, "outbox_record", sender_record_sql, 2,
+	    params, sender_recorded, s)) {
+		log_warn("outbox.record_skipped", "reason=\"no database\"");
+		while ((sd = TAILQ_FIRST(&s->recording)) != NULL) {
+			TAILQ_REMOVE(&s->recording, sd, done_link);
+			send_free(sd);
+		}
+	}
+	evbuffer_free(json);
+}
+
+/* Notes the outcome; the row is free for the next attempt or done. */
 static void
 send_record(struct send *sd)
 {
-	char status[16], next[CLOCK_ISO_LEN], now[CLOCK_ISO_LEN];
-	const char *params[10];
+	struct outbox_sender *s = sd->s;
 	char labels[64];
 
 	snprintf(labels, sizeof(labels), "outcome=\"%s\"",
@@ -237,28 +339,16 @@ send_record(struct send *sd)
 	log_info("outbox.attempt", "id=%s step=%s status=%ld state=%s "
 	    "attempts=%d", sd->id, step_names[sd->step], sd->status, sd->state,
 	    sd->attempts);
-	snprintf(status, sizeof(status), "%ld", sd->status);
-	clock_format_utc(clock_now_us(), now);
-	if (sd->next_us > 0)
-		clock_format_utc(sd->next_us, next);
-	params[0] = sd->id;
-	params[1] = sd->state;
-	params[2] = sd->step == STEP_REPLY || sd->step == STEP_PUSH ?
-	    step_names[sd->step] : NULL;
-	params[3] = sd->status > 0 ? status : NULL;
-	params[4] = sd->error[0] != '\0' ? sd->error : NULL;
-	params[5] = sd->request_id[0] != '\0' ? sd->request_id : NULL;
-	params[6] = sd->next_us > 0 ? next : NULL;
-	params[7] = now;
-	params[8] = sd->token_spent ? "true" : "false";
-	params[9] = sd->profile_ok ? "true" : "false";
-	if (!db_query(sd->s->pool, sender_record_sql, 10, params, send_recorded,
-	    sd)) {
-		/* The row stays claimed by this session; when it ends, another takes it. */
-		log_warn("outbox.record_skipped", "id=%s reason=\"no database\"",
-		    sd->id);
-		send_free(sd);
-	}
+	TAILQ_INSERT_TAIL(&sd->s->done, sd, done_link);
+	s->sending--;
+	sender_record(s);
+	/*
+	 * Its slot is free: the row stays claimed by this session until the
+	 * record commits, so no claim takes it again. Claim in handfuls.
+	 */
+	if (!s->closed && (s->again ||
+	    s->sending <= (size_t)s->cfg.concurrency / 2))
+		sender_claim(s);	/* (it keeps fewer under load) */
 }
 
 static void
@@ -363,6 +453,7 @@ send_http_done(void *arg, const struct http_response *res)
 	bool reply = sd->step == STEP_REPLY;
 
 	if (sd->s->closed && res->status == 0) {
+		sd->s->sending--;
 		send_free(sd);	/* cancelled at shutdown: stays claimed */
 		return;
 	}
@@ -485,6 +576,7 @@ send_from_row(struct outbox_sender *s, const PGresult *res, int row)
 	sd->give_up_us = strtoll(PQgetvalue(res, row, 10), NULL, 10);
 	TAILQ_INSERT_TAIL(&s->sends, sd, link);
 	s->nsends++;
+	s->sending++;
 	metrics_set("madoguchi_outbox_in_flight", "", s->nsends);
 	return sd;
 }
@@ -502,6 +594,8 @@ sender_claimed(void *arg, const PGresult *res, const char *why)
 		return;		/* the next tick tries again */
 	}
 	n = PQntuples(res);
+	log_debug("outbox.claimed", "rows=%d ms=%.1f", n,
+	    (double)(clock_now_us() - s->claim_us) / 1e3);
 	for (int i = 0; i < n; i++) {
 		struct send *sd = send_from_row(s, res, i);
 
@@ -524,13 +618,44 @@ sender_claimed(void *arg, const PGresult *res, const char *why)
 		sender_claim(s);
 }
 
+/*
+ * While people are writing (the webhook has deliveries waiting), sends
+ * keep to busy_rate a second: how many may start now, arming the pace
+ * timer when none may. Otherwise all of them.
+ */
+static int
+sender_paced(struct outbox_sender *s, int64_t now, int want)
+{
+	int64_t interval, n;
+	struct timeval tv;
+
+	if (s->cfg.inbound_busy == NULL || s->cfg.busy_rate <= 0 ||
+	    !s->cfg.inbound_busy(s->cfg.inbound_arg))
+		return want;
+	interval = 1000000 / s->cfg.busy_rate;
+	if (s->paced_us < now - interval)	/* no saving up for a burst */
+		s->paced_us = now - interval;
+	n = (now - s->paced_us) / interval;
+	if (n > want)
+		n = want;
+	s->paced_us += n * interval;
+	if (n == 0 && !evtimer_pending(s->pace, NULL)) {
+		int64_t wait = s->paced_us + interval - now;
+
+		tv.tv_sec = wait / 1000000;
+		tv.tv_usec = wait % 1000000;
+		evtimer_add(s->pace, &tv);
+	}
+	return (int)n;
+}
+
 static void
 sender_claim(struct outbox_sender *s)
 {
 	char now[CLOCK_ISO_LEN], lease[CLOCK_ISO_LEN], limit[16];
 	const char *params[3] = { now, limit, lease };
 	int64_t t = clock_now_us();
-	int free_slots = s->cfg.concurrency - (int)s->nsends;
+	int free_slots = s->cfg.concurrency - (int)s->sending;
 
 	if (s->closed)
 		return;
@@ -538,11 +663,15 @@ sender_claim(struct outbox_sender *s)
 		s->again = true;
 		return;
 	}
+	if ((free_slots = sender_paced(s, t, free_slots)) == 0)
+		return;		/* the pace timer claims later */
 	s->again = false;
 	clock_format_utc(t, now);
 	clock_format_utc(t + s->cfg.lease_s * 1000000, lease);
 	snprintf(limit, sizeof(limit), "%d", free_slots);
-	if (db_query(s->pool, sender_claim_sql, 3, params, sender_claimed, s))
+	s->claim_us = t;
+	if (db_query_prepared(s->pool, "outbox_claim", sender_claim_sql, 3,
+	    params, sender_claimed, s))
 		s->claiming = true;
 }
 
@@ -572,6 +701,8 @@ outbox_sender_new(struct event_base *base, struct db_pool *pool,
 	s->http = http;
 	s->cfg = *cfg;
 	TAILQ_INIT(&s->sends);
+	TAILQ_INIT(&s->done);
+	TAILQ_INIT(&s->recording);
 	n = strlen(cfg->access_token) + sizeof("Bearer ");
 	s->api_base = strdup(cfg->api_base);
 	if ((s->auth = malloc(n)) != NULL)
@@ -582,8 +713,10 @@ outbox_sender_new(struct event_base *base, struct db_pool *pool,
 		s->api_base[strlen(s->api_base) - 1] = '\0';
 	s->tick = event_new(base, -1, EV_PERSIST, sender_tick_cb, s);
 	s->wake = event_new(base, -1, 0, sender_tick_cb, s);
+	s->pace = evtimer_new(base, sender_tick_cb, s);
 	if (s->api_base == NULL || s->auth == NULL || s->tick == NULL ||
-	    s->wake == NULL || event_add(s->tick, &tick) != 0) {
+	    s->wake == NULL || s->pace == NULL ||
+	    event_add(s->tick, &tick) != 0) {
 		outbox_sender_free(s);
 		return NULL;
 	}
@@ -608,6 +741,7 @@ outbox_sender_close(struct outbox_sender *s)
 		return;
 	s->closed = true;
 	event_del(s->tick);
+	event_del(s->pace);
 }
 
 size_t
@@ -628,6 +762,8 @@ outbox_sender_free(struct outbox_sender *s)
 		event_free(s->tick);
 	if (s->wake != NULL)
 		event_free(s->wake);
+	if (s->pace != NULL)
+		event_free(s->pace);
 	if (s->auth != NULL)
 		OPENSSL_cleanse(s->auth, strlen(s->auth));
 	free(s->auth);

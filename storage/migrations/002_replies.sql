@@ -130,9 +130,10 @@ CREATE TABLE outbox (
 	created_at	timestamptz NOT NULL,
 	next_attempt_at	timestamptz NOT NULL,
 	give_up_at	timestamptz NOT NULL,
-	-- the sending session: a row whose session is gone may be taken over
+	-- the sending session (backend pid, and the database's time of the
+	-- claim): a row whose session is gone may be taken over
 	claimed_pid	integer,
-	claimed_backend_start timestamptz,
+	claimed_at	timestamptz,
 	lease_until	timestamptz,
 	done_at		timestamptz,
 	last_status	smallint,
