@@ -203,11 +203,15 @@ cli_print_body(const struct keyring *kr, const PGresult *res, int row)
 	if (plain != NULL && unseal(kr, atoi(PQgetvalue(res, row, 6)),
 	    "messages.body", sealed, len, plain)) {
 		/* The sender's text must not drive the admin's terminal. */
-		for (size_t i = 0; i < len - SEAL_OVERHEAD; i++)
-			if (plain[i] < 0x20 || plain[i] == 0x7f)
-				plain[i] = plain[i] == '\n' ? '\n' : ' ';
-		plain[len - SEAL_OVERHEAD] = '\0';
-		printf("  %s\n", (char *)plain);
+		printf("  ");
+		for (size_t i = 0; i < len - SEAL_OVERHEAD; i++) {
+			if (plain[i] == '\n')
+				printf("\n  ");
+			else
+				putchar(plain[i] < 0x20 || plain[i] == 0x7f ? ' ' :
+				    plain[i]);
+		}
+		printf("\n");
 	} else {
 		printf("  (cannot decrypt: wrong or missing key, or altered)\n");
 	}

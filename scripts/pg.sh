@@ -47,6 +47,9 @@ check_reachable() {
 
 start() {
 	bin=$(pgbin)
+	# The folder is the server's: as root, the postgres user's.
+	mkdir -p "$dir"
+	[ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
 	check_reachable
 	if [ ! -f "$dir/data/PG_VERSION" ]; then
 		mkdir -p "$dir/data" "$dir/sock"

@@ -17,14 +17,15 @@ export MADOGUCHI_CONFIG=var/demo.conf
 SIM_PORT=8091
 DAEMON_URL=http://127.0.0.1:8080
 
-make_secrets() {
+# In a subshell: the private umask must not reach var/pg and the rest.
+make_secrets() (
 	mkdir -p var/secrets
 	chmod 700 var/secrets
 	umask 077
 	[ -s var/secrets/channel_secret ] || openssl rand -hex 16 >var/secrets/channel_secret
 	[ -s var/secrets/access_token ] || openssl rand -hex 32 >var/secrets/access_token
 	[ -s var/secrets/data.key ] || echo "1:$(openssl rand -hex 32)" >var/secrets/data.key
-}
+)
 
 port_free() {
 	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
@@ -73,8 +74,11 @@ cat <<BANNER
 
   Send a message as a LINE user, from another terminal:
     bin/linesim send --text 'こんにちは、相談したいことがあります'
-  and see it stored (encrypted at rest; --text decrypts it here):
+  and see it stored, with the desk's auto-reply (encrypted at rest; --text
+  decrypts it here), and what was sent to LINE:
     MADOGUCHI_CONFIG=var/demo.conf bin/madoguchi messages --text
+    curl -s http://127.0.0.1:$SIM_PORT/sim/messages
+  The desk's calendar and texts: MADOGUCHI_CONFIG=var/demo.conf bin/madoguchi calendar check \$(date -Iseconds)
 
 BANNER
 wait -n "${pids[@]}" || true
