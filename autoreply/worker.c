@@ -35,8 +35,13 @@ static const char worker_claim_sql[] =
 " WHERE channel_id = (SELECT id FROM channels WHERE kind = $1 AND name = $2)"
 " ORDER BY id LIMIT " "64" " FOR UPDATE SKIP LOCKED";
 
+/*
+ * NO KEY: the ingest's inserts of conversations hold KEY SHARE on their
+ * contact (the foreign key); this lock must not make them wait.
+ */
 static const char worker_lock_sql[] =
-"SELECT id FROM contacts WHERE id = ANY ($1::bigint[]) ORDER BY id FOR UPDATE";
+"SELECT id FROM contacts WHERE id = ANY ($1::bigint[]) ORDER BY id"
+" FOR NO KEY UPDATE";
 
 /* $1 the events, $2 conversations one counsellor may hold at once. */
 static const char worker_state_sql[] =
@@ -115,6 +120,7 @@ struct batch {
 	struct decision	 d[WORKER_BATCH];
 	int		 nd;
 	int		 next;		/* the decision being written */
+	bool		 failed;	/* rolling back, not committing */
 };
 
 struct autoreply {
@@ -137,6 +143,7 @@ struct autoreply {
 };
 
 static void	worker_run(struct autoreply *ar);
+
 static void	batch_write_next(struct batch *b);
 
 /* ---- the desk's settings ---- */
@@ -151,8 +158,8 @@ worker_loaded(void *arg, const PGresult *res, const char *why)
 
 	ar->loading = false;
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
-		log_warn("autoreply.settings_unreadable", "reason=\"%s\"",
-		    res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : why);
+		log_warn("autoreply.settings_unreadable", "sqlstate=%s reason=\"%s\"",
+		    db_sqlstate(res), why != NULL ? why : "rejected by server");
 		return;
 	}
 	desk_settings_init(&fresh);
@@ -217,8 +224,10 @@ decision_add(struct autoreply *ar, struct decision *d, enum autoreply_kind k,
 	char *t = autoreply_render(&ar->desk, k, v), *joined;
 	size_t n = strlen(d->kinds);
 
-	if (t == NULL)		/* the desk turned this reply off */
+	if (t == NULL || *t == '\0') {	/* the desk turned this reply off */
+		free(t);
 		return;
+	}
 	if (d->text == NULL)
 		joined = t;
 	else {
@@ -371,11 +380,12 @@ static void
 batch_ended(void *arg, const PGresult *res, const char *why)
 {
 	struct batch *b = arg;
-	bool ok = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK;
+	bool ok = !b->failed && res != NULL &&
+	    PQresultStatus(res) == PGRES_COMMAND_OK;
 
-	if (!ok)
-		log_warn("autoreply.commit_failed", "reason=\"%s\"", res ?
-		    PQresultErrorField(res, PG_DIAG_SQLSTATE) : why);
+	if (!b->failed && !ok)
+		log_warn("autoreply.commit_failed", "sqlstate=%s reason=\"%s\"",
+		    db_sqlstate(res), why != NULL ? why : "rejected by server");
 	batch_done(b, ok);
 }
 
@@ -386,12 +396,11 @@ batch_end(struct batch *b, bool commit, const char *step, const PGresult *res,
 {
 	if (!commit && step != NULL)
 		log_warn("autoreply.batch_failed", "step=%s sqlstate=%s reason=\"%s\"",
-		    step, res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : "none",
-		    res ? "rejected by server" : why ? why : "cannot send");
-	if (!db_txn_end(b->txn, commit, commit ? batch_ended : batch_ended, b))
+		    step, db_sqlstate(res), res ? "rejected by server" :
+		    why ? why : "cannot send");
+	b->failed = !commit;	/* a ROLLBACK also answers COMMAND_OK */
+	if (!db_txn_end(b->txn, commit, batch_ended, b))
 		batch_done(b, false);
-	else if (!commit)
-		b->nd = 0;	/* nothing of it counts */
 }
 
 static bool
@@ -472,8 +481,16 @@ batch_write_next(struct batch *b)
 			.give_up_us = b->now_us + ar->give_up_s * 1000000,
 		};
 
-		if (!outbox_add(b->txn, ar->keys, &it, batch_written, b))
-			batch_end(b, false, "outbox", NULL, NULL);
+		if (!outbox_add(b->txn, ar->keys, &it, batch_written, b)) {
+			/* This one cannot be written (not the session: it
+			 * would fail the next statement too); the rest can. */
+			log_error("autoreply.reply_skipped", "kinds=%s "
+			    "reason=\"cannot split or seal the text\"", d->kinds);
+			free(d->text);
+			d->text = NULL;
+			b->next++;
+			batch_write_next(b);
+		}
 	}
 }
 
@@ -624,9 +641,8 @@ autoreply_calendar(void *arg, int64_t now_us, struct ingest_calendar *out)
 	struct autoreply *ar = arg;
 	int64_t now_s = now_us / 1000000, t;
 
+	/* Until the desk's own settings are read, the built-in calendar. */
 	out->closed_since_us = out->reply_due_us = -1;
-	if (!ar->ready)
-		return;
 	if (!calendar_is_open(&ar->desk.cal, now_s)) {
 		t = calendar_closed_since(&ar->desk.cal, now_s);
 		out->closed_since_us = t < 0 ? 0 : t * 1000000;

@@ -214,6 +214,8 @@ replies_start(struct daemon *d)
 	struct http_client_options opt = { .user_agent = "madoguchi/"
 	    MADOGUCHI_VERSION };
 	struct outbox_sender_config sc = {
+		.channel_kind = "line",
+		.channel_name = d->cfg.channel_name,
 		.api_base = d->cfg.line_api_base,
 		.access_token = d->access_token,
 		.concurrency = (int)d->cfg.outbox_concurrency,

@@ -94,6 +94,8 @@ int64_t	outbox_backoff_ms(int attempts, int64_t min_ms, int64_t max_ms,
 	    uint32_t random);
 
 struct outbox_sender_config {
+	const char	*channel_kind;	/* the desk whose rows this process sends */
+	const char	*channel_name;
 	const char	*api_base;	/* "https://api.line.me" */
 	const char	*access_token;	/* borrowed: kept by the caller */
 	int		 concurrency;	/* requests in flight per process */

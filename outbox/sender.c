@@ -11,6 +11,7 @@
  */
 #include "outbox.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,12 @@
 #define SENDER_TICK_MS		1000
 /* LINE: use a reply token within a minute; some saw 30 s. Stay inside. */
 #define SENDER_REPLY_FRESH_US	(25 * 1000000LL)
+/*
+ * A claim whose session is gone is taken over only once any request it
+ * had in flight has surely timed out: a session can end (a reconnect)
+ * while its process still waits for LINE's answer.
+ */
+#define SENDER_TAKEOVER_MARGIN_S	5
 #define SENDER_ERROR_MAX	200
 
 /*
@@ -49,10 +56,13 @@ static const char sender_claim_sql[] =
 "), cand AS ("
 "  SELECT o.id FROM outbox o"
 "   WHERE o.state = 'pending' AND o.next_attempt_at <= $1"
+"     AND o.channel_id = (SELECT id FROM channels"
+"                          WHERE kind = $4 AND name = $5)"
 "     AND (o.claimed_pid IS NULL OR o.lease_until < $1"
-"       OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a"
-"                       WHERE a.pid = o.claimed_pid"
-"                         AND a.backend_start <= o.claimed_at))"
+"       OR (o.claimed_at < now() - $6::interval"
+"           AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a"
+"                            WHERE a.pid = o.claimed_pid"
+"                              AND a.backend_start <= o.claimed_at)))"
 "     AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.contact_id = o.contact_id"
 "                      AND p.state = 'pending' AND p.id < o.id)"
 "   ORDER BY o.next_attempt_at, o.id"
@@ -66,65 +76,74 @@ static const char sender_claim_sql[] =
 "RETURNING o.id, c.external_id, c.follow_state,"
 "  c.profile_checked_at IS NOT NULL, o.payload, o.payload_key_id,"
 "  o.reply_token, (extract(epoch FROM o.reply_token_at) * 1e6)::bigint,"
-"  o.retry_key, o.attempts, (extract(epoch FROM o.give_up_at) * 1e6)::bigint";
+"  o.retry_key, o.attempts, (extract(epoch FROM o.give_up_at) * 1e6)::bigint,"
+"  o.reply_unclear, o.claimed_at, o.last_error";
 
 /*
- * The outcomes of finished sends, recorded together, and committed without
- * waiting for the disk: a drain must not take the fsyncs the webhook's
- * commits wait on. Should the machine crash in the fraction of a second
- * before the WAL reaches the disk, those rows are simply sent again: a
- * push with its retry key is answered 409 and nothing is delivered twice;
- * a reply (no such key) might be, which a crash right after it risks in
- * any case. Rows of one contact are never in flight together, so no row
- * below is updated twice.
+ * The outcomes of finished sends, recorded together. A record that holds
+ * only pushes commits without waiting for the disk, so a drain never takes
+ * the fsyncs the webhook's commits wait on: should the machine crash
+ * before the WAL reaches the disk, those pushes go again with their retry
+ * keys and LINE answers 409. A reply has no such key, so a record holding
+ * one waits for the disk. A row is recorded only by the claim that sent it
+ * (claimed_at), never over a newer owner's. Rows of one contact are never
+ * in flight together, so no row below is updated twice.
  */
-static const char sender_record_sql[] =
-"WITH async AS (SELECT set_config('synchronous_commit', 'off', true)"
-"), r AS ("
-"  SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, state text,"
-"    via text, status smallint, error text, request_id text,"
-"    next_at timestamptz, token_spent boolean, profile_ok boolean)"
-"), o AS ("
-"  UPDATE outbox SET state = r.state, via = r.via, last_status = r.status,"
-"      last_error = r.error,"
-"      request_id = coalesce(r.request_id, outbox.request_id),"
-"      next_attempt_at = coalesce(r.next_at, outbox.next_attempt_at),"
-"      done_at = CASE WHEN r.state <> 'pending' THEN $2::timestamptz END,"
-"      payload = CASE WHEN r.state = 'pending' THEN payload END,"
-"      payload_key_id = CASE WHEN r.state = 'pending' THEN payload_key_id END,"
-"      reply_token = CASE WHEN r.token_spent THEN NULL ELSE reply_token END,"
-"      claimed_pid = NULL, claimed_at = NULL, lease_until = NULL"
-"    FROM r WHERE outbox.id = r.id AND outbox.state = 'pending'"
-"  RETURNING outbox.id, outbox.message_id, outbox.contact_id, outbox.state,"
-"    r.profile_ok"
-"), rest AS ("	/* later parts of a message that cannot go */
-"  UPDATE outbox x SET state = o.state, done_at = $2::timestamptz,"
-"      payload = NULL, payload_key_id = NULL,"
-"      last_error = 'an earlier part was not sent',"
-"      claimed_pid = NULL, claimed_at = NULL, lease_until = NULL"
-"    FROM o WHERE o.state IN ('failed', 'undeliverable')"
-"     AND x.message_id = o.message_id AND x.id > o.id AND x.state = 'pending'"
-"  RETURNING x.id"
-"), m AS ("
-"  UPDATE messages SET delivery = CASE"
-"      WHEN o.state <> 'sent' THEN o.state"
-"      WHEN EXISTS (SELECT 1 FROM outbox x WHERE x.message_id = o.message_id"
-"                    AND x.id > o.id) THEN 'pending'"
-"      ELSE 'sent' END"
-"    FROM o WHERE messages.id = o.message_id"
-"  RETURNING messages.id"
-"), c AS ("
-"  UPDATE contacts SET"
-"      undeliverable_at = CASE WHEN o.state = 'undeliverable'"
-"        THEN $2::timestamptz ELSE undeliverable_at END,"
-"      profile_checked_at = CASE WHEN o.profile_ok THEN $2::timestamptz"
-"        ELSE profile_checked_at END"
-"    FROM o WHERE contacts.id = o.contact_id"
-"     AND (o.state = 'undeliverable' OR o.profile_ok)"
-"  RETURNING contacts.id"
-") "
-"SELECT (SELECT count(*) FROM o), (SELECT count(*) FROM m),"
-"  (SELECT count(*) FROM rest), (SELECT count(*) FROM c) FROM async";
+#define SENDER_RECORD \
+"r AS ("\
+"  SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, state text,"\
+"    via text, status smallint, error text, request_id text,"\
+"    next_at timestamptz, token_spent boolean, profile_ok boolean,"\
+"    reply_unclear boolean, claimed_at timestamptz)"\
+"), o AS ("\
+"  UPDATE outbox SET state = r.state, via = coalesce(r.via, outbox.via),"\
+"      last_status = coalesce(r.status, outbox.last_status),"\
+"      last_error = coalesce(r.error, outbox.last_error),"\
+"      request_id = coalesce(r.request_id, outbox.request_id),"\
+"      next_attempt_at = coalesce(r.next_at, outbox.next_attempt_at),"\
+"      done_at = CASE WHEN r.state <> 'pending' THEN $2::timestamptz END,"\
+"      payload = CASE WHEN r.state = 'pending' THEN payload END,"\
+"      payload_key_id = CASE WHEN r.state = 'pending' THEN payload_key_id END,"\
+"      reply_token = CASE WHEN r.token_spent THEN NULL ELSE reply_token END,"\
+"      reply_unclear = r.reply_unclear,"\
+"      claimed_pid = NULL, claimed_at = NULL, lease_until = NULL"\
+"    FROM r WHERE outbox.id = r.id AND outbox.state = 'pending'"\
+"     AND outbox.claimed_at = r.claimed_at"\
+"  RETURNING outbox.id, outbox.message_id, outbox.contact_id, outbox.state,"\
+"    r.profile_ok"\
+"), rest AS ("	/* later parts of a message that cannot go */\
+"  UPDATE outbox x SET state = o.state, done_at = $2::timestamptz,"\
+"      payload = NULL, payload_key_id = NULL,"\
+"      last_error = 'an earlier part was not sent',"\
+"      claimed_pid = NULL, claimed_at = NULL, lease_until = NULL"\
+"    FROM o WHERE o.state IN ('failed', 'undeliverable')"\
+"     AND x.message_id = o.message_id AND x.id > o.id AND x.state = 'pending'"\
+"  RETURNING x.id"\
+"), m AS ("\
+"  UPDATE messages SET delivery = CASE"\
+"      WHEN o.state <> 'sent' THEN o.state"\
+"      WHEN EXISTS (SELECT 1 FROM outbox x WHERE x.message_id = o.message_id"\
+"                    AND x.id > o.id) THEN 'pending'"\
+"      ELSE 'sent' END"\
+"    FROM o WHERE messages.id = o.message_id"\
+"  RETURNING messages.id"\
+"), c AS ("\
+"  UPDATE contacts SET"\
+"      undeliverable_at = CASE WHEN o.state = 'undeliverable'"\
+"        THEN $2::timestamptz ELSE undeliverable_at END,"\
+"      profile_checked_at = CASE WHEN o.profile_ok THEN $2::timestamptz"\
+"        ELSE profile_checked_at END"\
+"    FROM o WHERE contacts.id = o.contact_id"\
+"     AND (o.state = 'undeliverable' OR o.profile_ok)"\
+"  RETURNING contacts.id"\
+") "\
+"SELECT (SELECT count(*) FROM o), (SELECT count(*) FROM m),"\
+"  (SELECT count(*) FROM rest), (SELECT count(*) FROM c)"
+
+static const char sender_record_sql[] = "WITH " SENDER_RECORD;
+static const char sender_record_async_sql[] =
+    "WITH async AS (SELECT set_config('synchronous_commit', 'off', true)), "
+    SENDER_RECORD " FROM async";
 
 enum send_step { STEP_NONE, STEP_PROFILE, STEP_REPLY, STEP_PUSH };
 
@@ -142,6 +161,8 @@ struct send {
 	int64_t		 give_up_us;
 	char		 follow[16];
 	bool		 profile_checked;
+	bool		 reply_unclear;	/* an earlier reply got no clear answer */
+	char		 claimed_at[48];	/* the claim, as the database wrote it */
 	/* what happened */
 	enum send_step	 step;
 	bool		 token_spent;
@@ -182,6 +203,7 @@ struct outbox_sender {
 static void	sender_claim(struct outbox_sender *s);
 static void	send_http(struct send *sd);
 static void	send_push(struct send *sd);
+static bool	send_reply_settled(struct send *sd, long status);
 
 static const char *const step_names[] = {
 	[STEP_NONE] = "none", [STEP_PROFILE] = "profile", [STEP_REPLY] = "reply",
@@ -246,8 +268,8 @@ sender_recorded(void *arg, const PGresult *res, const char *why)
 
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
 		/* The rows stay claimed by this session; when it ends, another takes them. */
-		log_error("outbox.record_failed", "reason=\"%s\"", res ?
-		    PQresultErrorField(res, PG_DIAG_SQLSTATE) : why);
+		log_error("outbox.record_failed", "reason=\"%s\"", res != NULL ?
+		    db_sqlstate(res) : why);
 	else
 		log_debug("outbox.recorded", "rows=%s ms=%.1f", PQgetvalue(res, 0, 0),
 		    (double)(clock_now_us() - s->record_us) / 1e3);
@@ -267,13 +289,15 @@ record_add(struct evbuffer *json, const struct send *sd)
 	char next[CLOCK_ISO_LEN];
 
 	evbuffer_add_printf(json, "%s{\"id\":%s,\"state\":\"%s\",\"via\":%s%s%s,"
-	    "\"token_spent\":%s,\"profile_ok\":%s",
+	    "\"token_spent\":%s,\"profile_ok\":%s,\"reply_unclear\":%s,"
+	    "\"claimed_at\":\"%s\"",
 	    evbuffer_get_length(json) > 1 ? "," : "", sd->id, sd->state,
 	    sd->step == STEP_REPLY || sd->step == STEP_PUSH ? "\"" : "",
 	    sd->step == STEP_REPLY || sd->step == STEP_PUSH ?
 	    step_names[sd->step] : "null",
 	    sd->step == STEP_REPLY || sd->step == STEP_PUSH ? "\"" : "",
-	    sd->token_spent ? "true" : "false", sd->profile_ok ? "true" : "false");
+	    sd->token_spent ? "true" : "false", sd->profile_ok ? "true" : "false",
+	    sd->reply_unclear ? "true" : "false", sd->claimed_at);
 	if (sd->status > 0)
 		evbuffer_add_printf(json, ",\"status\":%ld", sd->status);
 	if (sd->error[0] != '\0') {
@@ -299,6 +323,7 @@ sender_record(struct outbox_sender *s)
 	char now[CLOCK_ISO_LEN];
 	const char *params[2];
 	struct send *sd;
+	bool replies = false;
 
 	if (!TAILQ_EMPTY(&s->recording) || TAILQ_EMPTY(&s->done))
 		return;
@@ -309,14 +334,16 @@ sender_record(struct outbox_sender *s)
 		TAILQ_REMOVE(&s->done, sd, done_link);
 		TAILQ_INSERT_TAIL(&s->recording, sd, done_link);
 		record_add(json, sd);
+		replies |= sd->step == STEP_REPLY;
 	}
 	evbuffer_add(json, "]", 2);	/* with its NUL */
 	clock_format_utc(clock_now_us(), now);
 	params[0] = (const char *)evbuffer_pullup(json, -1);
 	params[1] = now;
 	s->record_us = clock_now_us();
-	if (!db_query_prepared(s->pool, "outbox_record", sender_record_sql, 2,
-	    params, sender_recorded, s)) {
+	if (!db_query_prepared(s->pool, replies ? "outbox_record" :
+	    "outbox_record_async", replies ? sender_record_sql :
+	    sender_record_async_sql, 2, params, sender_recorded, s)) {
 		log_warn("outbox.record_skipped", "reason=\"no database\"");
 		while ((sd = TAILQ_FIRST(&s->recording)) != NULL) {
 			TAILQ_REMOVE(&s->recording, sd, done_link);
@@ -365,7 +392,8 @@ static void
 send_note_error(struct send *sd, const struct http_response *res)
 {
 	cJSON *json;
-	const cJSON *msg;
+	const cJSON *detail;
+	const char *msg, *property, *why;
 
 	sd->error[0] = '\0';
 	if (res->status == 0) {
@@ -376,10 +404,19 @@ send_note_error(struct send *sd, const struct http_response *res)
 	if (res->status >= 200 && res->status < 300)
 		return;
 	json = cJSON_ParseWithLength(res->body, res->body_len);
-	msg = cJSON_GetObjectItemCaseSensitive(json, "message");
-	snprintf(sd->error, sizeof(sd->error), "HTTP %ld%s%s", res->status,
-	    cJSON_IsString(msg) ? ": " : "",
-	    cJSON_IsString(msg) ? msg->valuestring : "");
+	msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(json,
+	    "message"));
+	/* "The request body has 1 error(s)" says little: add the first detail. */
+	detail = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(json,
+	    "details"), 0);
+	property = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(detail,
+	    "property"));
+	why = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(detail,
+	    "message"));
+	snprintf(sd->error, sizeof(sd->error), "HTTP %ld%s%s%s%s%s%s%s",
+	    res->status, msg ? ": " : "", msg ? msg : "", why ? " (" : "",
+	    property ? property : "", property && why ? ": " : "",
+	    why ? why : "", why ? ")" : "");
 	cJSON_Delete(json);
 	/* Cut anywhere, it must still be valid text for the database. */
 	for (char *p = sd->error; *p != '\0'; p++)
@@ -394,8 +431,12 @@ send_note_request_id(struct send *sd, const struct http_response *res)
 	    res->status == 409 ? "x-line-accepted-request-id" :
 	    "x-line-request-id");
 
-	if (id != NULL)
-		snprintf(sd->request_id, sizeof(sd->request_id), "%s", id);
+	if (id == NULL)
+		return;
+	snprintf(sd->request_id, sizeof(sd->request_id), "%s", id);
+	for (char *p = sd->request_id; *p != '\0'; p++)	/* hex, or nothing */
+		if (!isxdigit((unsigned char)*p) && *p != '-')
+			*p = '?';
 }
 
 /* Later, or never: the give-up time bounds all attempts together. */
@@ -464,8 +505,8 @@ send_http_done(void *arg, const struct http_response *res)
 	sd->status = res->status;
 	send_note_error(sd, res);
 	send_note_request_id(sd, res);
-	if (reply)
-		sd->token_spent = true;	/* whatever happened, never again */
+	if (reply && send_reply_settled(sd, res->status))
+		return;
 	switch (outbox_verdict(reply, res->status, sd->error)) {
 	case OUTBOX_SENT:
 		send_finish(sd, "sent", NULL);
@@ -483,6 +524,34 @@ send_http_done(void *arg, const struct http_response *res)
 		send_finish(sd, "failed", NULL);
 		break;
 	}
+}
+
+/*
+ * A reply has no retry key: after an answer that does not say whether LINE
+ * took it (timeout, 5xx), the same token is tried again while it is fresh,
+ * and "Invalid reply token" then means the earlier attempt used it. True
+ * when this settled the row.
+ */
+static bool
+send_reply_settled(struct send *sd, long status)
+{
+	bool unclear = status == 0 || status >= 500;
+	bool used = status == 400 && strstr(sd->error, "reply token") != NULL;
+
+	if (used && sd->reply_unclear) {
+		snprintf(sd->error, sizeof(sd->error), "accepted by an earlier "
+		    "attempt (its answer was lost)");
+		sd->token_spent = true;
+		send_finish(sd, "sent", NULL);
+		return true;
+	}
+	if (unclear) {
+		sd->reply_unclear = true;	/* keep the token for one more try */
+		send_retry_later(sd);
+		return true;
+	}
+	sd->token_spent = true;		/* refused: not delivered; push is safe */
+	return false;
 }
 
 /* The request for the current step; bodies are identical on every retry. */
@@ -539,14 +608,29 @@ send_start(struct send *sd)
 		send_finish(sd, "undeliverable", "blocked the account");
 		return;
 	}
+	if (now > sd->give_up_us) {	/* e.g. no process could send for hours */
+		char why[SENDER_ERROR_MAX + 1];
+
+		if (sd->attempts > 1)
+			snprintf(why, sizeof(why), "gave up after %d attempts: %.160s",
+			    sd->attempts - 1, sd->error);
+		else
+			snprintf(why, sizeof(why), "not sent before its give-up time");
+		send_finish(sd, "failed", why);
+		return;
+	}
 	if (sd->reply_token != NULL && now - sd->reply_token_us >= 0 &&
 	    now - sd->reply_token_us < SENDER_REPLY_FRESH_US) {
 		sd->step = STEP_REPLY;
 		send_http(sd);
 		return;
 	}
+	/*
+	 * Too old to try. If an earlier reply's fate is unknown, a push may
+	 * repeat it: a message twice is better than none.
+	 */
 	if (sd->reply_token != NULL)
-		sd->token_spent = true;		/* too old to try */
+		sd->token_spent = true;
 	send_push(sd);
 }
 
@@ -574,11 +658,26 @@ send_from_row(struct outbox_sender *s, const PGresult *res, int row)
 	    PQgetvalue(res, row, 8));
 	sd->attempts = atoi(PQgetvalue(res, row, 9));
 	sd->give_up_us = strtoll(PQgetvalue(res, row, 10), NULL, 10);
+	sd->reply_unclear = PQgetvalue(res, row, 11)[0] == 't';
+	snprintf(sd->claimed_at, sizeof(sd->claimed_at), "%s",
+	    PQgetvalue(res, row, 12));
+	snprintf(sd->error, sizeof(sd->error), "%s", PQgetvalue(res, row, 13));
 	TAILQ_INSERT_TAIL(&s->sends, sd, link);
 	s->nsends++;
 	s->sending++;
 	metrics_set("madoguchi_outbox_in_flight", "", s->nsends);
 	return sd;
+}
+
+static bool
+send_in_flight(const struct outbox_sender *s, const char *id)
+{
+	const struct send *sd;
+
+	TAILQ_FOREACH(sd, &s->sends, link)
+		if (strcmp(sd->id, id) == 0)
+			return true;
+	return false;
 }
 
 static void
@@ -589,18 +688,21 @@ sender_claimed(void *arg, const PGresult *res, const char *why)
 
 	s->claiming = false;
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
-		log_warn("outbox.claim_failed", "reason=\"%s\"", res ?
-		    PQresultErrorField(res, PG_DIAG_SQLSTATE) : why);
+		log_warn("outbox.claim_failed", "reason=\"%s\"", res != NULL ?
+		    db_sqlstate(res) : why);
 		return;		/* the next tick tries again */
 	}
 	n = PQntuples(res);
 	log_debug("outbox.claimed", "rows=%d ms=%.1f", n,
 	    (double)(clock_now_us() - s->claim_us) / 1e3);
 	for (int i = 0; i < n; i++) {
-		struct send *sd = send_from_row(s, res, i);
+		struct send *sd;
 
-		if (sd == NULL)
+		if (send_in_flight(s, PQgetvalue(res, i, 0)))
+			continue;	/* ours still: its record is on its way */
+		if ((sd = send_from_row(s, res, i)) == NULL)
 			continue;
+
 		if (sd->to == NULL || (sd->payload == NULL &&
 		    !PQgetisnull(res, i, 4))) {
 			/* Maybe only this process lacks the key: others may try. */
@@ -652,8 +754,9 @@ sender_paced(struct outbox_sender *s, int64_t now, int want)
 static void
 sender_claim(struct outbox_sender *s)
 {
-	char now[CLOCK_ISO_LEN], lease[CLOCK_ISO_LEN], limit[16];
-	const char *params[3] = { now, limit, lease };
+	char now[CLOCK_ISO_LEN], lease[CLOCK_ISO_LEN], limit[16], takeover[48];
+	const char *params[6] = { now, limit, lease, s->cfg.channel_kind,
+	    s->cfg.channel_name, takeover };
 	int64_t t = clock_now_us();
 	int free_slots = s->cfg.concurrency - (int)s->sending;
 
@@ -669,8 +772,10 @@ sender_claim(struct outbox_sender *s)
 	clock_format_utc(t, now);
 	clock_format_utc(t + s->cfg.lease_s * 1000000, lease);
 	snprintf(limit, sizeof(limit), "%d", free_slots);
+	snprintf(takeover, sizeof(takeover), "%lld milliseconds",
+	    (long long)s->cfg.request_timeout_ms + SENDER_TAKEOVER_MARGIN_S * 1000);
 	s->claim_us = t;
-	if (db_query_prepared(s->pool, "outbox_claim", sender_claim_sql, 3,
+	if (db_query_prepared(s->pool, "outbox_claim", sender_claim_sql, 6,
 	    params, sender_claimed, s))
 		s->claiming = true;
 }

@@ -818,3 +818,12 @@ db_pool_listen(struct db_pool *pool, const char *const *channels,
 			(void)db_conn_listen(&pool->conns[i]);
 	return true;
 }
+
+const char *
+db_sqlstate(const PGresult *res)
+{
+	const char *s = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) :
+	    NULL;
+
+	return s != NULL ? s : "none";
+}

@@ -473,13 +473,13 @@ ingest_batch_done(void *arg, const PGresult *res, const char *why)
 	} else if (res != NULL && b->ndeliveries > 1) {
 		log_warn("ingest.batch_rejected", "deliveries=%zu sqlstate=%s "
 		    "action=split", b->ndeliveries,
-		    PQresultErrorField(res, PG_DIAG_SQLSTATE));
+		    db_sqlstate(res));
 		metrics_add("madoguchi_ingest_batches_split_total", "", 1);
 		ingest_batch_split(b);
 	} else {
 		log_error("ingest.batch_failed", "deliveries=%zu events=%zu "
 		    "sqlstate=%s reason=\"%s\"", b->ndeliveries, b->nevents,
-		    res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : "none",
+		    db_sqlstate(res),
 		    res ? "rejected by server" : why);
 		metrics_add("madoguchi_ingest_batches_failed_total", "", 1);
 		ingest_batch_finish(b, INGEST_FAILED);
@@ -549,7 +549,7 @@ ingest_channel_done(void *arg, const PGresult *res, const char *why)
 		return;
 	}
 	log_error("ingest.channel_failed", "sqlstate=%s reason=\"%s\"",
-	    res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : "none",
+	    db_sqlstate(res),
 	    res ? "rejected by server" : why);
 	ingest_fail_queued(ing);
 }

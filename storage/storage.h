@@ -67,6 +67,9 @@ bool		 db_query_prepared(struct db_pool *pool, const char *stmt,
 		    const char *sql, int nparams, const char *const *values,
 		    db_result_fn cb, void *arg) __attribute__((warn_unused_result));
 
+/* A result's SQLSTATE for a log line: "none" when there is none. */
+const char	*db_sqlstate(const PGresult *res);
+
 /*
  * Transactions: several statements on one connection, with the caller's
  * own work (sealing, deciding) between them. begun gets the transaction,

@@ -121,6 +121,8 @@ CREATE TABLE outbox (
 	-- the inbound event's reply token, usable once and only briefly
 	reply_token	text,
 	reply_token_at	timestamptz,
+	-- a reply attempt got no clear answer: LINE may have taken it
+	reply_unclear	boolean NOT NULL DEFAULT false,
 	-- one key for every attempt of a push, so LINE sends it only once
 	retry_key	uuid NOT NULL DEFAULT gen_random_uuid(),
 	state		text NOT NULL DEFAULT 'pending' CHECK (state IN
@@ -150,7 +152,7 @@ CREATE INDEX messages_contact ON messages (contact_id, id)
 	WHERE contact_id IS NOT NULL;
 
 INSERT INTO settings (key, value, updated_by) VALUES
-('desk_name', '"相談窓口"', 'migration'),
+('desk_name', '"LINE相談"', 'migration'),
 ('desk_audience', '"悩みを抱えている方やそのご家族"', 'migration'),
 ('hours', '{"mon": ["11:00", "20:00"], "tue": ["11:00", "20:00"],
   "wed": ["11:00", "20:00"], "thu": ["11:00", "20:00"],
@@ -162,10 +164,11 @@ INSERT INTO settings (key, value, updated_by) VALUES
 ('min_supervisors_on_duty', '0', 'migration'),
 ('hotlines', '[
   {"name": "よりそいホットライン", "phone": "0120-279-338", "hours": "24時間"},
-  {"name": "24時間子供SOSダイヤル", "phone": "0120-0-78310", "hours": "24時間"}
+  {"name": "24時間子供SOSダイヤル", "phone": "0120-0-78310", "hours": "24時間"},
+  {"name": "いのちの電話", "phone": "0570-783-556", "hours": "10時〜22時"}
  ]', 'migration'),
 ('autoreply_after_hours', to_jsonb(
-'メッセージを受け取りました。送ってくれてありがとうございます。
+'メッセージを受け取りました。ありがとうございます。
 ただいま相談時間外です。相談時間は{hours}です。
 {next_open}から、相談員が順番にお返事します。
 
@@ -173,7 +176,7 @@ INSERT INTO settings (key, value, updated_by) VALUES
 {hotlines}
 命の危険があるときは、110番（警察）か119番（救急）に電話してください。'::text), 'migration'),
 ('autoreply_busy', to_jsonb(
-'メッセージを受け取りました。送ってくれてありがとうございます。
+'メッセージを受け取りました。ありがとうございます。
 ただいま相談が混み合っていて、すぐにはお返事できません。{queue}
 順番にお返事しますので、このまま少し待っていてください。
 
@@ -181,11 +184,12 @@ INSERT INTO settings (key, value, updated_by) VALUES
 {hotlines}
 命の危険があるときは、110番（警察）か119番（救急）に電話してください。'::text), 'migration'),
 ('autoreply_text_only', to_jsonb(
-'ごめんなさい、画像やスタンプ、ファイルなどは受け取ることができません。
+'申し訳ありません。画像やスタンプ、ファイルなどは受け取ることができません。
 お手数ですが、文字で送ってください。'::text), 'migration'),
 ('autoreply_greeting', to_jsonb(
 '友だち追加ありがとうございます。{desk}です。
-{audience}のための相談窓口です。相談は無料で、秘密は守られます。
+{audience}のための相談窓口です。相談は無料です。
+相談の内容は、命を守るために必要なときを除いて、外にもらしません。
 相談時間は{hours}です。時間外に届いたメッセージにも、次の相談時間にお返事します。
 名前や住所、電話番号などの個人情報は、LINEでは送らないでください。
 話したいことを、文字で送ってください。'::text), 'migration'),
