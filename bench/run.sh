@@ -24,7 +24,7 @@ TARGET_NAME=madoguchi \
 TARGET_CMD="bash '$root/bench/target.sh'" \
 TARGET_URL="http://127.0.0.1:${TARGET_PORT:-18081}/webhook/line" \
 TARGET_SCHEMA=none \
-TARGET_COUNT_SQL='SELECT count(*) FROM messages' \
+TARGET_COUNT_SQL="SELECT count(*) FROM messages WHERE direction = 'in'" \
 RESULTS_FILE="$root/build/bench/results.txt" \
 BENCH_TMPDIR=${BENCH_TMPDIR:-/var/tmp} \
 	bash build/bench/kit/run.sh
