@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The outbox under load, against the bundled LINE simulator:
-#   1. the webhook's latency at idle (loadgen from ../shared/bench, c=16);
-#   2. 10,000 replies queued (10,000 people writing after hours to a
-#      process that may not send), then drained by a process that may:
-#      drain rate, and the webhook's latency while it drains.
+#   1. 10,000 replies queued (10,000 people writing after hours to a
+#      process that may not send);
+#   2. drained by a process that may: the drain rate, and its CPU;
+#   3. as many queued again: the webhook's latency (loadgen from
+#      ../shared/bench, c=16) at idle, while they drain, and at idle again.
 # Durable commits (fsync on), one throwaway cluster in build/bench/outbox.
 #
 #   bash bench/outbox.sh            # about 3 minutes
@@ -15,7 +16,6 @@ root=$(pwd)
 kit=${BENCH_KIT:-$root/../shared/bench}
 SENDS=${SENDS:-10000}
 CONNS=${CONNS:-16}
-SECONDS_IDLE=${SECONDS_IDLE:-10}
 SECONDS_DRAIN=${SECONDS_DRAIN:-10}
 # Outside the checkout: the postgres user must reach the cluster's folder.
 work=$(mktemp -d "${TMPDIR:-/tmp}/madoguchi-outbox-bench.XXXXXX")
@@ -115,14 +115,7 @@ loadgen() {	# $1 seconds -> "p50 p99 rps"
 # Saturday afternoon: every first message of a person gets an after-hours reply.
 export MADOGUCHI_NOW=2026-11-28T15:00:00+09:00
 
-log "1. the webhook at idle: ${SECONDS_IDLE}s at c=$CONNS, outbox empty"
-texts off
-start_daemon send
-loadgen 2 >/dev/null	# warm-up
-read -r idle_p50 idle_p99 idle_rps < <(loadgen "$SECONDS_IDLE")
-stop_daemon
-
-log "2. $SENDS people write after hours to a process that may not send"
+log "1. $SENDS people write after hours to a process that may not send"
 texts on
 start_daemon hold
 bin/linesim flood --webhook-url "http://127.0.0.1:$port/webhook/line" \
@@ -143,7 +136,7 @@ texts off
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 machine() { awk '/^cpu /{print $2+$3+$4+$7+$8, $2+$3+$4+$5+$6+$7+$8}' /proc/stat; }
 
-log "3. $queued replies drain, nothing else running"
+log "2. $queued replies drain, nothing else running"
 # The test clock restarts with each process: move it past the queued rows.
 export MADOGUCHI_NOW=2026-11-28T16:00:00+09:00
 t0=$(date +%s.%N)
@@ -162,7 +155,7 @@ cpu_sim=$(echo "($s1 - $s0) * 1000000 / $hz / $queued" | bc)
 alone_s=$(echo "$t1 - $t0" | bc -l)
 alone_n=$queued
 
-log "4. as many again, queued; they drain while the webhook is measured (${SECONDS_DRAIN}s at c=$CONNS, after 2 s of warm-up)"
+log "3. as many again, queued; the webhook measured (${SECONDS_DRAIN}s at c=$CONNS) at idle, then while they drain"
 # Monday night: a new closed period, so the same people get a reply again.
 export MADOGUCHI_NOW=2026-11-30T21:00:00+09:00
 curl -fs -X DELETE "http://127.0.0.1:$simport/sim/messages" >/dev/null
@@ -181,8 +174,17 @@ psql_q "UPDATE contacts SET follow_state = 'following'; UPDATE outbox SET reply_
 texts off
 export MADOGUCHI_NOW=2026-11-30T22:00:00+09:00
 
-# As at idle: a fresh process, 2 s of warm-up, then the measurement; the
-# backlog drains all along, paced while the webhook is busy.
+# Both measurements on the same database, settled first (vacuumed,
+# checkpointed): at idle, by a process that may not send (the backlog
+# waits); then while a process that may send drains it, paced while the
+# webhook is busy. Each: a fresh process, 2 s of warm-up, then measured.
+settle() { psql_q "VACUUM ANALYZE" && psql_q "CHECKPOINT"; }
+settle
+start_daemon hold
+loadgen 2 >/dev/null
+read -r idle_p50 idle_p99 idle_rps < <(loadgen "$SECONDS_DRAIN")
+stop_daemon
+settle
 sent_rows() { psql_q "SELECT count(*) FROM outbox WHERE state = 'sent'"; }
 MADOGUCHI_LOG_LEVEL=${DRAIN_LOG_LEVEL:-warn} start_daemon send
 loadgen 2 >/dev/null
@@ -195,6 +197,14 @@ while [ "$(psql_q "SELECT count(*) FROM outbox WHERE state = 'pending'")" != 0 ]
 done
 stop_daemon
 busy_rate=$(echo "($c1 - $c0) / $SECONDS_DRAIN" | bc -l)
+# Idle once more, after: what the later state of the database costs by
+# itself (more rows, autovacuum) is not laid at the drain's door.
+settle
+start_daemon hold
+loadgen 2 >/dev/null
+read -r idle2_p50 idle2_p99 idle2_rps < <(loadgen "$SECONDS_DRAIN")
+stop_daemon
+idle_p99_mean=$(echo "($idle_p99 + $idle2_p99) / 2" | bc -l)
 sent=$(psql_q "SELECT count(*) FROM outbox WHERE state = 'sent'")
 delivered=$(curl -fs "http://127.0.0.1:$simport/sim/messages?path=/v2/bot/message/push" |
 	grep -o '"delivered":true' | wc -l)
@@ -208,9 +218,11 @@ delivered=$(curl -fs "http://127.0.0.1:$simport/sim/messages?path=/v2/bot/messag
 		"$busy_rate" "$left"
 	printf 'sent rows %d of %d; the simulator saw %d of the last %d delivered\n' \
 		"$sent" "$((alone_n + queued))" "$delivered" "$queued"
-	printf 'webhook idle:          p50 %s ms  p99 %s ms  %s req/s\n' "$idle_p50" "$idle_p99" "$idle_rps"
+	printf 'webhook idle, before:   p50 %s ms  p99 %s ms  %s req/s\n' "$idle_p50" "$idle_p99" "$idle_rps"
 	printf 'webhook while draining: p50 %s ms  p99 %s ms  %s req/s\n' "$drain_p50" "$drain_p99" "$drain_rps"
-	printf 'p99 while draining / idle: %.2f (target <= 1.20)\n' "$(echo "$drain_p99 / $idle_p99" | bc -l)"
+	printf 'webhook idle, after:    p50 %s ms  p99 %s ms  %s req/s\n' "$idle2_p50" "$idle2_p99" "$idle2_rps"
+	printf 'p99 while draining / idle (mean of before and after): %.2f (target <= 1.20)\n' \
+		"$(echo "$drain_p99 / $idle_p99_mean" | bc -l)"
 	[ "$left" -gt 0 ] ||
 		echo "note: the backlog was gone before the measurement ended; part of it was idle"
 } | tee "$out"

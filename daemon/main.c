@@ -48,6 +48,7 @@ struct daemon {
 	struct db_pool		*pool;		/* ordinary queries */
 	struct db_pool		*ingest_pool;
 	struct db_pool		*listen_pool;	/* LISTEN, nothing else */
+	struct db_pool		*outbox_pool;	/* the sender's */
 	struct keyring		*keys;
 	char			*access_token;	/* NULL: this process sends nothing */
 	size_t			 access_token_len;
@@ -235,8 +236,11 @@ replies_start(struct daemon *d)
 		log_warn("outbox.disabled", "reason=\"no access_token_file\" "
 		    "effect=\"replies wait in the outbox for a process that has one\"");
 	else if ((d->line = http_client_new(d->base, &opt)) == NULL ||
-	    (d->sender = outbox_sender_new(d->base, d->pool, d->keys, d->line,
-	    &sc)) == NULL)
+	    (d->outbox_pool = db_pool_new(d->base, "outbox",
+	    d->cfg.database_url, OUTBOX_DB_CONNECTIONS,
+	    OUTBOX_DB_OPTIONS)) == NULL ||
+	    (d->sender = outbox_sender_new(d->base, d->outbox_pool, d->keys,
+	    d->line, &sc)) == NULL)
 		fatal("outbox", "cannot start the sender");
 	if ((d->autoreply = autoreply_new(d->base, d->pool, d->keys, d->sender,
 	    &ac)) == NULL ||
@@ -298,6 +302,7 @@ daemon_free(struct daemon *d)
 {
 	http_client_free(d->line);
 	db_pool_free(d->listen_pool);
+	db_pool_free(d->outbox_pool);
 	db_pool_free(d->ingest_pool);
 	db_pool_free(d->pool);
 	outbox_sender_free(d->sender);

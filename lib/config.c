@@ -43,7 +43,7 @@ static const struct config_key config_keys[] = {
 	NUM("outbox_retry_min_ms", "MADOGUCHI_OUTBOX_RETRY_MIN_MS", outbox_retry_min_ms, "1000", 10, 3600000),
 	NUM("outbox_retry_max_ms", "MADOGUCHI_OUTBOX_RETRY_MAX_MS", outbox_retry_max_ms, "300000", 10, 86400000),
 	NUM("outbox_give_up_seconds", "MADOGUCHI_OUTBOX_GIVE_UP_SECONDS", outbox_give_up_seconds, "21600", 1, 86400),
-	NUM("outbox_busy_rate", "MADOGUCHI_OUTBOX_BUSY_RATE", outbox_busy_rate, "100", 0, 10000),
+	NUM("outbox_busy_rate", "MADOGUCHI_OUTBOX_BUSY_RATE", outbox_busy_rate, "50", 0, 10000),
 	NUM("outbox_lease_seconds", "MADOGUCHI_OUTBOX_LEASE_SECONDS", outbox_lease_seconds, "300", 30, 86400),
 };
 

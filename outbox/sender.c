@@ -38,6 +38,7 @@
  * while its process still waits for LINE's answer.
  */
 #define SENDER_TAKEOVER_MARGIN_S	5
+#define SENDER_WINDOW		"128"	/* due rows a claim looks at */
 #define SENDER_ERROR_MAX	200
 
 /*
@@ -53,11 +54,21 @@ static const char sender_claim_sql[] =
  * commits need more.
  */
 "WITH async AS (SELECT set_config('synchronous_commit', 'off', true)"
+/*
+ * The oldest due rows first, from the index, in a bounded window (see
+ * OUTBOX_DB_OPTIONS): the planner, left to itself, sorted the whole
+ * backlog on every claim (17 ms at 10,000 queued). Rows of the window
+ * that cannot go now (in flight, or behind an earlier row of their
+ * contact) leave room for later ones.
+ */
+"), due AS MATERIALIZED ("
+"  SELECT id FROM outbox"
+"   WHERE state = 'pending' AND next_attempt_at <= $1"
+"     AND channel_id = (SELECT id FROM channels WHERE kind = $4 AND name = $5)"
+"   ORDER BY next_attempt_at, id LIMIT " SENDER_WINDOW
 "), cand AS ("
-"  SELECT o.id FROM outbox o"
-"   WHERE o.state = 'pending' AND o.next_attempt_at <= $1"
-"     AND o.channel_id = (SELECT id FROM channels"
-"                          WHERE kind = $4 AND name = $5)"
+"  SELECT o.id FROM due JOIN outbox o ON o.id = due.id"
+"   WHERE o.state = 'pending'"
 "     AND (o.claimed_pid IS NULL OR o.lease_until < $1"
 "       OR (o.claimed_at < now() - $6::interval"
 "           AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a"
@@ -192,9 +203,9 @@ struct outbox_sender {
 	struct send_list	 done;		/* finished, to be recorded */
 	struct send_list	 recording;	/* in the statement in flight */
 	int64_t			 claim_us;	/* when the claim in flight left */
+	int64_t			 record_us;	/* ... and the record */
 	int64_t			 paced_us;	/* sends paced up to here */
 	struct event		*pace;		/* the next paced claim */
-	int64_t			 record_us;	/* ... and the record */
 	bool			 claiming;
 	bool			 again;		/* woken while claiming */
 	bool			 closed;
@@ -286,18 +297,17 @@ sender_recorded(void *arg, const PGresult *res, const char *why)
 static void
 record_add(struct evbuffer *json, const struct send *sd)
 {
+	bool sent_something = sd->step == STEP_REPLY || sd->step == STEP_PUSH;
 	char next[CLOCK_ISO_LEN];
 
-	evbuffer_add_printf(json, "%s{\"id\":%s,\"state\":\"%s\",\"via\":%s%s%s,"
+	evbuffer_add_printf(json, "%s{\"id\":%s,\"state\":\"%s\","
 	    "\"token_spent\":%s,\"profile_ok\":%s,\"reply_unclear\":%s,"
-	    "\"claimed_at\":\"%s\"",
-	    evbuffer_get_length(json) > 1 ? "," : "", sd->id, sd->state,
-	    sd->step == STEP_REPLY || sd->step == STEP_PUSH ? "\"" : "",
-	    sd->step == STEP_REPLY || sd->step == STEP_PUSH ?
-	    step_names[sd->step] : "null",
-	    sd->step == STEP_REPLY || sd->step == STEP_PUSH ? "\"" : "",
-	    sd->token_spent ? "true" : "false", sd->profile_ok ? "true" : "false",
+	    "\"claimed_at\":\"%s\"", evbuffer_get_length(json) > 1 ? "," : "",
+	    sd->id, sd->state, sd->token_spent ? "true" : "false",
+	    sd->profile_ok ? "true" : "false",
 	    sd->reply_unclear ? "true" : "false", sd->claimed_at);
+	if (sent_something)	/* else the row keeps the way it went before */
+		evbuffer_add_printf(json, ",\"via\":\"%s\"", step_names[sd->step]);
 	if (sd->status > 0)
 		evbuffer_add_printf(json, ",\"status\":%ld", sd->status);
 	if (sd->error[0] != '\0') {
@@ -722,33 +732,36 @@ sender_claimed(void *arg, const PGresult *res, const char *why)
 
 /*
  * While people are writing (the webhook has deliveries waiting), sends
- * keep to busy_rate a second: how many may start now, arming the pace
- * timer when none may. Otherwise all of them.
+ * keep to busy_rate a second, claimed a tenth of a second's worth at a
+ * time (a claim costs the database far more than a row in it): how many
+ * may start now, arming the pace timer when none may. Otherwise all.
  */
+#define SENDER_PACE_US	100000
+
 static int
 sender_paced(struct outbox_sender *s, int64_t now, int want)
 {
-	int64_t interval, n;
+	int n;
 	struct timeval tv;
 
 	if (s->cfg.inbound_busy == NULL || s->cfg.busy_rate <= 0 ||
 	    !s->cfg.inbound_busy(s->cfg.inbound_arg))
 		return want;
-	interval = 1000000 / s->cfg.busy_rate;
-	if (s->paced_us < now - interval)	/* no saving up for a burst */
-		s->paced_us = now - interval;
-	n = (now - s->paced_us) / interval;
-	if (n > want)
-		n = want;
-	s->paced_us += n * interval;
-	if (n == 0 && !evtimer_pending(s->pace, NULL)) {
-		int64_t wait = s->paced_us + interval - now;
+	if (now < s->paced_us + SENDER_PACE_US) {
+		if (!evtimer_pending(s->pace, NULL)) {
+			int64_t wait = s->paced_us + SENDER_PACE_US - now;
 
-		tv.tv_sec = wait / 1000000;
-		tv.tv_usec = wait % 1000000;
-		evtimer_add(s->pace, &tv);
+			tv.tv_sec = wait / 1000000;
+			tv.tv_usec = wait % 1000000;
+			evtimer_add(s->pace, &tv);
+		}
+		return 0;
 	}
-	return (int)n;
+	s->paced_us = now;
+	n = (int)((int64_t)s->cfg.busy_rate * SENDER_PACE_US / 1000000);
+	if (n < 1)
+		n = 1;
+	return n < want ? n : want;
 }
 
 static void
@@ -775,8 +788,12 @@ sender_claim(struct outbox_sender *s)
 	snprintf(takeover, sizeof(takeover), "%lld milliseconds",
 	    (long long)s->cfg.request_timeout_ms + SENDER_TAKEOVER_MARGIN_S * 1000);
 	s->claim_us = t;
-	if (db_query_prepared(s->pool, "outbox_claim", sender_claim_sql, 6,
-	    params, sender_claimed, s))
+	/*
+	 * Planned each time, not prepared: a generic plan, blind to the LIMIT
+	 * and to how few rows are due, sorted the whole backlog on every
+	 * claim (20 ms at 10,000 queued; 0.5 ms planned for the values).
+	 */
+	if (db_query(s->pool, sender_claim_sql, 6, params, sender_claimed, s))
 		s->claiming = true;
 }
 
