@@ -115,22 +115,28 @@ loadgen() {	# $1 seconds -> "p50 p99 rps"
 # Saturday afternoon: every first message of a person gets an after-hours reply.
 export MADOGUCHI_NOW=2026-11-28T15:00:00+09:00
 
+# $SENDS people write after hours to a process that may not send: their
+# replies wait in the outbox. They followed the account, and their reply
+# tokens have long expired when the replies go: pushes. Sets queued.
+queue_replies() {
+	texts on
+	start_daemon hold
+	bin/linesim flood --webhook-url "http://127.0.0.1:$port/webhook/line" \
+		--channel-secret-file "$work/secrets/channel_secret" --count "$SENDS" \
+		--concurrency 16 --users "$SENDS" >/dev/null
+	for _ in $(seq 600); do
+		[ "$(psql_q 'SELECT count(*) FROM autoreply_pending')" = 0 ] && break
+		sleep 0.1
+	done
+	stop_daemon
+	queued=$(psql_q "SELECT count(*) FROM outbox WHERE state = 'pending'")
+	[ "$queued" -ge "$SENDS" ] || die "only $queued replies queued"
+	psql_q "UPDATE contacts SET follow_state = 'following'; UPDATE outbox SET reply_token = NULL"
+	texts off
+}
+
 log "1. $SENDS people write after hours to a process that may not send"
-texts on
-start_daemon hold
-bin/linesim flood --webhook-url "http://127.0.0.1:$port/webhook/line" \
-	--channel-secret-file "$work/secrets/channel_secret" --count "$SENDS" \
-	--concurrency 16 --users "$SENDS" >/dev/null
-for _ in $(seq 600); do
-	[ "$(psql_q 'SELECT count(*) FROM autoreply_pending')" = 0 ] && break
-	sleep 0.1
-done
-stop_daemon
-queued=$(psql_q "SELECT count(*) FROM outbox WHERE state = 'pending'")
-[ "$queued" -ge "$SENDS" ] || die "only $queued replies queued"
-# They followed the account; their reply tokens have long expired: pushes.
-psql_q "UPDATE contacts SET follow_state = 'following'; UPDATE outbox SET reply_token = NULL"
-texts off
+queue_replies
 
 # CPU time (ticks) of a process, and of the whole machine (busy, all).
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -159,19 +165,7 @@ log "3. as many again, queued; the webhook measured (${SECONDS_DRAIN}s at c=$CON
 # Monday night: a new closed period, so the same people get a reply again.
 export MADOGUCHI_NOW=2026-11-30T21:00:00+09:00
 curl -fs -X DELETE "http://127.0.0.1:$simport/sim/messages" >/dev/null
-texts on
-start_daemon hold
-bin/linesim flood --webhook-url "http://127.0.0.1:$port/webhook/line" \
-	--channel-secret-file "$work/secrets/channel_secret" --count "$SENDS" \
-	--concurrency 16 --users "$SENDS" >/dev/null
-for _ in $(seq 600); do
-	[ "$(psql_q 'SELECT count(*) FROM autoreply_pending')" = 0 ] && break
-	sleep 0.1
-done
-stop_daemon
-queued=$(psql_q "SELECT count(*) FROM outbox WHERE state = 'pending'")
-psql_q "UPDATE contacts SET follow_state = 'following'; UPDATE outbox SET reply_token = NULL"
-texts off
+queue_replies
 export MADOGUCHI_NOW=2026-11-30T22:00:00+09:00
 
 # Both measurements on the same database, settled first (vacuumed,
