@@ -29,7 +29,10 @@ static const char calendar_usage[] =
 
 /* $1 day, $2 kind, $3 opens, $4 closes, $5 name, $6 who */
 static const char calendar_add_sql[] =
-"WITH ins AS ("
+"WITH old AS ("	/* what a change of an existing exception replaces */
+"  SELECT day, kind, opens, closes, name FROM calendar_exceptions"
+"   WHERE channel_id IS NULL AND day = $1::date AND kind = $2"
+"), ins AS ("
 "  INSERT INTO calendar_exceptions (day, kind, opens, closes, name, created_by)"
 "  VALUES ($1::date, $2, $3::time, $4::time, $5, $6)"
 "  ON CONFLICT ((coalesce(channel_id, 0)), day, kind) DO UPDATE SET"
@@ -37,8 +40,9 @@ static const char calendar_add_sql[] =
 "    created_by = EXCLUDED.created_by, created_at = now()"
 "  RETURNING day, kind, opens, closes, name"
 ") "
-"INSERT INTO settings_changes (key, new_value, changed_by)"
-"  SELECT 'calendar_exceptions', to_jsonb(ins), $6 FROM ins "
+"INSERT INTO settings_changes (key, old_value, new_value, changed_by)"
+"  SELECT 'calendar_exceptions', (SELECT to_jsonb(old) FROM old),"
+"    to_jsonb(ins), $6 FROM ins "
 "RETURNING pg_notify('madoguchi_settings', 'calendar')";
 
 /* $1 day, $2 kind, $3 who */
