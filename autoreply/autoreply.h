@@ -125,7 +125,6 @@ struct ingest_calendar;
 void	autoreply_calendar(void *ar, int64_t now_us, struct ingest_calendar *out);
 /* The desk's settings changed (NOTIFY madoguchi_settings): read them again. */
 void	autoreply_reload(struct autoreply *ar);
-bool	autoreply_ready(const struct autoreply *ar);	/* settings loaded */
 void	autoreply_close(struct autoreply *ar);
 bool	autoreply_busy(const struct autoreply *ar);	/* a decision in flight */
 void	autoreply_free(struct autoreply *ar);

@@ -24,7 +24,9 @@
 #include "outbox.h"
 #include "storage.h"
 
-#define WORKER_BATCH		64
+#define WORKER_BATCH		64	/* events a decision transaction takes */
+#define WORKER_STR_(x)		#x
+#define WORKER_STR(x)		WORKER_STR_(x)
 #define WORKER_TICK_S		2
 #define WORKER_RELOAD_S		60
 
@@ -33,7 +35,7 @@
 static const char worker_claim_sql[] =
 "SELECT id, contact_id FROM autoreply_pending"
 " WHERE channel_id = (SELECT id FROM channels WHERE kind = $1 AND name = $2)"
-" ORDER BY id LIMIT " "64" " FOR UPDATE SKIP LOCKED";
+" ORDER BY id LIMIT " WORKER_STR(WORKER_BATCH) " FOR UPDATE SKIP LOCKED";
 
 /*
  * NO KEY: the ingest's inserts of conversations hold KEY SHARE on their
@@ -683,12 +685,6 @@ autoreply_new(struct event_base *base, struct db_pool *pool,
 	    "Auto-replies written to the outbox");
 	autoreply_reload(ar);
 	return ar;
-}
-
-bool
-autoreply_ready(const struct autoreply *ar)
-{
-	return ar->ready;
 }
 
 void
