@@ -2,19 +2,21 @@
 # `make test` installs what is missing, builds, and runs every test.
 
 CC	?= cc
-PKGS	:= libevent libcurl libcjson libpq openssl
+PKGS	:= libevent libcurl libcjson libpq openssl libargon2 \
+	   liboath libqrencode
 CFLAGS	?= -O2 -g
 WARN	:= -std=c11 -Wall -Wextra -Werror -Wmissing-prototypes \
 	   -Wstrict-prototypes -Wshadow -Wpointer-arith -Wformat=2
 DEFS	:= -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
-INCS	:= -Ilib -Istorage -Iwebhook -Iautoreply -Ioutbox -Idaemon -Icli -Itests
+INCS	:= -Ilib -Istorage -Iwebhook -Iautoreply -Ioutbox -Ioperator-console \
+	   -Idaemon -Icli -Itests
 # Sanitizer builds live apart so they never mix objects with the plain one.
 BUILD	?= build
 BIN	?= bin
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS = $(WARN) $(DEFS) $(INCS) $(PKG_CFLAGS) $(CFLAGS) $(SAN)
-LDLIBS	= $(PKG_LIBS) -lm
+LDLIBS	= $(PKG_LIBS) -lm -pthread
 
 LIB_SRC	:= lib/log.c lib/clock.c lib/config.c lib/seal.c lib/metrics.c \
 	   lib/json_write.c lib/http_reply.c lib/http_client.c

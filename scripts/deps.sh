@@ -5,7 +5,8 @@ set -eu
 
 PACKAGES="gcc make pkg-config libc6-dev libevent-dev libcjson-dev
 libcurl4-openssl-dev libssl-dev libpq-dev postgresql postgresql-client
-openssl curl perl valgrind"
+libargon2-dev liboath-dev libqrencode-dev
+openssl curl perl valgrind oathtool"
 
 missing=""
 for p in $PACKAGES; do
