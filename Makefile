@@ -19,15 +19,21 @@ ALL_CFLAGS = $(WARN) $(DEFS) $(INCS) $(PKG_CFLAGS) $(CFLAGS) $(SAN)
 LDLIBS	= $(PKG_LIBS) -lm -pthread
 
 LIB_SRC	:= lib/log.c lib/clock.c lib/config.c lib/seal.c lib/metrics.c \
-	   lib/json_write.c lib/http_reply.c lib/http_client.c
+	   lib/json_write.c lib/http_reply.c lib/http_client.c \
+	   lib/password.c lib/totp.c lib/qr_svg.c lib/offload.c
 STORAGE_SRC := storage/db.c storage/ingest.c storage/migrate.c
 WEBHOOK_SRC := webhook/signature.c webhook/line_parse.c webhook/webhook.c
 AUTOREPLY_SRC := autoreply/calendar.c autoreply/jp_holidays.c \
 	   autoreply/desk.c autoreply/desk_load.c autoreply/render.c \
 	   autoreply/worker.c
 OUTBOX_SRC := outbox/split.c outbox/outbox.c outbox/sender.c
+CONSOLE_SRC := operator-console/console.c operator-console/session.c \
+	   operator-console/auth.c operator-console/mfa.c \
+	   operator-console/settings.c operator-console/static.c \
+	   operator-console/sse.c operator-console/queue.c \
+	   operator-console/conversation.c operator-console/staff.c
 DAEMON_SRC  := daemon/main.c daemon/health.c
-CLI_SRC	:= cli/madoguchi.c cli/calendar.c cli/settings.c
+CLI_SRC	:= cli/madoguchi.c cli/calendar.c cli/settings.c cli/user.c
 SIM_SRC	:= $(wildcard simulator/*.c)
 MIGRATIONS := $(sort $(wildcard storage/migrations/*.sql))
 GEN_SRC	:= $(BUILD)/gen/migrations.c
@@ -35,7 +41,8 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 CORE_OBJ := $(call obj,$(LIB_SRC) $(STORAGE_SRC) $(WEBHOOK_SRC) \
-	    $(AUTOREPLY_SRC) $(OUTBOX_SRC)) $(BUILD)/gen/migrations.o
+	    $(AUTOREPLY_SRC) $(OUTBOX_SRC) $(CONSOLE_SRC)) \
+	    $(BUILD)/gen/migrations.o
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 .PHONY: all deps run test test-unit test-integration test-asan test-valgrind \

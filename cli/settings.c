@@ -11,6 +11,7 @@
 
 #include "autoreply.h"
 #include "cli.h"
+#include "console.h"
 
 #define SETTINGS_FILE_MAX	(64 * 1024)
 
@@ -177,6 +178,9 @@ settings_set(struct cli *cli, const char *by)
 	desk_settings_init(&scratch);
 	ok = desk_settings_apply(&scratch, cli->argv[2], value, err, sizeof(err));
 	desk_settings_free(&scratch);
+	if (!ok && strstr(err, "no such setting") != NULL)	/* the console's? */
+		ok = console_setting_valid(cli->argv[2], value, err,
+		    sizeof(err));
 	if (!ok) {
 		fprintf(stderr, "madoguchi: %s\n", err);
 		free(value);

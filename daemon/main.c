@@ -25,11 +25,13 @@
 #include "autoreply.h"
 #include "clock.h"
 #include "config.h"
+#include "console.h"
 #include "health.h"
 #include "http_client.h"
 #include "http_reply.h"
 #include "log.h"
 #include "metrics.h"
+#include "offload.h"
 #include "outbox.h"
 #include "seal.h"
 #include "storage.h"
@@ -58,6 +60,8 @@ struct daemon {
 	struct ingest		*ingest;
 	struct webhook		*webhook;
 	struct health		*health;
+	struct offload		*offload;	/* password hashing */
+	struct console		*console;
 	struct event		*sigterm, *sigint, *drain;
 	int64_t			 drain_deadline_us;
 	int			 flush_ticks;
@@ -70,11 +74,14 @@ fatal(const char *what, const char *why)
 	exit(1);
 }
 
+/* Paths without a handler of their own: the console's, or none. */
 static void
-not_found_cb(struct evhttp_request *req, void *arg)
+other_path_cb(struct evhttp_request *req, void *arg)
 {
-	(void)arg;
-	http_reply_error(req, "other", 404, "no such path");
+	struct daemon *d = arg;
+
+	if (!console_route(d->console, req))
+		http_reply_error(req, "other", 404, "no such path");
 }
 
 /* "host:port" or "[v6]:port" into a listener with a deep accept queue. */
@@ -144,6 +151,7 @@ stop_cb(evutil_socket_t sig, short what, void *arg)
 	ingest_close(d->ingest);
 	outbox_sender_close(d->sender);
 	autoreply_close(d->autoreply);
+	console_close(d->console);
 	health_set_stopping(d->health);
 	d->drain_deadline_us = clock_now_us() + DRAIN_TIMEOUT_US;
 	d->drain = event_new(d->base, -1, EV_PERSIST, drain_cb, d);
@@ -188,13 +196,13 @@ notified_cb(void *arg, const char *channel, const char *payload)
 {
 	struct daemon *d = arg;
 
-	(void)payload;
 	if (channel == NULL || strcmp(channel, "madoguchi_outbox") == 0)
 		outbox_sender_wake(d->sender);
 	if (channel == NULL || strcmp(channel, "madoguchi_settings") == 0)
 		autoreply_reload(d->autoreply);
 	if (channel == NULL)	/* a reconnect: decisions may be waiting */
 		autoreply_wake(d->autoreply);
+	console_notify(d->console, channel, payload);
 }
 
 /* Deliveries waiting for their commit: people are writing right now. */
@@ -211,7 +219,8 @@ static void
 replies_start(struct daemon *d)
 {
 	static const char *const channels[] = { "madoguchi_outbox",
-	    "madoguchi_settings", NULL };
+	    "madoguchi_settings", "madoguchi_inbound", "madoguchi_console",
+	    NULL };
 	struct http_client_options opt = { .user_agent = "madoguchi/"
 	    MADOGUCHI_VERSION };
 	struct outbox_sender_config sc = {
@@ -253,6 +262,27 @@ replies_start(struct daemon *d)
 }
 
 static void
+console_start(struct daemon *d)
+{
+	struct console_options opt = {
+		.static_dir = d->cfg.console_dir,
+		.cookie_secure = d->cfg.console_cookie_secure != 0,
+		.channel_kind = "line",
+		.channel_name = d->cfg.channel_name,
+		.give_up_s = d->cfg.outbox_give_up_seconds,
+	};
+
+	if (!d->cfg.console_cookie_secure)
+		log_warn("console.cookie_not_secure", "hint=\"only for a local "
+		    "demo over plain http\"");
+	if ((d->offload = offload_new(d->base,
+	    (int)d->cfg.console_password_workers, 64)) == NULL ||
+	    (d->console = console_new(d->base, d->pool, d->keys, d->offload,
+	    &opt)) == NULL)
+		fatal("console", "cannot start");
+}
+
+static void
 daemon_start(struct daemon *d)
 {
 	struct evconnlistener *listener;
@@ -266,7 +296,7 @@ daemon_start(struct daemon *d)
 	evhttp_set_max_body_size(d->http, (ev_ssize_t)d->cfg.max_body_bytes);
 	evhttp_set_max_headers_size(d->http, 64 * 1024);
 	evhttp_set_timeout(d->http, 60);
-	evhttp_set_gencb(d->http, not_found_cb, NULL);
+	evhttp_set_gencb(d->http, other_path_cb, d);
 	if ((listener = listen_on(d->base, d->cfg.listen)) == NULL)
 		fatal(d->cfg.listen, strerror(errno));
 	d->bound = evhttp_bind_listener(d->http, listener);
@@ -284,6 +314,7 @@ daemon_start(struct daemon *d)
 	if (d->bound == NULL || d->pool == NULL || d->webhook == NULL ||
 	    d->health == NULL)
 		fatal("startup", "out of memory");
+	console_start(d);
 	replies_start(d);
 	d->sigterm = evsignal_new(d->base, SIGTERM, stop_cb, d);
 	d->sigint = evsignal_new(d->base, SIGINT, stop_cb, d);
@@ -301,6 +332,7 @@ static void
 daemon_free(struct daemon *d)
 {
 	http_client_free(d->line);
+	offload_free(d->offload);	/* its last callbacks still query */
 	db_pool_free(d->listen_pool);
 	db_pool_free(d->outbox_pool);
 	db_pool_free(d->ingest_pool);
@@ -310,6 +342,7 @@ daemon_free(struct daemon *d)
 	if (d->access_token != NULL)
 		OPENSSL_cleanse(d->access_token, d->access_token_len);
 	free(d->access_token);
+	console_free(d->console);
 	health_free(d->health);
 	webhook_free(d->webhook);
 	ingest_free(d->ingest);

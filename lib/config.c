@@ -44,6 +44,9 @@ static const struct config_key config_keys[] = {
 	NUM("outbox_retry_max_ms", "MADOGUCHI_OUTBOX_RETRY_MAX_MS", outbox_retry_max_ms, "300000", 10, 86400000),
 	NUM("outbox_give_up_seconds", "MADOGUCHI_OUTBOX_GIVE_UP_SECONDS", outbox_give_up_seconds, "21600", 1, 86400),
 	NUM("outbox_busy_rate", "MADOGUCHI_OUTBOX_BUSY_RATE", outbox_busy_rate, "50", 0, 10000),
+	STR("console_dir", "MADOGUCHI_CONSOLE_DIR", console_dir, "operator-console/web"),
+	NUM("console_cookie_secure", "MADOGUCHI_CONSOLE_COOKIE_SECURE", console_cookie_secure, "1", 0, 1),
+	NUM("console_password_workers", "MADOGUCHI_CONSOLE_PASSWORD_WORKERS", console_password_workers, "1", 1, 16),
 	NUM("outbox_lease_seconds", "MADOGUCHI_OUTBOX_LEASE_SECONDS", outbox_lease_seconds, "300", 30, 86400),
 };
 

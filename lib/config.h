@@ -30,6 +30,9 @@ struct config {
 	long	 outbox_give_up_seconds;	/* a send not done by then fails */
 	long	 outbox_lease_seconds;	/* a claim held longer is taken over */
 	long	 outbox_busy_rate;	/* sends a second while webhooks wait */
+	char	*console_dir;		/* the web console's static files */
+	long	 console_cookie_secure;	/* 0 only for a local demo over http */
+	long	 console_password_workers;	/* threads hashing passwords */
 };
 
 /*

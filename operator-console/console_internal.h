@@ -1,0 +1,198 @@
+/*
+ * console_internal.h - shared by the files of operator-console/ only;
+ * the module's public face is console.h.
+ *
+ * A request to /api/ becomes a struct api_call: console.c finds its route,
+ * checks the session, the CSRF token and the role, parses the JSON body,
+ * then hands it to the route's handler. A handler answers exactly once,
+ * with api_reply or api_error, which also free the call; database results
+ * come back to callbacks whose arg is the call.
+ */
+#ifndef MADOGUCHI_CONSOLE_INTERNAL_H
+#define MADOGUCHI_CONSOLE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+#include <libpq-fe.h>
+
+#include "clock.h"
+#include "console.h"
+#include "storage.h"
+
+#define CONSOLE_TOKEN_BYTES	32
+#define CONSOLE_COOKIE		"madoguchi_session"
+#define CONSOLE_CSRF_HEADER	"X-CSRF-Token"
+
+enum console_role {
+	ROLE_COUNSELLOR	= 1 << 0,
+	ROLE_SUPERVISOR	= 1 << 1,
+	ROLE_ADMIN	= 1 << 2,
+};
+#define ROLES_STAFF	(ROLE_COUNSELLOR | ROLE_SUPERVISOR)
+#define ROLES_ANY	(ROLE_COUNSELLOR | ROLE_SUPERVISOR | ROLE_ADMIN)
+
+/* How far a session has come; routes name the least they need. */
+enum session_stage {
+	STAGE_NONE,	/* no session: only signing in */
+	STAGE_PASSWORD,	/* password checked; TOTP (or enrolment) owed */
+	STAGE_TOTP,	/* both factors; a new password owed */
+	STAGE_FULL,
+};
+
+struct console_staff {
+	int64_t		 id;
+	char		 login[64];
+	char		 display_name[128];
+	enum console_role role;
+	char		 language[3];
+	bool		 totp_enrolled;
+	bool		 password_temporary;
+};
+
+/* The desk's settings the console obeys, reloaded when they change. */
+struct console_settings {
+	int		 idle_minutes;
+	int		 max_hours;
+	int		 lockout_failures;
+	int		 lockout_minutes;
+	int		 ip_failures;
+	int		 ip_minutes;
+	char		 issuer[128];	/* desk_name, shown in authenticator apps */
+};
+
+struct sse_hub;
+
+struct console {
+	struct event_base	*base;
+	struct db_pool		*pool;
+	const struct keyring	*keys;
+	struct offload		*offload;
+	struct console_options	 opt;
+	struct console_settings	 settings;
+	struct event		*tick;		/* settings reload, sweeps */
+	int64_t			 settings_loaded_us;
+	bool			 settings_loading;
+	struct sse_hub		*sse;
+	bool			 closing;
+};
+
+struct api_call;
+typedef void (*api_handler_fn)(struct api_call *call);
+
+struct api_route {
+	const char		*method;	/* GET, POST, PUT, DELETE */
+	const char		*pattern;	/* "/api/conversations/:id" */
+	unsigned		 roles;		/* who may call it, once signed in */
+	enum session_stage	 stage;		/* the least it needs */
+	api_handler_fn		 handler;
+};
+
+struct api_call {
+	struct console		*c;
+	struct evhttp_request	*req;
+	const struct api_route	*route;
+	int64_t			 id;		/* the ":id" of the path, if any */
+	cJSON			*body;		/* the request's JSON object */
+	int64_t			 now_us;
+	char			 now[CLOCK_ISO_LEN];
+	char			 ip[64];
+	/* the session, when the route needs one or the cookie had one */
+	bool			 has_token;
+	uint8_t			 token[CONSOLE_TOKEN_BYTES];
+	int64_t			 session_id;
+	enum session_stage	 stage;
+	struct console_staff	 staff;
+	void			*state;		/* the handler's own; freed by it */
+};
+
+/* Route tables, each ending with a NULL method. */
+extern const struct api_route auth_routes[];
+extern const struct api_route queue_routes[];
+extern const struct api_route conversation_routes[];
+extern const struct api_route staff_routes[];
+
+/* console.c: answering. Each frees the call. */
+void	api_reply(struct api_call *call, int status, cJSON *body);
+void	api_error(struct api_call *call, int status, const char *code,
+	    const char *message);
+/* Frees a call whose request was taken over (an event stream). */
+void	api_call_release(struct api_call *call);
+/* A database failure: 503, logged with the statement's name. */
+void	api_db_error(struct api_call *call, const char *what,
+	    const PGresult *res, const char *why);
+bool	api_query(struct api_call *call, const char *sql, int nparams,
+	    const char *const *values, db_result_fn cb)
+	    __attribute__((warn_unused_result));
+/* A string member of the body, or NULL when absent or not a string. */
+const char *api_body_string(const struct api_call *call, const char *key);
+cJSON	*api_staff_json(const struct console_staff *s);
+
+/* A timestamptz as the API writes times: ISO-8601 in UTC, milliseconds. */
+#define SQL_ISO(x) \
+"to_char((" x ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+/* queue.c: one conversation as lists show it */
+#define CONVERSATION_SUMMARY_SELECT \
+"SELECT cv.id, cv.state, cv.crisis_level, " SQL_ISO("cv.reply_due_at") ","\
+"    " SQL_ISO("cv.waiting_since") ", " SQL_ISO("cv.opened_at") ","\
+"    cv.overdue_at IS NOT NULL, cv.due_soon_at IS NOT NULL,"\
+"    cv.assignee_id, st.display_name, cv.contact_id, ct.nickname,"\
+"    ct.nickname_key_id,"\
+"    EXISTS (SELECT 1 FROM conversations p WHERE p.contact_id = cv.contact_id"\
+"             AND p.id < cv.id),"\
+"    ct.follow_state, m.kind, m.body, m.body_key_id, " SQL_ISO("m.sent_at")\
+"  FROM conversations cv JOIN contacts ct ON ct.id = cv.contact_id"\
+"  LEFT JOIN staff st ON st.id = cv.assignee_id"\
+"  LEFT JOIN LATERAL (SELECT kind, body, body_key_id, sent_at FROM messages"\
+"     WHERE conversation_id = cv.id AND direction = 'in'"\
+"     ORDER BY id DESC LIMIT 1) m ON true"
+cJSON	*conversation_summary_json(const struct api_call *call,
+	    const PGresult *res, int row);
+/* The caller's id when they may see only unclaimed and own conversations. */
+const char *conversation_viewer(const struct api_call *call, char buf[24]);
+
+/* session.c */
+void	session_token_hex(const uint8_t token[CONSOLE_TOKEN_BYTES],
+	    char hex[2 * 32 + 1]);	/* its SHA-256, as stored */
+void	session_csrf(const uint8_t token[CONSOLE_TOKEN_BYTES], char out[44]);
+bool	session_new_token(uint8_t token[CONSOLE_TOKEN_BYTES]);
+void	session_set_cookie(struct api_call *call,
+	    const uint8_t token[CONSOLE_TOKEN_BYTES]);
+void	session_clear_cookie(struct api_call *call);
+bool	session_cookie_token(struct evhttp_request *req,
+	    uint8_t token[CONSOLE_TOKEN_BYTES]);
+/* Looks the session up (and marks it used); then calls next or answers. */
+void	session_resolve(struct api_call *call, bool touch,
+	    void (*next)(struct api_call *call));
+
+/* auth.c, mfa.c: signing in */
+bool	auth_init(void);	/* before the loop runs: ~30 ms once */
+void	auth_cleanup(void);
+/* A wrong password or TOTP code: counted, and maybe the account locked. */
+void	auth_count_failure(struct api_call *call, const char *login,
+	    const char *staff_id, const char *factor, db_result_fn done);
+/* Answers a counted failure: 401, or 423 if it locked the account. */
+void	auth_failed_done(void *arg, const PGresult *res, const char *why);
+void	mfa_enrol(struct api_call *call);
+void	mfa_verify(struct api_call *call);
+void	mfa_new_password(struct api_call *call);
+
+/* static.c */
+bool	static_serve(struct console *c, struct evhttp_request *req,
+	    const char *path);
+
+/* settings.c */
+void	console_settings_defaults(struct console_settings *s);
+void	console_settings_reload(struct console *c);
+
+/* sse.c */
+struct sse_hub *sse_hub_new(struct console *c);
+void	sse_hub_free(struct sse_hub *hub);
+void	sse_hub_close(struct sse_hub *hub);
+void	sse_hub_publish(struct sse_hub *hub, const char *event,
+	    const char *json, unsigned roles);
+void	sse_open(struct api_call *call);
+
+#endif

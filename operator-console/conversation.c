@@ -1,0 +1,536 @@
+/*
+ * conversation.c - one conversation: its whole history, claiming it, the
+ * counsellor's replies (through the outbox) and internal notes.
+ *
+ * A counsellor sees unclaimed conversations and their own; a supervisor
+ * sees all. Claiming is one UPDATE that succeeds only while nobody holds
+ * the conversation, so two counsellors in two processes cannot both win.
+ * Every view is written to the audit trail.
+ */
+#include "console_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "outbox.h"
+#include "seal.h"
+
+#define REPLY_MAX_BYTES		(20 * 1024)
+#define NOTE_MAX_BYTES		(8 * 1024)
+#define NOTE_AAD		"conversation_events.body"
+
+#define CONVERSATION_VISIBLE \
+"  WHERE cv.id = $2::bigint AND ($1::bigint IS NULL"\
+"    OR cv.assignee_id IS NULL OR cv.assignee_id = $1::bigint)"
+
+static const char summary_sql[] = CONVERSATION_SUMMARY_SELECT
+    CONVERSATION_VISIBLE;
+
+/* Messages (greetings of the contact included) and events, by time. */
+static const char history_sql[] =
+"WITH au AS ("
+"  INSERT INTO audit_log (at, staff_id, actor, action, object_type,"
+"      object_id, ip)"
+"  VALUES ($2::timestamptz, $3::bigint, $4, 'conversation.view',"
+"      'conversation', $1::bigint, $5::inet)"
+") SELECT * FROM ("
+"  SELECT 'message' AS type, m.id, m.direction, m.kind, m.accepted, m.body,"
+"      m.body_key_id, " SQL_ISO("coalesce(m.sent_at, m.received_at)") " AS at,"
+"      s.display_name, m.delivery, array_to_json(m.autoreply)::text,"
+"      coalesce(o.retrying, false), o.error, NULL::text AS code"
+"    FROM messages m LEFT JOIN staff s ON s.id = m.staff_id"
+"    LEFT JOIN LATERAL (SELECT bool_or(state = 'pending' AND attempts > 0)"
+"        AS retrying, max(last_error) FILTER (WHERE state IN ('failed',"
+"        'undeliverable')) AS error FROM outbox WHERE message_id = m.id) o"
+"      ON true"
+"   WHERE m.conversation_id = $1::bigint OR (m.conversation_id IS NULL"
+"     AND m.contact_id = $6::bigint)"
+"  UNION ALL"
+"  SELECT 'event', e.id, NULL, e.kind, NULL, e.body, e.body_key_id,"
+"      " SQL_ISO("e.at") ","
+"      s.display_name, NULL, NULL, false, NULL, e.code"
+"    FROM conversation_events e LEFT JOIN staff s ON s.id = e.staff_id"
+"   WHERE e.conversation_id = $1::bigint"
+") h ORDER BY at, type DESC, id";
+
+static const char claim_sql[] =
+"WITH cv AS ("
+"  UPDATE conversations SET assignee_id = $2::bigint,"
+"      claimed_at = $3::timestamptz"
+"   WHERE id = $1::bigint AND state <> 'closed' AND assignee_id IS NULL"
+"  RETURNING id"
+"), ev AS ("
+"  INSERT INTO conversation_events (conversation_id, at, staff_id, kind)"
+"  SELECT id, $3::timestamptz, $2::bigint, 'claimed' FROM cv"
+") SELECT pg_notify('madoguchi_console', json_build_object('id', id,"
+"    'change', 'claimed')::text) FROM cv";
+
+static const char note_sql[] =
+"WITH cv AS ("
+"  SELECT cv.id FROM conversations cv" CONVERSATION_VISIBLE
+"), ev AS ("
+"  INSERT INTO conversation_events (conversation_id, at, staff_id, kind,"
+"      body, body_key_id)"
+"  SELECT id, $3::timestamptz, $4::bigint, 'note', decode($5, 'base64'),"
+"      $6::smallint FROM cv"
+"  RETURNING id, conversation_id"
+") SELECT id, pg_notify('madoguchi_console', json_build_object('id',"
+"    conversation_id, 'change', 'note')::text) FROM ev";
+
+static const char reply_lock_sql[] =
+"SELECT contact_id, channel_id, state, assignee_id FROM conversations"
+"  WHERE id = $1::bigint FOR UPDATE";
+
+/* Replied: the wait is over, and its deadline with it. */
+static const char reply_mark_sql[] =
+"WITH cv AS ("
+"  UPDATE conversations SET state = 'waiting_for_user', reply_due_at = NULL,"
+"      due_soon_at = NULL, overdue_at = NULL,"
+"      first_reply_at = coalesce(first_reply_at, $3::timestamptz),"
+"      claimed_at = coalesce(claimed_at, $3::timestamptz),"
+"      assignee_id = coalesce(assignee_id, $2::bigint)"
+"   WHERE id = $1::bigint RETURNING id"
+") SELECT pg_notify('madoguchi_console', json_build_object('id', id,"
+"    'change', 'replied')::text) FROM cv";
+
+static void
+id_text(int64_t v, char buf[24])
+{
+	snprintf(buf, 24, "%lld", (long long)v);
+}
+
+static cJSON *
+history_entry(const struct api_call *call, const PGresult *res, int i)
+{
+	cJSON *e = cJSON_CreateObject();
+	bool message = strcmp(PQgetvalue(res, i, 0), "message") == 0;
+	size_t len = 0;
+	char *text = NULL;
+
+	cJSON_AddStringToObject(e, "type", message ? "message" : "event");
+	cJSON_AddNumberToObject(e, "id", atof(PQgetvalue(res, i, 1)));
+	if (message)
+		cJSON_AddStringToObject(e, "direction", PQgetvalue(res, i, 2));
+	cJSON_AddStringToObject(e, "kind", PQgetvalue(res, i, 3));
+	if (message)
+		cJSON_AddBoolToObject(e, "accepted",
+		    PQgetvalue(res, i, 4)[0] == 't');
+	if (!PQgetisnull(res, i, 5) && (text = unseal_pg_hex(call->c->keys,
+	    atoi(PQgetvalue(res, i, 6)), message ? "messages.body" : NOTE_AAD,
+	    PQgetvalue(res, i, 5), &len)) == NULL)
+		log_warn("console.unseal_failed", "entry=%s", PQgetvalue(res, i, 1));
+	if (text != NULL)
+		cJSON_AddStringToObject(e, "text", text);
+	else
+		cJSON_AddNullToObject(e, "text");
+	free(text);
+	cJSON_AddStringToObject(e, "at", PQgetvalue(res, i, 7));
+	if (PQgetisnull(res, i, 8))
+		cJSON_AddNullToObject(e, "staff");
+	else
+		cJSON_AddStringToObject(e, "staff", PQgetvalue(res, i, 8));
+	if (!message) {
+		if (PQgetisnull(res, i, 13))
+			cJSON_AddNullToObject(e, "code");
+		else
+			cJSON_AddStringToObject(e, "code", PQgetvalue(res, i, 13));
+		return e;
+	}
+	if (PQgetisnull(res, i, 9))
+		cJSON_AddNullToObject(e, "delivery");
+	else
+		cJSON_AddStringToObject(e, "delivery", PQgetvalue(res, i, 9));
+	cJSON_AddBoolToObject(e, "retrying", PQgetvalue(res, i, 11)[0] == 't');
+	if (PQgetisnull(res, i, 12))
+		cJSON_AddNullToObject(e, "error");
+	else
+		cJSON_AddStringToObject(e, "error", PQgetvalue(res, i, 12));
+	cJSON_AddItemToObject(e, "autoreply", PQgetisnull(res, i, 10) ?
+	    cJSON_CreateNull() : cJSON_Parse(PQgetvalue(res, i, 10)));
+	return e;
+}
+
+static void
+conversation_history_done(void *arg, const PGresult *res, const char *why)
+{
+	struct api_call *call = arg;
+	cJSON *o = call->state, *list;
+
+	call->state = NULL;
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		cJSON_Delete(o);
+		api_db_error(call, "history", res, why);
+		return;
+	}
+	list = cJSON_AddArrayToObject(o, "history");
+	for (int i = 0; i < PQntuples(res); i++)
+		cJSON_AddItemToArray(list, history_entry(call, res, i));
+	api_reply(call, 200, o);
+}
+
+static void
+conversation_summary_done(void *arg, const PGresult *res, const char *why)
+{
+	struct api_call *call = arg;
+	char id[24], staff[24];
+	const char *params[6] = { id, call->now, staff, call->staff.login,
+	    call->ip[0] != '\0' ? call->ip : NULL, NULL };
+	cJSON *o;
+
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		api_db_error(call, "conversation", res, why);
+		return;
+	}
+	if (PQntuples(res) != 1) {
+		api_error(call, 404, "not_found", "no such conversation, or "
+		    "another counsellor holds it");
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "now", call->now);
+	cJSON_AddItemToObject(o, "conversation",
+	    conversation_summary_json(call, res, 0));
+	call->state = o;
+	id_text(call->id, id);
+	id_text(call->staff.id, staff);
+	params[5] = PQgetvalue(res, 0, 10);	/* the contact */
+	if (!api_query(call, history_sql, 6, params, conversation_history_done)) {
+		call->state = NULL;
+		cJSON_Delete(o);
+		api_db_error(call, "history", NULL, "no connection");
+	}
+}
+
+static void
+conversation_summary(struct api_call *call, db_result_fn done)
+{
+	char viewer[24], id[24];
+	const char *params[2] = { conversation_viewer(call, viewer), id };
+
+	id_text(call->id, id);
+	if (!api_query(call, summary_sql, 2, params, done))
+		api_db_error(call, "conversation", NULL, "no connection");
+}
+
+/* GET /api/conversations/:id */
+static void
+conversation_get(struct api_call *call)
+{
+	conversation_summary(call, conversation_summary_done);
+}
+
+static void
+conversation_claimed_summary(void *arg, const PGresult *res, const char *why)
+{
+	struct api_call *call = arg;
+	cJSON *o;
+
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK ||
+	    PQntuples(res) != 1) {
+		api_db_error(call, "conversation", res, why);
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddItemToObject(o, "conversation",
+	    conversation_summary_json(call, res, 0));
+	api_reply(call, 200, o);
+}
+
+static void
+conversation_claimed(void *arg, const PGresult *res, const char *why)
+{
+	struct api_call *call = arg;
+
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		api_db_error(call, "claim", res, why);
+		return;
+	}
+	if (PQntuples(res) != 1) {
+		api_error(call, 409, "claimed", "another counsellor holds this "
+		    "conversation, or it was closed");
+		return;
+	}
+	log_info("console.claimed", "conversation=%lld staff=%lld",
+	    (long long)call->id, (long long)call->staff.id);
+	conversation_summary(call, conversation_claimed_summary);
+}
+
+/* POST /api/conversations/:id/claim */
+static void
+conversation_claim(struct api_call *call)
+{
+	char id[24], staff[24];
+	const char *params[3] = { id, staff, call->now };
+
+	id_text(call->id, id);
+	id_text(call->staff.id, staff);
+	if (!api_query(call, claim_sql, 3, params, conversation_claimed))
+		api_db_error(call, "claim", NULL, "no connection");
+}
+
+/* Text staff typed: non-empty, bounded, no NUL (cJSON strings have none). */
+static const char *
+conversation_text(struct api_call *call, size_t max)
+{
+	const char *text = api_body_string(call, "text");
+	size_t n;
+
+	if (text == NULL || text[strspn(text, " \t\r\n")] == '\0') {
+		api_error(call, 400, "empty", "write something first");
+		return NULL;
+	}
+	if ((n = strlen(text)) > max) {
+		api_error(call, 400, "too_long", "the text is too long");
+		return NULL;
+	}
+	return text;
+}
+
+static void
+conversation_noted(void *arg, const PGresult *res, const char *why)
+{
+	struct api_call *call = arg;
+	cJSON *o;
+
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		api_db_error(call, "note", res, why);
+		return;
+	}
+	if (PQntuples(res) != 1) {
+		api_error(call, 404, "not_found", "no such conversation, or "
+		    "another counsellor holds it");
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "event_id", atof(PQgetvalue(res, 0, 0)));
+	api_reply(call, 200, o);
+}
+
+/* POST /api/conversations/:id/notes {"text"}: never sent to the person. */
+static void
+conversation_note(struct api_call *call)
+{
+	const char *text = conversation_text(call, NOTE_MAX_BYTES);
+	char viewer[24], id[24], staff[24], key_id[8];
+	const char *params[6] = { NULL, id, call->now, staff, NULL, key_id };
+	char *sealed;
+	int kid = 0;
+
+	if (text == NULL)
+		return;
+	if ((sealed = seal_base64(call->c->keys, NOTE_AAD, text, strlen(text),
+	    &kid)) == NULL) {
+		api_error(call, 500, "sealed", "cannot encrypt the note");
+		return;
+	}
+	params[0] = conversation_viewer(call, viewer);
+	id_text(call->id, id);
+	id_text(call->staff.id, staff);
+	snprintf(key_id, sizeof(key_id), "%d", kid);
+	params[4] = sealed;
+	if (!api_query(call, note_sql, 6, params, conversation_noted))
+		api_db_error(call, "note", NULL, "no connection");
+	free(sealed);
+}
+
+/* ---- replying: one transaction from the lock to the outbox rows ---- */
+
+struct reply {
+	struct db_txn	*txn;
+	char		*text;
+	char		 message_id[24];
+	const char	*error;		/* why it was rolled back */
+	int		 status;
+	const char	*code;
+};
+
+static void
+reply_free(struct api_call *call)
+{
+	struct reply *r = call->state;
+
+	call->state = NULL;
+	if (r != NULL) {
+		free(r->text);
+		free(r);
+	}
+}
+
+static void
+reply_ended(void *arg, const PGresult *res, const char *why)
+{
+	struct api_call *call = arg;
+	struct reply *r = call->state;
+	cJSON *o;
+
+	if (r->code != NULL) {	/* rolled back on purpose */
+		int status = r->status;
+		const char *code = r->code, *error = r->error;
+
+		reply_free(call);
+		api_error(call, status, code, error);
+		return;
+	}
+	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
+		reply_free(call);
+		api_db_error(call, "reply_commit", res, why);
+		return;
+	}
+	log_info("console.replied", "conversation=%lld staff=%lld message=%s",
+	    (long long)call->id, (long long)call->staff.id, r->message_id);
+	o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "message_id", atof(r->message_id));
+	reply_free(call);
+	api_reply(call, 200, o);
+}
+
+/* Ends the transaction: commit, or roll back with the answer to give. */
+static void
+reply_finish(struct api_call *call, int status, const char *code,
+    const char *error)
+{
+	struct reply *r = call->state;
+
+	r->status = status;
+	r->code = code;
+	r->error = error;
+	if (!db_txn_end(r->txn, code == NULL, reply_ended, call)) {
+		reply_free(call);
+		api_db_error(call, "reply_end", NULL, "session lost");
+	}
+}
+
+static void
+reply_marked(void *arg, const PGresult *res, const char *why)
+{
+	struct api_call *call = arg;
+
+	(void)why;
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
+		reply_finish(call, 503, "database", "the database is not "
+		    "available; try again");
+	else
+		reply_finish(call, 0, NULL, NULL);
+}
+
+static void
+reply_added(void *arg, const PGresult *res, const char *why)
+{
+	struct api_call *call = arg;
+	struct reply *r = call->state;
+	char id[24], staff[24];
+	const char *params[3] = { id, staff, call->now };
+
+	(void)why;
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK ||
+	    PQntuples(res) != 1) {
+		reply_finish(call, 503, "database", "the database is not "
+		    "available; try again");
+		return;
+	}
+	snprintf(r->message_id, sizeof(r->message_id), "%s",
+	    PQgetvalue(res, 0, 0));
+	id_text(call->id, id);
+	id_text(call->staff.id, staff);
+	if (!db_txn_query(r->txn, reply_mark_sql, 3, params, reply_marked, call))
+		reply_finish(call, 503, "database", "session lost");
+}
+
+static void
+reply_locked(void *arg, const PGresult *res, const char *why)
+{
+	struct api_call *call = arg;
+	struct reply *r = call->state;
+	char conv[24], staff[24];
+	struct outbox_item item = { 0 };
+
+	(void)why;
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		reply_finish(call, 503, "database", "the database is not "
+		    "available; try again");
+		return;
+	}
+	if (PQntuples(res) != 1) {
+		reply_finish(call, 404, "not_found", "no such conversation");
+		return;
+	}
+	if (strcmp(PQgetvalue(res, 0, 2), "closed") == 0) {
+		reply_finish(call, 409, "closed", "this conversation is closed");
+		return;
+	}
+	id_text(call->staff.id, staff);
+	if (!PQgetisnull(res, 0, 3) && strcmp(PQgetvalue(res, 0, 3), staff) != 0 &&
+	    call->staff.role != ROLE_SUPERVISOR) {
+		reply_finish(call, 409, "not_yours", "another counsellor holds "
+		    "this conversation");
+		return;
+	}
+	id_text(call->id, conv);
+	item.conversation_id = conv;
+	item.contact_id = PQgetvalue(res, 0, 0);
+	item.channel_id = PQgetvalue(res, 0, 1);
+	item.direction = "out";
+	item.staff_id = staff;
+	item.text = r->text;
+	item.text_len = strlen(r->text);
+	item.now_us = call->now_us;
+	item.give_up_us = call->now_us + call->c->opt.give_up_s * 1000000LL;
+	if (!outbox_add(r->txn, call->c->keys, &item, reply_added, call))
+		reply_finish(call, 400, "too_long", "the text is too long to "
+		    "send");
+}
+
+static void
+reply_begun(void *arg, struct db_txn *txn, const char *why)
+{
+	struct api_call *call = arg;
+	struct reply *r = call->state;
+	char id[24];
+	const char *params[1] = { id };
+
+	if (txn == NULL) {
+		reply_free(call);
+		api_db_error(call, "reply_begin", NULL, why);
+		return;
+	}
+	r->txn = txn;
+	id_text(call->id, id);
+	if (!db_txn_query(txn, reply_lock_sql, 1, params, reply_locked, call))
+		reply_finish(call, 503, "database", "session lost");
+}
+
+/* POST /api/conversations/:id/messages {"text"} */
+static void
+conversation_reply(struct api_call *call)
+{
+	const char *text = conversation_text(call, REPLY_MAX_BYTES);
+	struct reply *r;
+
+	if (text == NULL)
+		return;
+	if ((r = calloc(1, sizeof(*r))) == NULL ||
+	    (r->text = strdup(text)) == NULL) {
+		free(r);
+		api_error(call, 500, "no_memory", "out of memory");
+		return;
+	}
+	call->state = r;
+	if (!db_txn_begin(call->c->pool, reply_begun, call)) {
+		reply_free(call);
+		api_db_error(call, "reply_begin", NULL, "no connection");
+	}
+}
+
+const struct api_route conversation_routes[] = {
+	{ "GET", "/api/conversations/:id", ROLES_STAFF, STAGE_FULL,
+	    conversation_get },
+	{ "POST", "/api/conversations/:id/claim", ROLES_STAFF, STAGE_FULL,
+	    conversation_claim },
+	{ "POST", "/api/conversations/:id/messages", ROLES_STAFF, STAGE_FULL,
+	    conversation_reply },
+	{ "POST", "/api/conversations/:id/notes", ROLES_STAFF, STAGE_FULL,
+	    conversation_note },
+	{ NULL, NULL, 0, STAGE_NONE, NULL },
+};

@@ -1,0 +1,128 @@
+/*
+ * settings.c - the desk's settings the console obeys (session idle time,
+ * sign-in lockout, the desk's name for authenticator apps), read from the
+ * settings table at start, every minute, and whenever one changes.
+ * Until the first read, and for a value that does not parse, the built-in
+ * defaults stand.
+ */
+#include "console_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+static const char settings_sql[] =
+"SELECT key, value::text FROM settings"
+"  WHERE channel_id IS NULL AND key IN ('session_idle_minutes',"
+"    'session_max_hours', 'login_lockout', 'desk_name')";
+
+void
+console_settings_defaults(struct console_settings *s)
+{
+	s->idle_minutes = 30;
+	s->max_hours = 12;
+	s->lockout_failures = 5;
+	s->lockout_minutes = 15;
+	s->ip_failures = 30;
+	s->ip_minutes = 10;
+	snprintf(s->issuer, sizeof(s->issuer), "madoguchi");
+}
+
+static bool
+settings_int(const cJSON *v, int lo, int hi, int *out)
+{
+	if (!cJSON_IsNumber(v) || v->valuedouble != (double)v->valueint ||
+	    v->valueint < lo || v->valueint > hi)
+		return false;
+	*out = v->valueint;
+	return true;
+}
+
+static bool
+settings_lockout(const cJSON *v, struct console_settings *s)
+{
+	struct console_settings t = *s;
+
+	if (!cJSON_IsObject(v) ||
+	    !settings_int(cJSON_GetObjectItemCaseSensitive(v, "failures"), 1,
+	    100, &t.lockout_failures) ||
+	    !settings_int(cJSON_GetObjectItemCaseSensitive(v, "minutes"), 1,
+	    1440, &t.lockout_minutes) ||
+	    !settings_int(cJSON_GetObjectItemCaseSensitive(v, "ip_failures"), 1,
+	    10000, &t.ip_failures) ||
+	    !settings_int(cJSON_GetObjectItemCaseSensitive(v, "ip_minutes"), 1,
+	    1440, &t.ip_minutes))
+		return false;
+	*s = t;
+	return true;
+}
+
+/* Applies one setting to s; false (s unchanged) when it does not parse. */
+static bool
+settings_apply(struct console_settings *s, const char *key, const cJSON *v)
+{
+	if (strcmp(key, "session_idle_minutes") == 0)
+		return settings_int(v, 1, 24 * 60, &s->idle_minutes);
+	if (strcmp(key, "session_max_hours") == 0)
+		return settings_int(v, 1, 24 * 7, &s->max_hours);
+	if (strcmp(key, "login_lockout") == 0)
+		return settings_lockout(v, s);
+	if (strcmp(key, "desk_name") == 0 && cJSON_IsString(v) &&
+	    v->valuestring[0] != '\0') {
+		snprintf(s->issuer, sizeof(s->issuer), "%s", v->valuestring);
+		return true;
+	}
+	return false;
+}
+
+static void
+settings_loaded(void *arg, const PGresult *res, const char *why)
+{
+	struct console *c = arg;
+	struct console_settings s;
+
+	c->settings_loading = false;
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		log_warn("console.settings_failed", "sqlstate=%s reason=\"%s\"",
+		    db_sqlstate(res), res ? "rejected by server" : why);
+		return;
+	}
+	console_settings_defaults(&s);
+	for (int i = 0; i < PQntuples(res); i++) {
+		cJSON *v = cJSON_Parse(PQgetvalue(res, i, 1));
+
+		if (!settings_apply(&s, PQgetvalue(res, i, 0), v))
+			log_warn("console.setting_ignored", "key=%s",
+			    PQgetvalue(res, i, 0));
+		cJSON_Delete(v);
+	}
+	c->settings = s;
+	c->settings_loaded_us = clock_now_us();
+}
+
+void
+console_settings_reload(struct console *c)
+{
+	if (c->settings_loading || db_pool_connected(c->pool) == 0)
+		return;
+	c->settings_loading = db_query(c->pool, settings_sql, 0, NULL,
+	    settings_loaded, c);
+}
+
+bool
+console_setting_valid(const char *key, const char *json, char *err,
+    size_t errlen)
+{
+	struct console_settings s;
+	cJSON *v = cJSON_Parse(json);
+	bool ok;
+
+	console_settings_defaults(&s);
+	ok = settings_apply(&s, key, v);
+	cJSON_Delete(v);
+	if (!ok)
+		snprintf(err, errlen, "%s: not a valid value", key);
+	return ok;
+}

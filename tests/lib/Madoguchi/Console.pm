@@ -1,0 +1,89 @@
+# Madoguchi::Console - a console client for the integration tests: staff
+# accounts made with the real CLI, and a session that signs in through the
+# whole flow (password, TOTP enrolment with codes from oathtool, the new
+# password), keeps its cookie and CSRF token, and calls the API.
+package Madoguchi::Console;
+
+use strict;
+use warnings;
+use utf8;
+use HTTP::Tiny;
+use Madoguchi::Test qw(json_decode json_encode);
+use Exporter 'import';
+
+our @EXPORT = qw(staff_add console_signed_in);
+
+my $BIN = $ENV{MADOGUCHI_BIN_DIR} // 'bin';
+
+# Makes an account with `madoguchi user add`; returns its one-time password.
+sub staff_add {
+	my ($db, $login, $role, $name) = @_;
+	local $ENV{MADOGUCHI_CONFIG} = '/dev/null';
+	local $ENV{MADOGUCHI_DATABASE_URL} = $db->conninfo;
+	my $out = `$BIN/madoguchi user add $login --role $role --name '${\($name // $login)}' 2>&1`;
+	$out =~ /^one-time password: (\S+)$/m or die "user add $login: $out";
+	return $1;
+}
+
+# The TOTP code for a base32 secret, offset by whole 30-second steps.
+sub totp {
+	my ($secret, $steps) = @_;
+	my $when = time + 30 * ($steps // 0);
+	my $code = `oathtool --totp -b '$secret' --now '\@$when'`;
+	chomp $code;
+	return $code;
+}
+
+sub new {
+	my ($class, $daemon) = @_;
+	return bless { daemon => $daemon, url => $daemon->{url}, cookie => undef,
+		csrf => undef, http => HTTP::Tiny->new(timeout => 30) }, $class;
+}
+
+# A call: (status, decoded body or undef, raw response). Options: no_csrf,
+# csrf (a value), content_type, raw (a body sent as is), cookie (a value).
+sub call {
+	my ($self, $method, $path, $body, %opt) = @_;
+	my %h;
+	my $cookie = exists $opt{cookie} ? $opt{cookie} : $self->{cookie};
+	$h{Cookie} = "madoguchi_session=$cookie" if defined $cookie;
+	$h{'X-CSRF-Token'} = $opt{csrf} // $self->{csrf}
+		if $method ne 'GET' && !$opt{no_csrf} && defined($opt{csrf} // $self->{csrf});
+	my $content = $opt{raw} // (defined $body ? json_encode($body) : undef);
+	$h{'Content-Type'} = $opt{content_type} // 'application/json' if defined $content;
+	my $r = $self->{http}->request($method, $self->{url} . $path,
+		{ headers => \%h, defined $content ? (content => $content) : () });
+	for my $c (ref $r->{headers}{'set-cookie'} ? @{ $r->{headers}{'set-cookie'} } :
+	    grep { defined } $r->{headers}{'set-cookie'}) {
+		$self->{cookie} = $1 eq '' ? undef : $1 if $c =~ /^madoguchi_session=([^;]*)/;
+		$self->{set_cookie} = $c;
+	}
+	my $data = eval { json_decode($r->{content}) };
+	$self->{csrf} = $data->{csrf} if ref $data eq 'HASH' && $data->{csrf};
+	return ($r->{status}, $data, $r);
+}
+
+sub get { my $s = shift; $s->call('GET', @_) }
+sub post { my $s = shift; $s->call('POST', @_) }
+sub put { my $s = shift; $s->call('PUT', @_) }
+sub del { my $s = shift; $s->call('DELETE', @_) }
+
+# The whole first sign-in; returns the client, signed in, with its secret.
+sub console_signed_in {
+	my ($daemon, $login, $password, %opt) = @_;
+	my $c = __PACKAGE__->new($daemon);
+	my ($st, $d) = $c->post('/api/session', { login => $login, password => $password });
+	die "sign in $login: $st" unless $st == 200;
+	($st, $d) = $c->get('/api/session/enrol');
+	die "enrol $login: $st" unless $st == 200;
+	$c->{secret} = $d->{secret};
+	($st, $d) = $c->post('/api/session/totp', { code => totp($c->{secret}) });
+	die "totp $login: $st" unless $st == 200;
+	$c->{password} = $opt{new_password} // "新しいパスワード-$login-2026";
+	($st, $d) = $c->post('/api/session/password', { password => $c->{password} });
+	die "new password $login: $st" unless $st == 200 && $d->{stage} eq 'full';
+	$c->{staff} = $d->{staff};
+	return $c;
+}
+
+1;
