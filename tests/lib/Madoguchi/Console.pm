@@ -8,6 +8,9 @@ use strict;
 use warnings;
 use utf8;
 use HTTP::Tiny;
+use IO::Select;
+use IO::Socket::INET;
+use Time::HiRes qw(time);
 use Madoguchi::Test qw(json_decode json_encode);
 use Exporter 'import';
 
@@ -67,6 +70,61 @@ sub get { my $s = shift; $s->call('GET', @_) }
 sub post { my $s = shift; $s->call('POST', @_) }
 sub put { my $s = shift; $s->call('PUT', @_) }
 sub del { my $s = shift; $s->call('DELETE', @_) }
+
+# A raw request on its own socket, not yet read: to race two of them.
+sub send_raw {
+	my ($self, $method, $path, $body) = @_;
+	my ($host, $port) = $self->{url} =~ m{^http://([^:/]+):(\d+)};
+	my $sock = IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port)
+		or die "connect: $!";
+	my $content = defined $body ? json_encode($body) : '';
+	print $sock "$method $path HTTP/1.1\r\nHost: $host\r\nConnection: close\r\n"
+		. "Cookie: madoguchi_session=$self->{cookie}\r\nX-CSRF-Token: $self->{csrf}\r\n"
+		. "Content-Type: application/json\r\nContent-Length: " . length($content)
+		. "\r\n\r\n$content";
+	return $sock;
+}
+
+# The status of a response to send_raw.
+sub read_status {
+	my ($sock) = @_;
+	local $/;
+	my $all = <$sock> // '';
+	return $all =~ m{^HTTP/1\.1 (\d+)} ? $1 : 0;
+}
+
+# Opens GET /api/events; returns the socket, past the response headers.
+sub events_open {
+	my ($self) = @_;
+	my ($host, $port) = $self->{url} =~ m{^http://([^:/]+):(\d+)};
+	my $sock = IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port)
+		or die "connect: $!";
+	print $sock "GET /api/events HTTP/1.1\r\nHost: $host\r\n"
+		. "Cookie: madoguchi_session=$self->{cookie}\r\nAccept: text/event-stream\r\n\r\n";
+	$self->{events} = { sock => $sock, buf => '' };
+	return $sock;
+}
+
+# The next event (name, decoded data) within timeout seconds, or ().
+sub events_next {
+	my ($self, $timeout) = @_;
+	my $e = $self->{events};
+	my $end = time + $timeout;
+	while (1) {
+		# Each event is one chunk: its framing lines never split it.
+		if ($e->{buf} =~ /event: (\w+)\ndata: ([^\n]*)\n\n/) {
+			my ($name, $data) = ($1, $2);
+			$e->{buf} = substr($e->{buf}, $+[0]);
+			return ($name, eval { json_decode($data) });
+		}
+		my $left = $end - time;
+		return () if $left <= 0;
+		return () unless IO::Select->new($e->{sock})->can_read($left);
+		my $n = sysread($e->{sock}, my $chunk, 65536);
+		return () unless $n;
+		$e->{buf} .= $chunk;
+	}
+}
 
 # The whole first sign-in; returns the client, signed in, with its secret.
 sub console_signed_in {
