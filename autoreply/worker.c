@@ -45,19 +45,33 @@ static const char worker_lock_sql[] =
 "SELECT id FROM contacts WHERE id = ANY ($1::bigint[]) ORDER BY id"
 " FOR NO KEY UPDATE";
 
-/* $1 the events, $2 conversations one counsellor may hold at once. */
+/*
+ * $1 the events, $2 conversations one counsellor may hold at once (unless
+ * their account says otherwise), $3 now. Only staff signed in to a
+ * console count: a live, fully signed-in session, used within the desk's
+ * idle time.
+ */
 static const char worker_state_sql[] =
-"WITH staffing AS ("
-"  SELECT count(*) FILTER (WHERE s.presence = 'online') AS online,"
-"    count(*) FILTER (WHERE s.presence <> 'offline') AS signed_in,"
-"    count(*) FILTER (WHERE s.presence <> 'offline'"
-"                       AND s.role = 'supervisor') AS supervisors,"
-"    coalesce(sum(greatest(0, $2::integer - (SELECT count(*)"
-"        FROM conversations x WHERE x.assignee_id = s.id"
-"         AND x.state <> 'closed'))) FILTER (WHERE s.presence = 'online'),"
-"      0) AS free_slots"
-"    FROM staff s"
+"WITH present AS ("
+"  SELECT s.* FROM staff s"
 "   WHERE s.disabled_at IS NULL AND s.role IN ('counsellor', 'supervisor')"
+"     AND s.presence <> 'offline' AND EXISTS ("
+"       SELECT 1 FROM sessions ss WHERE ss.staff_id = s.id"
+"          AND ss.ended_at IS NULL AND ss.stage = 'full'"
+"          AND ss.expires_at > $3::timestamptz"
+"          AND ss.last_seen_at > $3::timestamptz - make_interval(mins =>"
+"            coalesce((SELECT (value #>> '{}')::int FROM settings"
+"                       WHERE channel_id IS NULL"
+"                         AND key = 'session_idle_minutes'), 30)))"
+"), staffing AS ("
+"  SELECT count(*) FILTER (WHERE s.presence = 'online') AS online,"
+"    count(*) AS signed_in,"
+"    count(*) FILTER (WHERE s.role = 'supervisor') AS supervisors,"
+"    coalesce(sum(greatest(0, coalesce(s.capacity, $2::integer) -"
+"        (SELECT count(*) FROM conversations x WHERE x.assignee_id = s.id"
+"          AND x.state <> 'closed'))) FILTER (WHERE s.presence = 'online'),"
+"      0) AS free_slots"
+"    FROM present s"
 ") "
 "SELECT p.id, p.kind, p.contact_id, p.conversation_id, p.message_kind,"
 "  p.unblocked, p.channel_id, " EPOCH_US("c.after_hours_replied_at") ","
@@ -524,9 +538,9 @@ static void
 batch_locked(void *arg, const PGresult *res, const char *why)
 {
 	struct batch *b = arg;
-	char capacity[16];
-	const char *params[2] = { (const char *)evbuffer_pullup(b->ids, -1),
-	    capacity };
+	char capacity[16], now[CLOCK_ISO_LEN];
+	const char *params[3] = { (const char *)evbuffer_pullup(b->ids, -1),
+	    capacity, now };
 
 	if (!result_ok(res, PGRES_TUPLES_OK)) {
 		batch_end(b, false, "lock", res, why);
@@ -534,7 +548,8 @@ batch_locked(void *arg, const PGresult *res, const char *why)
 	}
 	snprintf(capacity, sizeof(capacity), "%d",
 	    b->ar->desk.capacity_per_counsellor);
-	if (!db_txn_query(b->txn, worker_state_sql, 2, params, batch_state, b))
+	clock_format_utc(clock_now_us(), now);
+	if (!db_txn_query(b->txn, worker_state_sql, 3, params, batch_state, b))
 		batch_end(b, false, "state", NULL, NULL);
 }
 

@@ -55,12 +55,16 @@ sub cli {
 }
 $db->query(q{INSERT INTO staff (login, display_name, role, presence) VALUES
 	('sato', '佐藤', 'counsellor', 'online'), ('suzuki', '鈴木', 'supervisor', 'online')});
+# Signed in to a console at the desk's 12:00 (70_console_auth.t signs in for real).
+$db->query(q{INSERT INTO sessions (token_hash, staff_id, stage, created_at, last_seen_at, expires_at)
+	SELECT sha256(login::bytea), id, 'full', '2026-11-30T11:50+09', '2026-11-30T11:59+09',
+	       '2026-11-30T20:00+09' FROM staff});
 is(reply_at('2026-11-30T12:00:00+09:00'), 'none', 'two on duty with room: a counsellor will answer');
 $db->query(q{UPDATE staff SET presence = 'offline' WHERE login = 'suzuki'});
 is(reply_at('2026-11-30T12:00:00+09:00'), 'busy', 'fewer on duty than the minimum of two: busy');
 $db->query(q{UPDATE staff SET presence = 'online'});
 # Each takes one of the two waiting; one conversation each is all they can hold.
-$db->query(q{UPDATE conversations c SET state = 'active', assignee_id = s.id
+$db->query(q{UPDATE conversations c SET assignee_id = s.id, claimed_at = now()
 	FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM staff) s,
 	     (SELECT id, row_number() OVER (ORDER BY id) AS n FROM conversations WHERE state = 'waiting') w
 	WHERE c.id = w.id AND s.n = w.n});
