@@ -61,6 +61,13 @@ static const char ingest_channel_sql[] =
  * Rows are taken in a fixed order, so concurrent batches never deadlock.
  * Within a batch, LINE's timestamp orders messages, as its docs advise.
  *
+ * A conversation closing while a batch writes into it: the batch's
+ * snapshot may predate the close. open_known takes KEY SHARE on the open
+ * conversation, which a close's FOR UPDATE conflicts with: a close
+ * already committed is seen (the row is re-read and left out, so a new
+ * conversation opens), and a close not yet made waits for this batch and
+ * then sees its message (and does not close).
+ *
  * The plan is made once per connection, maybe while the tables are still
  * empty, and must stay right as they grow: every read of a table is a
  * LATERAL ... LIMIT 1 probe or an "id = ANY (ARRAY(...))" on an index, so
@@ -125,11 +132,12 @@ static const char ingest_channel_sql[] =
 "), who AS ("\
 "  SELECT id, external_id, after_hours_replied_at FROM known UNION ALL"\
 "  SELECT id, external_id, after_hours_replied_at FROM added"\
-"), open_known AS ("\
+"), open_known AS ("	/* locked: see "A conversation closing" above */\
 "  SELECT cv.* FROM who w,"\
 "    LATERAL (SELECT id, contact_id, state, waiting_since,"\
 "                    busy_replied_at, text_only_replied_at FROM conversations"\
-"              WHERE contact_id = w.id AND state <> 'closed' LIMIT 1) cv"\
+"              WHERE contact_id = w.id AND state <> 'closed' LIMIT 1"\
+"              FOR KEY SHARE) cv"\
 "   WHERE w.external_id IN (SELECT contact_ref FROM writers)"\
 "), opened AS ("\
 "  INSERT INTO conversations AS cv (contact_id, channel_id, state,"\
