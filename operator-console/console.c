@@ -21,11 +21,12 @@
 #include "log.h"
 #include "metrics.h"
 
-#define CONSOLE_TICK_S		15
+#define CONSOLE_TICK_S		5
 #define CONSOLE_RELOAD_US	(60 * 1000000LL)
 
 static const struct api_route *const route_tables[] = {
-	auth_routes, queue_routes, conversation_routes, staff_routes, NULL,
+	auth_routes, queue_routes, conversation_routes, closing_routes,
+	deadline_routes, staff_routes, NULL,
 };
 
 static void
@@ -362,6 +363,8 @@ console_tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (clock_now_us() - c->settings_loaded_us > CONSOLE_RELOAD_US)
 		console_settings_reload(c);
+	deadline_sweep(c);
+	closing_sweep(c);
 }
 
 struct console *

@@ -60,6 +60,8 @@ struct console_settings {
 	int		 ip_failures;
 	int		 ip_minutes;
 	char		 issuer[128];	/* desk_name, shown in authenticator apps */
+	int		 due_soon_minutes;
+	int		 idle_close_minutes;	/* 0: never */
 };
 
 struct sse_hub;
@@ -74,6 +76,8 @@ struct console {
 	struct event		*tick;		/* settings reload, sweeps */
 	int64_t			 settings_loaded_us;
 	bool			 settings_loading;
+	bool			 sweeping;	/* deadline marks in flight */
+	bool			 auto_closing;
 	struct sse_hub		*sse;
 	bool			 closing;
 };
@@ -112,6 +116,12 @@ extern const struct api_route auth_routes[];
 extern const struct api_route queue_routes[];
 extern const struct api_route conversation_routes[];
 extern const struct api_route staff_routes[];
+extern const struct api_route closing_routes[];
+extern const struct api_route deadline_routes[];
+
+/* The sweeps, from the console's timer. */
+void	deadline_sweep(struct console *c);
+void	closing_sweep(struct console *c);
 
 /* console.c: answering. Each frees the call. */
 void	api_reply(struct api_call *call, int status, cJSON *body);

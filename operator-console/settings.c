@@ -16,7 +16,8 @@
 static const char settings_sql[] =
 "SELECT key, value::text FROM settings"
 "  WHERE channel_id IS NULL AND key IN ('session_idle_minutes',"
-"    'session_max_hours', 'login_lockout', 'desk_name')";
+"    'session_max_hours', 'login_lockout', 'desk_name',"
+"    'due_soon_minutes', 'idle_close_minutes')";
 
 void
 console_settings_defaults(struct console_settings *s)
@@ -28,6 +29,8 @@ console_settings_defaults(struct console_settings *s)
 	s->ip_failures = 30;
 	s->ip_minutes = 10;
 	snprintf(s->issuer, sizeof(s->issuer), "madoguchi");
+	s->due_soon_minutes = 60;
+	s->idle_close_minutes = 1440;
 }
 
 static bool
@@ -67,6 +70,15 @@ settings_apply(struct console_settings *s, const char *key, const cJSON *v)
 		return settings_int(v, 1, 24 * 60, &s->idle_minutes);
 	if (strcmp(key, "session_max_hours") == 0)
 		return settings_int(v, 1, 24 * 7, &s->max_hours);
+	if (strcmp(key, "due_soon_minutes") == 0)
+		return settings_int(v, 1, 24 * 60, &s->due_soon_minutes);
+	if (strcmp(key, "idle_close_minutes") == 0) {	/* null: never */
+		if (cJSON_IsNull(v)) {
+			s->idle_close_minutes = 0;
+			return true;
+		}
+		return settings_int(v, 10, 30 * 24 * 60, &s->idle_close_minutes);
+	}
 	if (strcmp(key, "login_lockout") == 0)
 		return settings_lockout(v, s);
 	if (strcmp(key, "desk_name") == 0 && cJSON_IsString(v) &&

@@ -188,7 +188,7 @@ chain_done(void *arg)
 
 	c->ndone++;
 	if (c->ndone == 1)
-		c->resubmitted = offload_submit(c->o, job_work, chain_done, c);
+		c->resubmitted = offload_submit(c->o, chain_work, chain_done, c);
 }
 
 static void

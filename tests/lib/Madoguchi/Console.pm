@@ -14,7 +14,7 @@ use Time::HiRes qw(time);
 use Madoguchi::Test qw(json_decode json_encode);
 use Exporter 'import';
 
-our @EXPORT = qw(staff_add console_signed_in);
+our @EXPORT = qw(staff_add console_signed_in console_sign_in);
 
 my $BIN = $ENV{MADOGUCHI_BIN_DIR} // 'bin';
 
@@ -124,6 +124,19 @@ sub events_next {
 		return () unless $n;
 		$e->{buf} .= $chunk;
 	}
+}
+
+# A later sign-in: password, then the code of step (0: now, 1: the next
+# 30 seconds, as a code is accepted only once).
+sub console_sign_in {
+	my ($daemon, $login, $password, $secret, $step) = @_;
+	my $c = __PACKAGE__->new($daemon);
+	my ($st) = $c->post('/api/session', { login => $login, password => $password });
+	die "sign in $login: $st" unless $st == 200;
+	($st, my $d) = $c->post('/api/session/totp', { code => totp($secret, $step // 0) });
+	die "totp $login: $st" unless $st == 200 && $d->{stage} eq 'full';
+	@$c{qw(secret password staff)} = ($secret, $password, $d->{staff});
+	return $c;
 }
 
 # The whole first sign-in; returns the client, signed in, with its secret.

@@ -1,0 +1,109 @@
+/*
+ * deadline.c - no conversation passes its reply deadline silently. Every
+ * sweep marks those due within due_soon_minutes and those past due, once
+ * each, records the mark in the conversation's history and announces it
+ * (NOTIFY, then SSE on every console). Every process sweeps; the marks
+ * are set only where still unset, so each is made and announced once.
+ *
+ * GET /api/deadlines is the supervisor's list: overdue, and due by the
+ * end of today (the desk's day, Asia/Tokyo).
+ */
+#include "console_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "log.h"
+
+/* $1 now, $2 minutes ahead that count as due soon. */
+static const char deadline_sweep_sql[] =
+"WITH soon AS ("
+"  UPDATE conversations SET due_soon_at = $1::timestamptz"
+"   WHERE state = 'waiting' AND due_soon_at IS NULL"
+"     AND reply_due_at > $1::timestamptz"
+"     AND reply_due_at <= $1::timestamptz + make_interval(mins => $2::int)"
+"  RETURNING id, 'due_soon' AS kind"
+"), late AS ("
+"  UPDATE conversations SET overdue_at = $1::timestamptz,"
+"      due_soon_at = coalesce(due_soon_at, $1::timestamptz)"
+"   WHERE state = 'waiting' AND overdue_at IS NULL"
+"     AND reply_due_at <= $1::timestamptz"
+"  RETURNING id, 'overdue' AS kind"
+"), marked AS ("
+"  SELECT * FROM soon UNION ALL SELECT * FROM late"
+"), ev AS ("
+"  INSERT INTO conversation_events (conversation_id, at, kind)"
+"  SELECT id, $1::timestamptz, kind FROM marked"
+") SELECT id, kind, pg_notify('madoguchi_console', json_build_object('id',"
+"    id, 'change', kind)::text) FROM marked";
+
+static const char deadline_list_sql[] = CONVERSATION_SUMMARY_SELECT
+"  WHERE cv.state = 'waiting' AND cv.reply_due_at IS NOT NULL"
+"    AND cv.reply_due_at < (date_trunc('day', $1::timestamptz"
+"          AT TIME ZONE 'Asia/Tokyo') + interval '1 day')"
+"        AT TIME ZONE 'Asia/Tokyo'"
+"  ORDER BY cv.crisis_level DESC, cv.reply_due_at, cv.id";
+
+static void
+deadline_swept(void *arg, const PGresult *res, const char *why)
+{
+	struct console *c = arg;
+
+	c->sweeping = false;
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		log_warn("console.deadline_sweep_failed", "sqlstate=%s "
+		    "reason=\"%s\"", db_sqlstate(res),
+		    res ? "rejected by server" : why);
+		return;
+	}
+	for (int i = 0; i < PQntuples(res); i++)
+		log_info("console.deadline", "conversation=%s mark=%s",
+		    PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+}
+
+void
+deadline_sweep(struct console *c)
+{
+	char now[CLOCK_ISO_LEN], minutes[12];
+	const char *params[2] = { now, minutes };
+
+	if (c->sweeping || c->closing || db_pool_connected(c->pool) == 0)
+		return;
+	clock_format_utc(clock_now_us(), now);
+	snprintf(minutes, sizeof(minutes), "%d", c->settings.due_soon_minutes);
+	c->sweeping = db_query(c->pool, deadline_sweep_sql, 2, params,
+	    deadline_swept, c);
+}
+
+static void
+deadline_listed(void *arg, const PGresult *res, const char *why)
+{
+	struct api_call *call = arg;
+	cJSON *o, *list;
+
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		api_db_error(call, "deadlines", res, why);
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "now", call->now);
+	list = cJSON_AddArrayToObject(o, "conversations");
+	for (int i = 0; i < PQntuples(res); i++)
+		cJSON_AddItemToArray(list, conversation_summary_json(call, res, i));
+	api_reply(call, 200, o);
+}
+
+/* GET /api/deadlines: overdue and due today, for supervisors. */
+static void
+deadline_list(struct api_call *call)
+{
+	const char *params[1] = { call->now };
+
+	if (!api_query(call, deadline_list_sql, 1, params, deadline_listed))
+		api_db_error(call, "deadlines", NULL, "no connection");
+}
+
+const struct api_route deadline_routes[] = {
+	{ "GET", "/api/deadlines", ROLE_SUPERVISOR, STAGE_FULL, deadline_list },
+	{ NULL, NULL, 0, STAGE_NONE, NULL },
+};

@@ -1,0 +1,1848 @@
+/*
+ * app.js - the counsellors' web console: sign-in (password, TOTP enrolment
+ * or code, new password), the queue, the open conversation, live updates
+ * over Server-Sent Events. Built against operator-console/API.md, with no
+ * framework and nothing from elsewhere: the page's CSP allows only this
+ * origin's files.
+ *
+ * Everything a user or a counsellor wrote is put on the page with
+ * textContent, never as HTML.
+ */
+(function () {
+	"use strict";
+
+	var I18N = window.MADOGUCHI_I18N;
+	var LANG_KEY = "madoguchi.lang";
+	var PRESENCE_KEY = "madoguchi.presence.";	/* + staff id, per tab */
+	var TZ = "Asia/Tokyo";
+	var DEBOUNCE_MS = 100;
+	var TICK_MS = 30000;
+	var IDLE_WARN_MS = 2 * 60 * 1000;
+	var NEAR_BOTTOM_PX = 80;
+	var WEEKDAYS = {
+		ja: ["日", "月", "火", "水", "木", "金", "土"],
+		en: ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+	};
+
+	function $(id) { return document.getElementById(id); }
+
+	var state = {
+		lang: "ja",
+		csrf: null,
+		staff: null,
+		idleMinutes: 30,
+		lastActivity: Date.now(),
+		idleChecking: false,
+		idleRetryAt: 0,
+		view: null,
+		mainStarted: false,
+		skew: 0,		/* server's now minus Date.now(), in ms */
+		queue: [],
+		queueLoaded: false,
+		selectedId: null,
+		openId: null,
+		conv: null,		/* the last answer of GET /api/conversations/:id */
+		convKey: null,		/* its history, as JSON, as last drawn */
+		convSeq: 0,
+		convMissing: false,
+		seenEntries: null,	/* entry keys of the open conversation */
+		knownPreview: null,	/* conversation id -> preview.at */
+		presence: "unknown",
+		drafts: {},		/* conversation id -> unsent reply */
+		noteDrafts: {},
+		sending: false,
+		noting: false,
+		claiming: false,
+		es: null,
+		esRetry: 0,
+		esTimer: null,
+		tickTimer: null,
+		idleTimer: null,
+		error: null		/* {key, params, background} */
+	};
+
+	/* ---- words ---- */
+
+	function t(key, params) {
+		var dict = I18N[state.lang] || I18N.ja;
+		var s = Object.prototype.hasOwnProperty.call(dict, key) ? dict[key] :
+		    I18N.ja[key];
+
+		if (s === undefined)
+			return key;
+		if (params)
+			s = s.replace(/\{(\w+)\}/g, function (m, k) {
+				return Object.prototype.hasOwnProperty.call(params, k) ?
+				    String(params[k]) : m;
+			});
+		return s;
+	}
+
+	function has(key) {
+		return Object.prototype.hasOwnProperty.call(I18N.ja, key);
+	}
+
+	function storedLang() {
+		try {
+			var v = window.localStorage.getItem(LANG_KEY);
+			return v === "ja" || v === "en" ? v : null;
+		} catch (e) {
+			return null;
+		}
+	}
+
+	function setLang(lang, remember) {
+		state.lang = lang === "en" ? "en" : "ja";
+		if (remember) {
+			try {
+				window.localStorage.setItem(LANG_KEY, state.lang);
+			} catch (e) { /* private mode: this tab only */ }
+		}
+		applyStaticText();
+		renderAll();
+	}
+
+	function applyStaticText() {
+		var i, el, nodes;
+
+		document.documentElement.lang = state.lang;
+		nodes = document.querySelectorAll("[data-i18n]");
+		for (i = 0; i < nodes.length; i++) {
+			el = nodes[i];
+			el.textContent = t(el.getAttribute("data-i18n"));
+		}
+		nodes = document.querySelectorAll("[data-i18n-label]");
+		for (i = 0; i < nodes.length; i++) {
+			el = nodes[i];
+			el.setAttribute("aria-label", t(el.getAttribute("data-i18n-label")));
+		}
+		nodes = document.querySelectorAll("[data-i18n-placeholder]");
+		for (i = 0; i < nodes.length; i++) {
+			el = nodes[i];
+			el.setAttribute("placeholder",
+			    t(el.getAttribute("data-i18n-placeholder")));
+		}
+		el = $("lang");
+		el.textContent = t("lang.toggle");
+		el.setAttribute("lang", state.lang === "ja" ? "en" : "ja");
+		el.setAttribute("aria-label", t("lang.toggle_label"));
+		updateTitle();
+	}
+
+	/* ---- time ---- */
+
+	function serverNow() { return Date.now() + state.skew; }
+
+	function updateSkew(now) {
+		var ms = Date.parse(now);
+
+		if (!isNaN(ms))
+			state.skew = ms - Date.now();
+	}
+
+	function two(n) { return (n < 10 ? "0" : "") + n; }
+
+	var tokyoFormat = null;
+
+	/* The wall clock in Tokyo for an instant: {y, m, d, hh, mm, wd}. */
+	function tokyo(ms) {
+		var o = {}, parts, i, wd;
+
+		if (tokyoFormat === null)
+			tokyoFormat = new Intl.DateTimeFormat("en-US", {
+				timeZone: TZ, year: "numeric", month: "numeric",
+				day: "numeric", hour: "numeric", minute: "numeric",
+				hourCycle: "h23"
+			});
+		parts = tokyoFormat.formatToParts(new Date(ms));
+		for (i = 0; i < parts.length; i++)
+			o[parts[i].type] = parts[i].value;
+		wd = new Date(Date.UTC(+o.year, +o.month - 1, +o.day)).getUTCDay();
+		return { y: +o.year, m: +o.month, d: +o.day,
+		    hh: (+o.hour) % 24, mm: +o.minute, wd: wd };
+	}
+
+	function fmtTime(iso) {
+		var ms = Date.parse(iso), k;
+
+		if (isNaN(ms))
+			return "";
+		k = tokyo(ms);
+		return two(k.hh) + ":" + two(k.mm);
+	}
+
+	/* "11/24(火) 20:00", or "Tue 11/24 20:00". */
+	function fmtDateTime(iso) {
+		var ms = Date.parse(iso), k, wd;
+
+		if (isNaN(ms))
+			return "";
+		k = tokyo(ms);
+		wd = WEEKDAYS[state.lang][k.wd];
+		if (state.lang === "en")
+			return wd + " " + k.m + "/" + k.d + " " + two(k.hh) + ":" +
+			    two(k.mm);
+		return k.m + "/" + k.d + "(" + wd + ") " + two(k.hh) + ":" +
+		    two(k.mm);
+	}
+
+	function fmtDay(ms) {
+		var k = tokyo(ms), wd = WEEKDAYS[state.lang][k.wd],
+		    year = tokyo(serverNow()).y !== k.y;
+
+		if (state.lang === "en")
+			return wd + " " + (year ? k.y + "/" : "") + k.m + "/" + k.d;
+		return (year ? k.y + "年" : "") + k.m + "月" + k.d + "日(" + wd + ")";
+	}
+
+	function dayKey(ms) {
+		var k = tokyo(ms);
+		return k.y + "-" + k.m + "-" + k.d;
+	}
+
+	function fmtDuration(ms) {
+		var mins, h;
+
+		if (!(ms > 0) || ms < 60000)
+			return t("dur.lt_minute");
+		mins = Math.floor(ms / 60000);
+		if (mins < 60)
+			return t("dur.minutes", { m: mins });
+		h = Math.floor(mins / 60);
+		if (h < 24)
+			return t("dur.hours", { h: h, m: mins % 60 });
+		return t("dur.days", { d: Math.floor(h / 24), h: h % 24 });
+	}
+
+	function fmtCountdown(ms) {
+		var s = Math.max(0, Math.ceil(ms / 1000));
+		return Math.floor(s / 60) + ":" + two(s % 60);
+	}
+
+	/* ---- the API ---- */
+
+	function ApiError(status, code, message) {
+		this.status = status;
+		this.code = code;
+		this.message = message || code;
+	}
+
+	/*
+	 * One call: cookies of this origin, the CSRF token on every change,
+	 * bodies as JSON. Resolves with the answer's object; rejects with an
+	 * ApiError whose code is the server's, or "network", "not_found".
+	 */
+	function api(method, path, body) {
+		var headers = { "Accept": "application/json" };
+		var opts = { method: method, credentials: "same-origin",
+		    cache: "no-store", headers: headers };
+
+		if (method !== "GET")
+			headers["X-CSRF-Token"] = state.csrf || "";
+		if (body !== undefined) {
+			headers["Content-Type"] = "application/json";
+			opts.body = JSON.stringify(body);
+		}
+		return window.fetch(path, opts).then(function (res) {
+			return res.text().then(function (text) {
+				var data = null, code;
+
+				try {
+					data = text ? JSON.parse(text) : {};
+				} catch (e) {
+					data = null;
+				}
+				if (res.status !== 401)
+					state.lastActivity = Date.now();
+				if (res.ok) {
+					if (data && typeof data.csrf === "string")
+						state.csrf = data.csrf;
+					return data || {};
+				}
+				code = data && typeof data.error === "string" ?
+				    data.error : "http_" + res.status;
+				/* Unknown paths answer {"error": "<English>"}. */
+				if (res.status === 404 || res.status === 405)
+					code = "not_found";
+				else if (res.status === 401 && code !== "bad_credentials" &&
+				    code !== "bad_code")
+					code = "signed_out";
+				throw new ApiError(res.status, code,
+				    data && data.message);
+			});
+		}, function () {
+			throw new ApiError(0, "network");
+		});
+	}
+
+	/* ---- errors and announcements ---- */
+
+	/* "err.<ctx>.<code>" where a code means different things by step. */
+	function errorKey(code, ctx) {
+		if (ctx && has("err." + ctx + "." + code))
+			return "err." + ctx + "." + code;
+		return has("err." + code) ? "err." + code : "err.unknown";
+	}
+
+	function showError(code, ctx, background) {
+		var key = errorKey(code, ctx);
+
+		state.error = { key: key, params: { code: code },
+		    background: !!background };
+		$("error").textContent = t(key, state.error.params);
+	}
+
+	function clearError(onlyBackground) {
+		if (onlyBackground && (state.error === null || !state.error.background))
+			return;
+		state.error = null;
+		$("error").textContent = "";
+	}
+
+	function renderError() {
+		$("error").textContent = state.error === null ? "" :
+		    t(state.error.key, state.error.params);
+	}
+
+	var announceTimer = null;
+
+	function announce(text) {
+		var live = $("live");
+
+		live.textContent = "";
+		if (announceTimer !== null)
+			clearTimeout(announceTimer);
+		announceTimer = setTimeout(function () {
+			announceTimer = null;
+			live.textContent = text;
+		}, 60);
+	}
+
+	/*
+	 * What every caller does with a failure it does not handle itself.
+	 * Returns true when the failure took the user elsewhere.
+	 */
+	function fail(e, ctx, background) {
+		var code = e && e.code ? e.code : "unknown";
+
+		if (code === "signed_out") {
+			goLogin("signed_out");
+			return true;
+		}
+		if (code === "sign_in_incomplete") {
+			boot();
+			return true;
+		}
+		showError(code, ctx, background);
+		return false;
+	}
+
+	/* ---- views ---- */
+
+	var VIEWS = ["loading", "login", "code", "password", "desk", "admin"];
+
+	function showView(name) {
+		var i, v, slot, signedIn = name === "desk" || name === "admin";
+
+		for (i = 0; i < VIEWS.length; i++) {
+			v = $("view-" + VIEWS[i]);
+			v.hidden = VIEWS[i] !== name;
+		}
+		state.view = name;
+		slot = $("view-" + name).querySelector(".error-slot");
+		if (slot !== null && $("error").parentNode !== slot)
+			slot.appendChild($("error"));
+		document.body.setAttribute("data-view", name);
+		$("who").hidden = !signedIn;
+		$("signout").hidden = !signedIn;
+		$("conn").hidden = !signedIn;
+		$("presence").hidden = name !== "desk";
+		if (!signedIn)
+			$("idle").hidden = true;
+		renderHeader();
+		updateTitle();
+	}
+
+	function setBusy(btn, busyKey, idleKey, busy) {
+		var key = busy ? busyKey : idleKey;
+
+		btn.disabled = busy;
+		btn.setAttribute("data-i18n", key);
+		btn.textContent = t(key);
+		if (busy)
+			btn.setAttribute("aria-busy", "true");
+		else
+			btn.removeAttribute("aria-busy");
+	}
+
+	function focusSoon(el) {
+		setTimeout(function () {
+			if (el && !el.disabled && el.offsetParent !== null)
+				el.focus();
+		}, 0);
+	}
+
+	function updateTitle() {
+		var n = 0, i, c;
+
+		if (state.view === "desk") {
+			for (i = 0; i < state.queue.length; i++) {
+				c = state.queue[i];
+				if (c.assignee === null && c.state !== "closed")
+					n++;
+			}
+		}
+		document.title = (n > 0 ? "(" + n + ") " : "") + t("app.title");
+	}
+
+	/* ---- signing in ---- */
+
+	function applySession(s) {
+		var before = state.staff;
+
+		if (s && typeof s.idle_minutes === "number" && s.idle_minutes > 0)
+			state.idleMinutes = s.idle_minutes;
+		if (s && s.staff) {
+			state.staff = s.staff;
+			/* Someone else signed in from another tab: start over. */
+			if (before && before.id !== s.staff.id && state.mainStarted)
+				setTimeout(boot, 0);
+			if (storedLang() === null && (s.staff.language === "ja" ||
+			    s.staff.language === "en") && s.staff.language !== state.lang)
+				setLang(s.staff.language, false);
+		}
+	}
+
+	function route(next) {
+		if (next === "enrol")
+			showCode(true);
+		else if (next === "totp")
+			showCode(false);
+		else if (next === "new_password")
+			showPassword();
+		else
+			enterMain();
+	}
+
+	/* Where to start: GET /api/session tells. */
+	function boot() {
+		stopMain();
+		showView("loading");
+		$("retry").hidden = true;
+		return api("GET", "/api/session").then(function (s) {
+			applySession(s);
+			clearError();
+			route(s.next);
+		}, function (e) {
+			if (e.code === "signed_out") {
+				goLogin(null);
+				return;
+			}
+			showError(e.code, "boot");
+			$("retry").hidden = false;
+			showView("loading");
+		});
+	}
+
+	/* After a step up: ask where we stand now. */
+	function afterStep() {
+		return api("GET", "/api/session").then(function (s) {
+			applySession(s);
+			clearError();
+			route(s.next);
+		});
+	}
+
+	function goLogin(errCode) {
+		stopMain();
+		state.csrf = null;
+		state.staff = null;
+		$("login-password").value = "";
+		$("totp-code").value = "";
+		$("new-password").value = "";
+		$("new-password-confirm").value = "";
+		showView("login");
+		if (errCode)
+			showError(errCode, "login");
+		else
+			clearError();
+		focusSoon($("login-id").value ? $("login-password") : $("login-id"));
+	}
+
+	function onLogin(ev) {
+		var id = $("login-id"), pw = $("login-password"),
+		    btn = $("login-submit"), login = id.value.trim();
+
+		ev.preventDefault();
+		if (btn.disabled)
+			return;
+		clearError();
+		if (login === "" || pw.value === "") {
+			showError("required", "login");
+			(login === "" ? id : pw).focus();
+			return;
+		}
+		setBusy(btn, "login.busy", "login.submit", true);
+		api("POST", "/api/session", { login: login, password: pw.value })
+		    .then(function () {
+			pw.value = "";
+			return afterStep();
+		}).catch(function (e) {
+			pw.value = "";
+			if (e.code === "signed_out")
+				e.code = "bad_credentials";
+			fail(e, "login");
+			focusSoon(pw);
+		}).then(function () {
+			setBusy(btn, "login.busy", "login.submit", false);
+		});
+	}
+
+	/* "１２３" typed with a Japanese input method is "123". */
+	function asciiDigits(s) {
+		return s.replace(/[\uFF10-\uFF19]/g, function (ch) {
+			return String.fromCharCode(ch.charCodeAt(0) - 0xFEE0);
+		});
+	}
+
+	function showCode(enrol) {
+		showView("code");
+		$("enrol-panel").hidden = !enrol;
+		$("totp-intro").hidden = enrol;
+		$("code-heading").setAttribute("data-i18n",
+		    enrol ? "enrol.heading" : "totp.heading");
+		$("code-heading").textContent = t(enrol ? "enrol.heading" :
+		    "totp.heading");
+		$("totp-code").value = "";
+		if (enrol)
+			loadEnrol();
+		focusSoon($("totp-code"));
+	}
+
+	function utf8Base64(s) {
+		var bytes = new TextEncoder().encode(s), bin = "", i;
+
+		for (i = 0; i < bytes.length; i++)
+			bin += String.fromCharCode(bytes[i]);
+		return window.btoa(bin);
+	}
+
+	function loadEnrol() {
+		var qr = $("enrol-qr"), p = document.createElement("p");
+
+		p.className = "muted";
+		p.setAttribute("data-i18n", "enrol.loading");
+		p.textContent = t("enrol.loading");
+		qr.replaceChildren(p);
+		$("enrol-secret").textContent = "";
+		$("enrol-uri").hidden = true;
+		api("GET", "/api/session/enrol").then(function (r) {
+			var img;
+
+			if (state.view !== "code")
+				return;
+			/* As an image, the SVG cannot run anything. */
+			img = document.createElement("img");
+			img.className = "qr-img";
+			img.width = 220;
+			img.height = 220;
+			img.setAttribute("data-i18n-alt", "enrol.qr_alt");
+			img.alt = t("enrol.qr_alt");
+			img.src = "data:image/svg+xml;base64," +
+			    utf8Base64(String(r.svg || ""));
+			qr.replaceChildren(img);
+			$("enrol-secret").textContent = String(r.secret || "");
+			if (typeof r.uri === "string" &&
+			    r.uri.indexOf("otpauth://") === 0) {
+				$("enrol-uri").href = r.uri;
+				$("enrol-uri").hidden = false;
+			}
+		}, function (e) {
+			if (e.code === "already_enrolled") {
+				showCode(false);
+				return;
+			}
+			qr.replaceChildren();
+			fail(e, "code");
+		});
+	}
+
+	function onCode(ev) {
+		var input = $("totp-code"), btn = $("totp-submit"),
+		    code = asciiDigits(input.value).replace(/\s+/g, "");
+
+		ev.preventDefault();
+		if (btn.disabled)
+			return;
+		clearError();
+		if (!/^[0-9]{6}$/.test(code)) {
+			showError("code_format", "code");
+			input.focus();
+			return;
+		}
+		setBusy(btn, "totp.busy", "totp.submit", true);
+		api("POST", "/api/session/totp", { code: code }).then(function (r) {
+			input.value = "";
+			if (r.next === "new_password") {
+				clearError();
+				showPassword();
+				return undefined;
+			}
+			return afterStep();
+		}).catch(function (e) {
+			input.value = "";
+			if (e.code === "not_enrolled") {
+				showCode(true);
+				return;
+			}
+			if (e.code === "already_verified") {
+				boot();
+				return;
+			}
+			fail(e, "code");
+			focusSoon(input);
+		}).then(function () {
+			setBusy(btn, "totp.busy", "totp.submit", false);
+		});
+	}
+
+	function showPassword() {
+		showView("password");
+		$("new-password").value = "";
+		$("new-password-confirm").value = "";
+		focusSoon($("new-password"));
+	}
+
+	function onPassword(ev) {
+		var a = $("new-password"), b = $("new-password-confirm"),
+		    btn = $("new-password-submit");
+
+		ev.preventDefault();
+		if (btn.disabled)
+			return;
+		clearError();
+		if (a.value === "") {
+			showError("required", "password");
+			a.focus();
+			return;
+		}
+		/* Characters, not UTF-16 units: the server counts code points. */
+		if (Array.from(a.value).length < 12) {
+			showError("too_short", "password");
+			a.focus();
+			return;
+		}
+		if (a.value !== b.value) {
+			showError("mismatch", "password");
+			b.focus();
+			return;
+		}
+		setBusy(btn, "pw.busy", "pw.submit", true);
+		api("POST", "/api/session/password", { password: a.value })
+		    .then(function () {
+			a.value = "";
+			b.value = "";
+			return afterStep();
+		}).catch(function (e) {
+			if (e.code === "not_owed") {
+				boot();
+				return;
+			}
+			fail(e, "password");
+			focusSoon(a);
+		}).then(function () {
+			setBusy(btn, "pw.busy", "pw.submit", false);
+		});
+	}
+
+	function restart() {
+		api("DELETE", "/api/session").catch(function () { return null; })
+		    .then(function () { goLogin(null); });
+	}
+
+	/* ---- signed in ---- */
+
+	function isStaff() {
+		return state.staff !== null && state.staff.role !== "admin";
+	}
+
+	function enterMain() {
+		if (state.staff === null) {
+			boot();
+			return;
+		}
+		if (!isStaff()) {
+			showView("admin");
+			startSignedIn();
+			return;
+		}
+		showView("desk");
+		renderConversation();
+		if (state.mainStarted)
+			return;
+		startSignedIn();
+		state.queueLoaded = false;
+		state.knownPreview = null;
+		renderQueue();
+		setPresence(rememberedPresence());
+		scheduleQueue(0);
+	}
+
+	function startSignedIn() {
+		if (state.mainStarted)
+			return;
+		state.mainStarted = true;
+		state.lastActivity = Date.now();
+		openEvents();
+		state.tickTimer = setInterval(onTick, TICK_MS);
+		state.idleTimer = setInterval(idleCheck, 1000);
+	}
+
+	/* Everything a signed-in page holds is dropped. */
+	function stopMain() {
+		closeEvents();
+		if (state.tickTimer !== null)
+			clearInterval(state.tickTimer);
+		if (state.idleTimer !== null)
+			clearInterval(state.idleTimer);
+		state.tickTimer = state.idleTimer = null;
+		state.mainStarted = false;
+		state.queue = [];
+		state.queueLoaded = false;
+		state.selectedId = null;
+		state.openId = null;
+		state.conv = null;
+		state.convKey = null;
+		state.convSeq++;
+		state.convMissing = false;
+		state.seenEntries = null;
+		state.knownPreview = null;
+		state.presence = "unknown";
+		state.drafts = {};
+		state.noteDrafts = {};
+		$("queue").replaceChildren();
+		$("history").replaceChildren();
+		$("composer").value = "";
+		$("note-input").value = "";
+		$("idle").hidden = true;
+	}
+
+	function renderHeader() {
+		var s = state.staff;
+
+		if (s !== null)
+			$("who").textContent = t("header.user", { name: s.display_name,
+			    role: has("role." + s.role) ? t("role." + s.role) : s.role });
+		else
+			$("who").textContent = "";
+		renderPresence();
+		renderConn();
+	}
+
+	function signOut() {
+		var btn = $("signout");
+
+		btn.disabled = true;
+		try {
+			if (state.staff !== null)
+				window.sessionStorage.removeItem(PRESENCE_KEY + state.staff.id);
+		} catch (e) { /* nothing remembered */ }
+		api("DELETE", "/api/session").catch(function () { return null; })
+		    .then(function () {
+			btn.disabled = false;
+			goLogin(null);
+		});
+	}
+
+	/* ---- presence ---- */
+
+	/*
+	 * GET /api/session does not say it: a new sign-in goes online; a
+	 * reload keeps what this tab last chose.
+	 */
+	function rememberedPresence() {
+		try {
+			var v = window.sessionStorage.getItem(PRESENCE_KEY +
+			    state.staff.id);
+			return v === "away" ? "away" : "online";
+		} catch (e) {
+			return "online";
+		}
+	}
+
+	function setPresence(p) {
+		var btn = $("presence");
+
+		btn.disabled = true;
+		return api("PUT", "/api/me/presence", { presence: p })
+		    .then(function (r) {
+			state.presence = r.presence === "away" ? "away" :
+			    r.presence === "online" ? "online" : p;
+			try {
+				window.sessionStorage.setItem(PRESENCE_KEY +
+				    state.staff.id, state.presence);
+			} catch (e) { /* this tab only */ }
+		}, function (e) {
+			fail(e, "presence");
+		}).then(function () {
+			btn.disabled = false;
+			renderPresence();
+		});
+	}
+
+	function renderPresence() {
+		var btn = $("presence"), p = state.presence;
+
+		btn.setAttribute("data-state", p);
+		$("presence-text").textContent = t("presence." + p);
+		$("presence-hint").textContent = p === "online" ?
+		    t("presence.hint_online") : p === "away" ?
+		    t("presence.hint_away") : "";
+		btn.title = p === "online" ? t("presence.switch_to_away") :
+		    t("presence.switch_to_online");
+	}
+
+	function togglePresence() {
+		setPresence(state.presence === "online" ? "away" : "online");
+	}
+
+	/* ---- live events ---- */
+
+	var connState = "reconnecting";
+
+	function setConn(s) {
+		connState = s;
+		renderConn();
+	}
+
+	function renderConn() {
+		$("conn").setAttribute("data-state", connState);
+		$("conn-text").textContent = t("conn." + connState);
+	}
+
+	function closeEvents() {
+		if (state.es !== null) {
+			state.es.close();
+			state.es = null;
+		}
+		if (state.esTimer !== null) {
+			clearTimeout(state.esTimer);
+			state.esTimer = null;
+		}
+		setConn("reconnecting");
+	}
+
+	function openEvents() {
+		var es, types = ["hello", "resync", "inbound", "conversation",
+		    "signed_out"];
+
+		closeEvents();
+		if (typeof window.EventSource !== "function")
+			return;
+		es = new window.EventSource("/api/events");
+		state.es = es;
+		es.onopen = function () {
+			if (state.es !== es)
+				return;
+			state.esRetry = 0;
+			setConn("connected");
+		};
+		es.onerror = function () {
+			if (state.es !== es)
+				return;
+			setConn("reconnecting");
+			/* The browser retries by itself unless the answer was
+			 * not a stream (401, 503...): then we decide. */
+			if (es.readyState === window.EventSource.CLOSED) {
+				es.close();
+				state.es = null;
+				reopenLater();
+			}
+		};
+		types.forEach(function (type) {
+			es.addEventListener(type, function (ev) {
+				var data = {};
+
+				if (state.es !== es)
+					return;
+				try {
+					data = JSON.parse(ev.data || "{}") || {};
+				} catch (e) {
+					data = {};
+				}
+				if (type === "hello")
+					setConn("connected");
+				onEvent(type, data);
+			});
+		});
+	}
+
+	function reopenLater() {
+		var delay = Math.min(30000, 2000 * Math.pow(2, state.esRetry));
+
+		state.esRetry = Math.min(state.esRetry + 1, 5);
+		state.esTimer = setTimeout(function () {
+			state.esTimer = null;
+			if (!state.mainStarted)
+				return;
+			api("GET", "/api/session").then(function (s) {
+				applySession(s);
+				if (s.next !== null && s.next !== undefined) {
+					boot();
+					return;
+				}
+				if (state.mainStarted)
+					openEvents();
+			}, function (e) {
+				if (e.code === "signed_out") {
+					goLogin("signed_out");
+					return;
+				}
+				if (state.mainStarted)
+					reopenLater();
+			});
+		}, delay);
+	}
+
+	function onEvent(type, data) {
+		var concerned = false, ids, i;
+
+		if (type === "signed_out") {
+			goLogin("signed_out");
+			return;
+		}
+		if (!isStaff() || state.view !== "desk")
+			return;
+		scheduleQueue();
+		if (state.openId === null)
+			return;
+		if (type === "hello" || type === "resync") {
+			concerned = true;
+		} else if (type === "inbound") {
+			ids = Array.isArray(data.conversations) ? data.conversations : [];
+			for (i = 0; i < ids.length; i++)
+				if (Number(ids[i]) === state.openId)
+					concerned = true;
+		} else if (type === "conversation") {
+			concerned = Number(data.id) === state.openId;
+		}
+		if (concerned)
+			scheduleConversation();
+	}
+
+	/*
+	 * A debounced, one-at-a-time refresher: calls within the delay become
+	 * one; a call while one runs makes one more afterwards.
+	 */
+	function refresher(fn) {
+		var timer = null, running = false, again = false;
+
+		function run() {
+			timer = null;
+			if (running) {
+				again = true;
+				return;
+			}
+			running = true;
+			Promise.resolve().then(fn).catch(function () { return null; })
+			    .then(function () {
+				running = false;
+				if (again) {
+					again = false;
+					schedule(0);
+				}
+			});
+		}
+		function schedule(ms) {
+			if (timer !== null)
+				return;
+			timer = setTimeout(run, ms === undefined ? DEBOUNCE_MS : ms);
+		}
+		return schedule;
+	}
+
+	var scheduleQueue = refresher(fetchQueue);
+	var scheduleConversation = refresher(function () {
+		return fetchConversation(false);
+	});
+
+	function onTick() {
+		if (state.view === "desk") {
+			renderQueue();
+			if (state.conv !== null)
+				renderConvHead(state.conv.conversation);
+		}
+	}
+
+	/* ---- idle time ---- */
+
+	function idleCheck() {
+		var limit = state.idleMinutes * 60000,
+		    warn = Math.min(IDLE_WARN_MS, limit / 2),
+		    left = state.lastActivity + limit - Date.now();
+
+		if (!state.mainStarted)
+			return;
+		if (left <= 0) {
+			$("idle").hidden = true;
+			document.body.classList.remove("has-idle");
+			if (!state.idleChecking && Date.now() >= state.idleRetryAt) {
+				/* The server decides: most likely signed out. */
+				state.idleChecking = true;
+				api("GET", "/api/session").then(function (s) {
+					applySession(s);
+				}, function (e) {
+					state.idleRetryAt = Date.now() + 30000;
+					fail(e, "idle", true);
+				}).then(function () {
+					state.idleChecking = false;
+				});
+			}
+			return;
+		}
+		if (left <= warn) {
+			$("idle-text").textContent = t("idle.warning",
+			    { time: fmtCountdown(left) });
+			if ($("idle").hidden) {
+				$("idle").hidden = false;
+				document.body.classList.add("has-idle");
+			}
+		} else if (!$("idle").hidden) {
+			$("idle").hidden = true;
+			document.body.classList.remove("has-idle");
+		}
+	}
+
+	function keepAlive() {
+		var btn = $("idle-continue");
+
+		btn.disabled = true;
+		api("GET", "/api/session").then(function (s) {
+			applySession(s);
+			clearError(true);
+			idleCheck();
+		}, function (e) {
+			fail(e, "idle");
+		}).then(function () {
+			btn.disabled = false;
+		});
+	}
+
+	/* ---- the queue ---- */
+
+	function fetchQueue() {
+		if (!isStaff() || !state.mainStarted)
+			return Promise.resolve();
+		return api("GET", "/api/queue").then(function (r) {
+			var list = Array.isArray(r.conversations) ? r.conversations : [];
+
+			if (!state.mainStarted)
+				return;
+			updateSkew(r.now);
+			noticeQueueChanges(list);
+			state.queue = list;
+			state.queueLoaded = true;
+			if (state.selectedId !== null && indexOf(state.selectedId) < 0)
+				state.selectedId = null;
+			clearError(true);
+			renderQueue();
+		}, function (e) {
+			if (e.code === "forbidden" && state.staff !== null) {
+				stopMain();
+				showView("admin");
+				startSignedIn();
+				return;
+			}
+			fail(e, "queue", true);
+		});
+	}
+
+	function caseName(c) {
+		return c.contact && c.contact.case_number ? c.contact.case_number :
+		    "#" + c.id;
+	}
+
+	/* Tell a screen reader what arrived, once, without the text. */
+	function noticeQueueChanges(list) {
+		var first = state.knownPreview === null, known = {}, i, c, prev,
+		    at, msg = null;
+
+		for (i = 0; i < list.length; i++) {
+			c = list[i];
+			at = c.preview && c.preview.at ? c.preview.at : "";
+			known[c.id] = at;
+			if (first)
+				continue;
+			prev = state.knownPreview[c.id];
+			if (prev === undefined)
+				msg = t("live.new_conversation", { case: caseName(c) });
+			else if (at !== "" && at !== prev && c.id !== state.openId)
+				msg = t("live.new_message", { case: caseName(c) });
+		}
+		state.knownPreview = known;
+		if (msg !== null)
+			announce(msg);
+	}
+
+	function indexOf(id) {
+		for (var i = 0; i < state.queue.length; i++)
+			if (state.queue[i].id === id)
+				return i;
+		return -1;
+	}
+
+	function isOverdue(c) {
+		var due;
+
+		if (c.overdue)
+			return true;
+		if (!c.reply_due_at || c.state === "closed" ||
+		    c.state === "waiting_for_user")
+			return false;
+		due = Date.parse(c.reply_due_at);
+		return !isNaN(due) && due <= serverNow();
+	}
+
+	function el(tag, cls, text) {
+		var e = document.createElement(tag);
+
+		if (cls)
+			e.className = cls;
+		if (text !== undefined && text !== null)
+			e.textContent = text;
+		return e;
+	}
+
+	function mark(kind, text, testid) {
+		var m = el("span", "mark mark-" + kind, text);
+
+		if (testid)
+			m.setAttribute("data-testid", testid);
+		return m;
+	}
+
+	function previewText(p) {
+		if (p === null || p === undefined)
+			return t("queue.no_preview");
+		if (p.kind && p.kind !== "text" && !p.text)
+			return has("kind." + p.kind) ? t("kind." + p.kind) :
+			    t("kind.other");
+		return p.text ? p.text : t("queue.no_preview");
+	}
+
+	function queueItem(c) {
+		var li = el("li", "qitem-wrap"), b = el("button", "qitem"),
+		    top = el("span", "q-row q-top"), times = el("span", "q-row q-times"),
+		    who = el("span", "q-row q-who"), contact = c.contact || {},
+		    now = serverNow(), overdue = isOverdue(c), wait;
+
+		b.type = "button";
+		b.setAttribute("data-testid", "queue-item");
+		b.setAttribute("data-conversation-id", String(c.id));
+		if (c.crisis_level > 0)
+			b.classList.add("is-crisis");
+		if (overdue)
+			b.classList.add("is-overdue");
+		else if (c.due_soon)
+			b.classList.add("is-due-soon");
+		if (c.id === state.selectedId) {
+			b.classList.add("is-selected");
+			b.setAttribute("data-selected", "true");
+		}
+		if (c.id === state.openId) {
+			b.classList.add("is-open");
+			b.setAttribute("aria-current", "true");
+		}
+
+		if (c.crisis_level > 0)
+			top.appendChild(mark("crisis", t("queue.crisis")));
+		top.appendChild(el("span", "q-case", caseName(c)));
+		top.appendChild(el("span", contact.nickname ? "q-name" :
+		    "q-name muted", contact.nickname || t("queue.no_nickname")));
+		top.appendChild(el("span", "tag " + (contact.returning ?
+		    "tag-returning" : "tag-new"), contact.returning ?
+		    t("queue.returning") : t("queue.new")));
+		b.appendChild(top);
+
+		if (c.waiting_since && c.state !== "closed") {
+			wait = now - Date.parse(c.waiting_since);
+			times.appendChild(el("span", "q-wait", t("queue.waiting",
+			    { time: fmtDuration(wait) })));
+		}
+		if (c.reply_due_at)
+			times.appendChild(el("span", "q-due", t("queue.due",
+			    { time: fmtDateTime(c.reply_due_at) })));
+		if (overdue)
+			times.appendChild(mark("overdue", t("queue.overdue"),
+			    "overdue-mark"));
+		else if (c.due_soon)
+			times.appendChild(mark("due-soon", t("queue.due_soon"),
+			    "due-soon-mark"));
+		if (times.childNodes.length > 0)
+			b.appendChild(times);
+
+		if (c.assignee)
+			who.appendChild(el("span", "q-assignee" +
+			    (state.staff && c.assignee.id === state.staff.id ?
+			    " is-me" : ""), t("queue.assignee",
+			    { name: c.assignee.display_name })));
+		else
+			who.appendChild(el("span", "q-assignee is-none",
+			    t("queue.unassigned")));
+		if (c.state && c.state !== "waiting" && has("state." + c.state))
+			who.appendChild(el("span", "q-state", t("state." + c.state)));
+		if (contact.follow_state === "blocked")
+			who.appendChild(el("span", "tag tag-blocked",
+			    t("queue.blocked")));
+		b.appendChild(who);
+
+		b.appendChild(el("span", "q-preview" + (c.preview &&
+		    c.preview.text ? "" : " muted"), previewText(c.preview)));
+		li.appendChild(b);
+		return li;
+	}
+
+	function renderQueue() {
+		var list = $("queue"), active = document.activeElement,
+		    focusedId = null, frag = document.createDocumentFragment(),
+		    unassigned = 0, overdue = 0, i, c, again;
+
+		if (active && active.getAttribute &&
+		    active.getAttribute("data-testid") === "queue-item")
+			focusedId = active.getAttribute("data-conversation-id");
+		for (i = 0; i < state.queue.length; i++) {
+			c = state.queue[i];
+			frag.appendChild(queueItem(c));
+			if (c.assignee === null)
+				unassigned++;
+			if (isOverdue(c))
+				overdue++;
+		}
+		list.replaceChildren(frag);
+		list.setAttribute("aria-busy", state.queueLoaded ? "false" : "true");
+		$("queue-empty").hidden = !state.queueLoaded || state.queue.length > 0;
+		$("queue-count").textContent = state.queueLoaded ?
+		    t("queue.count", { n: state.queue.length }) : "";
+		$("queue-summary").textContent = state.queueLoaded ?
+		    t("queue.summary", { unassigned: unassigned, overdue: overdue }) :
+		    t("queue.loading");
+		if (focusedId !== null) {
+			again = list.querySelector('[data-conversation-id="' +
+			    focusedId.replace(/[^0-9]/g, "") + '"]');
+			if (again !== null)
+				again.focus({ preventScroll: true });
+		}
+		updateTitle();
+	}
+
+	function moveSelection(delta) {
+		var n = state.queue.length, i, btn;
+
+		if (n === 0)
+			return;
+		i = state.selectedId === null ? -1 : indexOf(state.selectedId);
+		if (i < 0)
+			i = delta > 0 ? 0 : n - 1;
+		else
+			i = Math.max(0, Math.min(n - 1, i + delta));
+		state.selectedId = state.queue[i].id;
+		markSelection();
+		btn = $("queue").querySelector('[data-conversation-id="' +
+		    state.selectedId + '"]');
+		if (btn !== null) {
+			btn.focus({ preventScroll: true });
+			btn.scrollIntoView({ block: "nearest" });
+		}
+	}
+
+	function markSelection() {
+		var items = $("queue").querySelectorAll("[data-testid=queue-item]"),
+		    i, b, sel;
+
+		for (i = 0; i < items.length; i++) {
+			b = items[i];
+			sel = Number(b.getAttribute("data-conversation-id")) ===
+			    state.selectedId;
+			b.classList.toggle("is-selected", sel);
+			if (sel)
+				b.setAttribute("data-selected", "true");
+			else
+				b.removeAttribute("data-selected");
+		}
+	}
+
+	function isTyping(target) {
+		var tag, type;
+
+		if (!target || !target.tagName)
+			return false;
+		if (target.isContentEditable)
+			return true;
+		tag = target.tagName.toLowerCase();
+		if (tag === "textarea" || tag === "select")
+			return true;
+		if (tag !== "input")
+			return false;
+		type = (target.getAttribute("type") || "text").toLowerCase();
+		return ["button", "submit", "reset", "checkbox", "radio",
+		    "range", "color", "file", "image"].indexOf(type) < 0;
+	}
+
+	function onKey(ev) {
+		var target = ev.target, onBody, inQueue;
+
+		if (state.view !== "desk" || ev.defaultPrevented || ev.isComposing ||
+		    ev.ctrlKey || ev.metaKey || ev.altKey || isTyping(target))
+			return;
+		onBody = target === document.body ||
+		    target === document.documentElement || target === null;
+		inQueue = !onBody && target.closest &&
+		    target.closest("#queue") !== null;
+		switch (ev.key) {
+		case "j":
+			moveSelection(1);
+			break;
+		case "k":
+			moveSelection(-1);
+			break;
+		case "ArrowDown":
+			if (!onBody && !inQueue)
+				return;
+			moveSelection(1);
+			break;
+		case "ArrowUp":
+			if (!onBody && !inQueue)
+				return;
+			moveSelection(-1);
+			break;
+		case "Enter":
+			/* On a queue item the button opens it by itself. */
+			if (!onBody || state.selectedId === null)
+				return;
+			openConversation(state.selectedId);
+			break;
+		default:
+			return;
+		}
+		ev.preventDefault();
+	}
+
+	/* ---- the conversation ---- */
+
+	function saveDrafts() {
+		if (state.openId === null)
+			return;
+		state.drafts[state.openId] = $("composer").value;
+		state.noteDrafts[state.openId] = $("note-input").value;
+	}
+
+	function openConversation(id) {
+		if (state.openId !== id) {
+			saveDrafts();
+			state.openId = id;
+			state.conv = null;
+			state.convKey = null;
+			state.convMissing = false;
+			state.seenEntries = null;
+			$("composer").value = state.drafts[id] || "";
+			$("note-input").value = state.noteDrafts[id] || "";
+			$("history").replaceChildren();
+			clearError();
+		}
+		state.selectedId = id;
+		renderQueue();
+		renderConversation();
+		return fetchConversation(true);
+	}
+
+	function fetchConversation(initial) {
+		var id = state.openId, seq;
+
+		if (id === null || !state.mainStarted)
+			return Promise.resolve();
+		seq = ++state.convSeq;
+		return api("GET", "/api/conversations/" + id).then(function (r) {
+			if (seq !== state.convSeq || id !== state.openId)
+				return;
+			updateSkew(r.now);
+			state.conv = r;
+			state.convMissing = false;
+			if (!initial)
+				clearError(true);
+			renderConversation(initial);
+		}, function (e) {
+			if (seq !== state.convSeq || id !== state.openId)
+				return;
+			if (e.code === "not_found") {
+				state.conv = null;
+				state.convMissing = true;
+				renderConversation();
+				return;
+			}
+			fail(e, "conversation", !initial);
+		});
+	}
+
+	function isMine(c) {
+		return c && c.assignee && state.staff &&
+		    c.assignee.id === state.staff.id;
+	}
+
+	function renderConversation(initial) {
+		var body = $("conv-body"), empty = $("conv-empty"), c;
+
+		if (state.openId === null) {
+			body.hidden = true;
+			empty.hidden = false;
+			return;
+		}
+		body.hidden = false;
+		empty.hidden = true;
+		if (state.conv === null) {
+			$("conv-heading").textContent = state.convMissing ?
+			    t("conv.not_found") : t("conv.loading");
+			$("conv-badges").replaceChildren();
+			$("conv-meta").replaceChildren();
+			$("claim").hidden = true;
+			$("conv-mine").hidden = true;
+			$("conv-blocked").hidden = true;
+			$("history").replaceChildren();
+			updateCompose(null);
+			return;
+		}
+		c = state.conv.conversation || {};
+		renderConvHead(c);
+		updateCompose(c);
+		renderHistory(Array.isArray(state.conv.history) ?
+		    state.conv.history : [], initial === true);
+	}
+
+	function renderConvHead(c) {
+		var contact = c.contact || {}, badges = $("conv-badges"),
+		    meta = $("conv-meta"), overdue = isOverdue(c), h = $("conv-heading");
+
+		h.replaceChildren(el("span", "conv-case", caseName(c)),
+		    el("span", contact.nickname ? "conv-name" : "conv-name muted",
+		    contact.nickname || t("queue.no_nickname")));
+
+		badges.replaceChildren();
+		if (c.crisis_level > 0)
+			badges.appendChild(mark("crisis", t("queue.crisis")));
+		badges.appendChild(el("span", "tag " + (contact.returning ?
+		    "tag-returning" : "tag-new"), contact.returning ?
+		    t("queue.returning") : t("queue.new")));
+		if (c.state && has("state." + c.state))
+			badges.appendChild(el("span", "tag tag-state tag-state-" +
+			    c.state, t("state." + c.state)));
+		if (overdue)
+			badges.appendChild(mark("overdue", t("queue.overdue")));
+		else if (c.due_soon)
+			badges.appendChild(mark("due-soon", t("queue.due_soon")));
+		if (contact.follow_state === "blocked")
+			badges.appendChild(el("span", "tag tag-blocked",
+			    t("queue.blocked")));
+
+		meta.replaceChildren();
+		meta.appendChild(el("span", "meta-item", c.assignee ?
+		    t("queue.assignee", { name: c.assignee.display_name }) :
+		    t("queue.unassigned")));
+		if (c.reply_due_at && c.state !== "closed")
+			meta.appendChild(el("span", "meta-item" + (overdue ?
+			    " is-overdue" : ""), t("queue.due",
+			    { time: fmtDateTime(c.reply_due_at) })));
+		if (c.waiting_since && c.state !== "closed")
+			meta.appendChild(el("span", "meta-item", t("queue.waiting",
+			    { time: fmtDuration(serverNow() -
+			    Date.parse(c.waiting_since)) })));
+
+		$("claim").hidden = !(c.assignee === null && c.state !== "closed");
+		$("conv-mine").hidden = !isMine(c);
+		$("conv-blocked").hidden = contact.follow_state !== "blocked";
+	}
+
+	function updateCompose(c) {
+		var composer = $("composer"), note = $("compose-note"),
+		    supervisor = state.staff !== null &&
+		    state.staff.role === "supervisor", hint = "", can;
+
+		/*
+		 * The server takes a reply from the holder, from anyone while
+		 * nobody holds it (the reply claims it), and from a supervisor.
+		 */
+		if (c === null) {
+			can = false;
+		} else if (c.state === "closed") {
+			can = false;
+			hint = t("conv.compose_closed");
+		} else if (!c.assignee) {
+			can = true;
+			hint = t("conv.compose_unclaimed");
+		} else if (isMine(c)) {
+			can = true;
+		} else {
+			can = supervisor;
+			hint = t(supervisor ? "conv.compose_supervisor" :
+			    "conv.compose_not_yours", { name: c.assignee.display_name });
+		}
+		composer.disabled = !can;
+		$("send").disabled = !can || state.sending;
+		note.hidden = hint === "";
+		note.textContent = hint;
+		$("note-input").disabled = c === null;
+		$("note-button").disabled = c === null || state.noting;
+	}
+
+	function entryKey(e) {
+		return (e.type === "event" ? "e" : "m") + e.id;
+	}
+
+	/* The server sends the display name; an object is taken too. */
+	function staffName(s) {
+		if (typeof s === "string")
+			return s;
+		return s && s.display_name ? String(s.display_name) : "";
+	}
+
+	function timeEl(iso) {
+		var tm = el("time", "entry-time", fmtTime(iso));
+
+		if (iso) {
+			tm.setAttribute("datetime", iso);
+			tm.title = fmtDateTime(iso);
+		}
+		return tm;
+	}
+
+	function messageEntry(m) {
+		var dir = ["in", "out", "auto", "system"].indexOf(m.direction) >= 0 ?
+		    m.direction : "system",
+		    li = el("li", "entry msg msg-" + dir), bubble = el("div", "bubble"),
+		    head = el("div", "msg-meta"), who, text, labels, d, status, i;
+
+		li.setAttribute("data-testid", "history-entry");
+		li.setAttribute("data-entry-type", "message");
+		li.setAttribute("data-direction", dir);
+		if (m.kind)
+			li.setAttribute("data-message-kind", m.kind);
+		li.setAttribute("data-entry-id", String(m.id));
+
+		if (dir === "in") {
+			who = t("dir.in");
+		} else if (dir === "auto") {
+			labels = [];
+			if (Array.isArray(m.autoreply))
+				for (i = 0; i < m.autoreply.length; i++)
+					labels.push(has("auto." + m.autoreply[i]) ?
+					    t("auto." + m.autoreply[i]) :
+					    String(m.autoreply[i]));
+			who = t("dir.auto") + (labels.length > 0 ?
+			    (state.lang === "ja" ? "（" + labels.join("・") + "）" :
+			    " (" + labels.join(", ") + ")") : "");
+		} else if (dir === "out") {
+			who = staffName(m.staff) || t("role.counsellor");
+		} else {
+			who = t("dir.system");
+		}
+		head.appendChild(el("span", "msg-who" + (dir === "auto" ?
+		    " auto-label" : ""), who));
+		head.appendChild(timeEl(m.at));
+		bubble.appendChild(head);
+
+		if (m.accepted === false) {
+			text = el("div", "msg-text msg-refused",
+			    has("kind." + m.kind) ? t("kind." + m.kind) :
+			    t("kind.other"));
+		} else if (m.text === null || m.text === undefined) {
+			text = el("div", "msg-text muted", t("msg.no_text"));
+		} else {
+			text = el("div", "msg-text", String(m.text));
+		}
+		bubble.appendChild(text);
+
+		if (dir !== "in" && m.delivery) {
+			d = m.delivery === "pending" && m.retrying ? "retrying" :
+			    m.delivery;
+			status = el("div", "delivery delivery-" + d,
+			    has("delivery." + d) ? t("delivery." + d) : d);
+			status.setAttribute("data-delivery", d);
+			if ((d === "failed" || d === "undeliverable" ||
+			    d === "retrying") && m.error)
+				status.appendChild(el("span", "delivery-error",
+				    t("delivery.error", { error: String(m.error) })));
+			bubble.appendChild(status);
+		}
+		li.appendChild(bubble);
+		return li;
+	}
+
+	function eventEntry(e) {
+		var kind = String(e.kind || "unknown"),
+		    li = el("li", "entry event event-" + kind.replace(/[^a-z_]/g, "")),
+		    label = has("event." + kind) ? t("event." + kind) :
+		    t("event.unknown", { kind: kind }), box, head, line, name, extra;
+
+		li.setAttribute("data-testid", "history-entry");
+		li.setAttribute("data-entry-type", "event");
+		li.setAttribute("data-kind", kind);
+		li.setAttribute("data-entry-id", String(e.id));
+		name = staffName(e.staff);
+
+		if (kind === "note") {
+			box = el("div", "note-box");
+			head = el("div", "note-head");
+			head.appendChild(el("span", "note-tag", label));
+			head.appendChild(el("span", "note-private",
+			    t("event.note_private")));
+			if (name)
+				head.appendChild(el("span", "note-who", name));
+			head.appendChild(timeEl(e.at));
+			box.appendChild(head);
+			box.appendChild(el("div", "msg-text", e.text ? String(e.text) :
+			    t("msg.no_text")));
+			li.appendChild(box);
+			return li;
+		}
+		line = el("div", "event-line");
+		line.appendChild(el("span", "event-label", label));
+		if (name)
+			line.appendChild(el("span", "event-who", name));
+		if (e.code !== null && e.code !== undefined && e.code !== "") {
+			extra = kind.indexOf("crisis") === 0 ?
+			    t("event.level", { code: String(e.code) }) :
+			    t("event.code", { code: String(e.code) });
+			line.appendChild(el("span", "event-code", extra));
+		}
+		line.appendChild(timeEl(e.at));
+		li.appendChild(line);
+		if (e.text)
+			li.appendChild(el("div", "event-text", String(e.text)));
+		return li;
+	}
+
+	function renderHistory(entries, initial) {
+		var list = $("history"), key = JSON.stringify(entries) + state.lang,
+		    nearBottom, frag, lastDay = null, i, e, ms, day, sep, seen,
+		    fresh = false, k;
+
+		if (key === state.convKey)
+			return;
+		state.convKey = key;
+		nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight <
+		    NEAR_BOTTOM_PX;
+		seen = state.seenEntries;
+		state.seenEntries = {};
+		frag = document.createDocumentFragment();
+		for (i = 0; i < entries.length; i++) {
+			e = entries[i];
+			ms = Date.parse(e.at);
+			if (!isNaN(ms)) {
+				day = dayKey(ms);
+				if (day !== lastDay) {
+					sep = el("li", "day-sep");
+					sep.appendChild(el("span", null, fmtDay(ms)));
+					frag.appendChild(sep);
+					lastDay = day;
+				}
+			}
+			frag.appendChild(e.type === "event" ? eventEntry(e) :
+			    messageEntry(e));
+			k = entryKey(e);
+			state.seenEntries[k] = true;
+			if (seen !== null && !seen[k] && e.type !== "event" &&
+			    e.direction === "in")
+				fresh = true;
+		}
+		if (entries.length === 0)
+			frag.appendChild(el("li", "history-empty muted",
+			    t("conv.history_empty")));
+		list.replaceChildren(frag);
+		if (initial || nearBottom || seen === null)
+			list.scrollTop = list.scrollHeight;
+		if (fresh)
+			announce(t("live.new_in_open"));
+	}
+
+	function claim() {
+		var id = state.openId, btn = $("claim");
+
+		if (id === null || state.claiming)
+			return;
+		state.claiming = true;
+		clearError();
+		setBusy(btn, "conv.claiming", "conv.claim", true);
+		api("POST", "/api/conversations/" + id + "/claim", {})
+		    .then(function (r) {
+			if (id !== state.openId)
+				return;
+			if (r.conversation && state.conv !== null)
+				state.conv.conversation = r.conversation;
+			renderConversation();
+			announce(t("conv.claimed_ok"));
+			focusSoon($("composer"));
+		}, function (e) {
+			fail(e, "claim");
+		}).then(function () {
+			state.claiming = false;
+			setBusy(btn, "conv.claiming", "conv.claim", false);
+			scheduleQueue(0);
+			if (id === state.openId)
+				fetchConversation(false);
+		});
+	}
+
+	function sendReply() {
+		var id = state.openId, composer = $("composer"), btn = $("send"),
+		    raw = composer.value, text = raw.trim();
+
+		if (id === null || state.sending || btn.disabled)
+			return;
+		if (text === "") {
+			composer.focus();
+			return;
+		}
+		state.sending = true;
+		clearError();
+		setBusy(btn, "conv.sending", "conv.send", true);
+		api("POST", "/api/conversations/" + id + "/messages", { text: text })
+		    .then(function () {
+			if (id === state.openId && composer.value === raw)
+				composer.value = "";
+			delete state.drafts[id];
+			announce(t("conv.sent_ok"));
+		}, function (e) {
+			fail(e, "send");
+		}).then(function () {
+			state.sending = false;
+			setBusy(btn, "conv.sending", "conv.send", false);
+			if (state.conv !== null)
+				updateCompose(state.conv.conversation);
+			scheduleQueue(0);
+			if (id === state.openId)
+				fetchConversation(false);
+		});
+	}
+
+	function addNote() {
+		var id = state.openId, input = $("note-input"), btn = $("note-button"),
+		    raw = input.value, text = raw.trim();
+
+		if (id === null || state.noting)
+			return;
+		if (text === "") {
+			input.focus();
+			return;
+		}
+		state.noting = true;
+		clearError();
+		setBusy(btn, "conv.note_saving", "conv.note_button", true);
+		api("POST", "/api/conversations/" + id + "/notes", { text: text })
+		    .then(function () {
+			if (id === state.openId && input.value === raw)
+				input.value = "";
+			delete state.noteDrafts[id];
+			announce(t("conv.note_ok"));
+		}, function (e) {
+			fail(e, "note");
+		}).then(function () {
+			state.noting = false;
+			setBusy(btn, "conv.note_saving", "conv.note_button", false);
+			if (state.conv !== null)
+				updateCompose(state.conv.conversation);
+			if (id === state.openId)
+				fetchConversation(false);
+		});
+	}
+
+	function sendKey(ev, action) {
+		if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey) &&
+		    !ev.isComposing) {
+			ev.preventDefault();
+			action();
+		}
+	}
+
+	/* ---- everything again, in the current language ---- */
+
+	function renderAll() {
+		var img = document.querySelector("img[data-i18n-alt]");
+
+		if (img !== null)
+			img.alt = t(img.getAttribute("data-i18n-alt"));
+		renderHeader();
+		renderError();
+		if (state.view === "desk") {
+			renderQueue();
+			state.convKey = null;
+			renderConversation();
+		}
+		idleCheck();
+	}
+
+	/* ---- wiring ---- */
+
+	function init() {
+		var initial = storedLang();
+
+		state.lang = initial || "ja";
+		applyStaticText();
+		renderHeader();
+		$("login-form").addEventListener("submit", onLogin);
+		$("totp-form").addEventListener("submit", onCode);
+		$("password-form").addEventListener("submit", onPassword);
+		$("restart").addEventListener("click", restart);
+		$("restart-pw").addEventListener("click", restart);
+		$("retry").addEventListener("click", boot);
+		$("lang").addEventListener("click", function () {
+			setLang(state.lang === "ja" ? "en" : "ja", true);
+		});
+		$("signout").addEventListener("click", signOut);
+		$("presence").addEventListener("click", togglePresence);
+		$("idle-continue").addEventListener("click", keepAlive);
+		$("claim").addEventListener("click", claim);
+		$("queue").addEventListener("click", function (ev) {
+			var b = ev.target.closest("[data-testid=queue-item]");
+
+			if (b !== null)
+				openConversation(Number(b.getAttribute(
+				    "data-conversation-id")));
+		});
+		$("reply-form").addEventListener("submit", function (ev) {
+			ev.preventDefault();
+			sendReply();
+		});
+		$("note-form").addEventListener("submit", function (ev) {
+			ev.preventDefault();
+			addNote();
+		});
+		$("composer").addEventListener("keydown", function (ev) {
+			sendKey(ev, sendReply);
+		});
+		$("note-input").addEventListener("keydown", function (ev) {
+			sendKey(ev, addNote);
+		});
+		$("composer").addEventListener("input", function () {
+			if (state.openId !== null)
+				state.drafts[state.openId] = $("composer").value;
+		});
+		$("note-input").addEventListener("input", function () {
+			if (state.openId !== null)
+				state.noteDrafts[state.openId] = $("note-input").value;
+		});
+		$("totp-code").addEventListener("input", function (ev) {
+			var v = $("totp-code"), digits;
+
+			if (ev.isComposing)
+				return;
+			digits = asciiDigits(v.value).replace(/[^0-9]/g, "").slice(0, 6);
+			if (digits !== v.value)
+				v.value = digits;
+		});
+		document.addEventListener("keydown", onKey);
+		boot();
+	}
+
+	if (document.readyState === "loading")
+		document.addEventListener("DOMContentLoaded", init);
+	else
+		init();
+}());
