@@ -31,6 +31,20 @@ port_free() {
 	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+# A supervisor to sign in with. Only a hash of a password is kept, so a
+# one-time password not yet used is replaced by a new one on each run.
+demo_account() {
+	local state
+	state=$(bin/madoguchi user list | awk '$1 == "demo" { print $5 }')
+	case "$state" in
+	"") bin/madoguchi user add demo --name 'デモ スーパーバイザー' \
+		--role supervisor --by make-run ;;
+	one-time) bin/madoguchi user reset-password demo --by make-run ;;
+	*) echo "login: demo (with the password you chose; a lost one:" \
+		"MADOGUCHI_CONFIG=var/demo.conf bin/madoguchi user reset-password demo)" ;;
+	esac
+}
+
 pids=()
 stop_all() {
 	trap - INT TERM EXIT
@@ -51,6 +65,7 @@ echo "database: starting PostgreSQL in var/pg"
 scripts/pg.sh start var/pg madoguchi
 trap stop_all INT TERM EXIT
 bin/madoguchi migrate
+account=$(demo_account)
 
 bin/linesim serve --listen "127.0.0.1:$SIM_PORT" \
 	--access-token-file var/secrets/access_token \
@@ -67,6 +82,10 @@ done
 cat <<BANNER
 
   madoguchi is running (Ctrl-C stops it)
+    console      $DAEMON_URL/console/
+$(echo "$account" | sed 's/^/                 /')
+                 (an authenticator app enrols at the first sign-in; or
+                 oathtool --totp -b SECRET with the secret shown there)
     webhook      $DAEMON_URL/webhook/line
     health       $DAEMON_URL/readyz   metrics $DAEMON_URL/metrics
     LINE (sim)   http://127.0.0.1:$SIM_PORT   what LINE was asked: http://127.0.0.1:$SIM_PORT/sim/messages
