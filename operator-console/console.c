@@ -26,7 +26,7 @@
 
 static const struct api_route *const route_tables[] = {
 	auth_routes, queue_routes, conversation_routes, closing_routes,
-	deadline_routes, staff_routes, NULL,
+	deadline_routes, case_record_routes, desk_routes, staff_routes, NULL,
 };
 
 static void

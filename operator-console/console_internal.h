@@ -118,6 +118,8 @@ extern const struct api_route conversation_routes[];
 extern const struct api_route staff_routes[];
 extern const struct api_route closing_routes[];
 extern const struct api_route deadline_routes[];
+extern const struct api_route case_record_routes[];
+extern const struct api_route desk_routes[];
 
 /* The sweeps, from the console's timer. */
 void	deadline_sweep(struct console *c);

@@ -138,3 +138,41 @@ console_setting_valid(const char *key, const char *json, char *err,
 		snprintf(err, errlen, "%s: not a valid value", key);
 	return ok;
 }
+
+/* What the console shows from the desk's settings: lists and limits. */
+static const char desk_sql[] =
+"SELECT key, value::text FROM settings"
+"  WHERE channel_id IS NULL AND key IN ('desk_name', 'close_reasons',"
+"    'case_categories', 'case_attributes', 'referral_agencies',"
+"    'canned_phrases', 'session_soft_limit_minutes', 'session_idle_minutes',"
+"    'due_soon_minutes')";
+
+static void
+desk_listed(void *arg, const PGresult *res, const char *why)
+{
+	struct api_call *call = arg;
+	cJSON *o;
+
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		api_db_error(call, "desk", res, why);
+		return;
+	}
+	o = cJSON_CreateObject();
+	for (int i = 0; i < PQntuples(res); i++)
+		cJSON_AddItemToObject(o, PQgetvalue(res, i, 0),
+		    cJSON_Parse(PQgetvalue(res, i, 1)));
+	api_reply(call, 200, o);
+}
+
+/* GET /api/desk */
+static void
+desk_get(struct api_call *call)
+{
+	if (!api_query(call, desk_sql, 0, NULL, desk_listed))
+		api_db_error(call, "desk", NULL, "no connection");
+}
+
+const struct api_route desk_routes[] = {
+	{ "GET", "/api/desk", ROLES_ANY, STAGE_FULL, desk_get },
+	{ NULL, NULL, 0, STAGE_NONE, NULL },
+};

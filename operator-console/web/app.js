@@ -507,6 +507,7 @@
 
 	function showCode(enrol) {
 		showView("code");
+		$("view-code").classList.toggle("is-enrol", enrol);
 		$("enrol-panel").hidden = !enrol;
 		$("totp-intro").hidden = enrol;
 		$("code-heading").setAttribute("data-i18n",
@@ -527,6 +528,15 @@
 		return window.btoa(bin);
 	}
 
+	/* A whole number of pixels per module keeps the code sharp. */
+	function qrSize(svg) {
+		var m = /viewBox="0 0 (\d+) /.exec(svg), n = m ? +m[1] : 0;
+
+		if (!(n > 0 && n < 200))
+			return 220;
+		return n * Math.max(3, Math.floor(232 / n));
+	}
+
 	function loadEnrol() {
 		var qr = $("enrol-qr"), p = document.createElement("p");
 
@@ -544,8 +554,7 @@
 			/* As an image, the SVG cannot run anything. */
 			img = document.createElement("img");
 			img.className = "qr-img";
-			img.width = 220;
-			img.height = 220;
+			img.width = img.height = qrSize(String(r.svg || ""));
 			img.setAttribute("data-i18n-alt", "enrol.qr_alt");
 			img.alt = t("enrol.qr_alt");
 			img.src = "data:image/svg+xml;base64," +
@@ -608,6 +617,7 @@
 
 	function showPassword() {
 		showView("password");
+		$("pw-username").value = state.staff !== null ? state.staff.login : "";
 		$("new-password").value = "";
 		$("new-password-confirm").value = "";
 		focusSoon($("new-password"));
@@ -1091,6 +1101,12 @@
 		return -1;
 	}
 
+	/* The person waits for the desk (not the desk for the person). */
+	function isWaiting(c) {
+		return !!c.waiting_since && (c.state === "waiting" ||
+		    c.state === "active");
+	}
+
 	function isOverdue(c) {
 		var due;
 
@@ -1164,7 +1180,7 @@
 		    t("queue.returning") : t("queue.new")));
 		b.appendChild(top);
 
-		if (c.waiting_since && c.state !== "closed") {
+		if (isWaiting(c)) {
 			wait = now - Date.parse(c.waiting_since);
 			times.appendChild(el("span", "q-wait", t("queue.waiting",
 			    { time: fmtDuration(wait) })));
@@ -1450,7 +1466,7 @@
 			meta.appendChild(el("span", "meta-item" + (overdue ?
 			    " is-overdue" : ""), t("queue.due",
 			    { time: fmtDateTime(c.reply_due_at) })));
-		if (c.waiting_since && c.state !== "closed")
+		if (isWaiting(c))
 			meta.appendChild(el("span", "meta-item", t("queue.waiting",
 			    { time: fmtDuration(serverNow() -
 			    Date.parse(c.waiting_since)) })));
@@ -1469,6 +1485,7 @@
 		 * The server takes a reply from the holder, from anyone while
 		 * nobody holds it (the reply claims it), and from a supervisor.
 		 */
+		$("compose").hidden = c === null;
 		if (c === null) {
 			can = false;
 		} else if (c.state === "closed") {

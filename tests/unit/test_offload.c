@@ -44,6 +44,14 @@ job_work(void *arg)
 	j->worked = true;
 }
 
+/* Long enough that both workers take some. */
+static void
+job_short_work(void *arg)
+{
+	job_work(arg);
+	sleep_ms(1);
+}
+
 static void
 job_sleep_work(void *arg)
 {
@@ -101,7 +109,8 @@ test_many(void)
 	memset(jobs, 0, sizeof(jobs));
 	for (int i = 0; i < N; i++) {
 		jobs[i].ndone = &ndone;
-		submitted += offload_submit(o, job_work, job_done, &jobs[i]);
+		submitted += offload_submit(o, job_short_work, job_done,
+		    &jobs[i]);
 	}
 	is_int(submitted, N, "%d jobs submitted", N);
 	is_int(offload_pending(o), N, "all pending until their done runs");
@@ -165,7 +174,8 @@ test_bound(void)
 	pthread_cond_broadcast(&gate_cv);
 	pthread_mutex_unlock(&gate_mu);
 	ok(run_until(&ndone, 3), "the 3 done");
-	ok(jobs[3].done_runs == 0 && !jobs[3].worked, "the refused one never ran");
+	ok(jobs[3].done_runs == 0 && !jobs[3].worked,
+	    "the refused one never ran");
 	is_int(offload_pending(o), 0, "nothing pending");
 	ok(offload_submit(o, gated_work, job_done, &jobs[4]) &&
 	    run_until(&ndone, 4), "room again afterwards");
@@ -182,19 +192,20 @@ struct chain {
 };
 
 static void
+chain_work(void *arg)
+{
+	job_work(&((struct chain *)arg)->job);
+}
+
+static void
 chain_done(void *arg)
 {
 	struct chain *c = arg;
 
 	c->ndone++;
 	if (c->ndone == 1)
-		c->resubmitted = offload_submit(c->o, chain_work, chain_done, c);
-}
-
-static void
-chain_work(void *arg)
-{
-	job_work(&((struct chain *)arg)->job);
+		c->resubmitted = offload_submit(c->o, chain_work, chain_done,
+		    c);
 }
 
 static void
@@ -248,7 +259,7 @@ test_free_runs_queued(void)
 		    &c.jobs[i]);
 	}
 	ok(all, "5 jobs of 20 ms queued");
-	is_int(c.ndone, 0, "none done before offload_free (the loop never ran)");
+	is_int(c.ndone, 0, "none done before offload_free (no loop ran)");
 	offload_free(c.o);
 	for (int i = 0; i < 5; i++) {
 		worked += c.jobs[i].worked;

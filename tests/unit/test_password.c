@@ -31,8 +31,7 @@ test_round_trip(void)
 	ok(h != NULL && h2 != NULL, "hash");
 	if (h == NULL || h2 == NULL)
 		goto done;
-	ok(strncmp(h, PREFIX, strlen(PREFIX)) == 0, "OWASP parameters: %.32s",
-	    h);
+	ok(strncmp(h, PREFIX, strlen(PREFIX)) == 0, "OWASP parameters");
 	salt = h + strlen(PREFIX);
 	hash = strchr(salt, '$');
 	ok(hash != NULL && hash - salt == 22 && strlen(hash + 1) == 43,
@@ -40,7 +39,8 @@ test_round_trip(void)
 	ok(strcmp(h, h2) != 0, "fresh salt: same password hashes differently");
 	ok(password_verify(h, pw), "right password verifies");
 	ok(password_verify(h2, pw), "and against the other hash");
-	ok(!password_verify(h, "窓口の合言葉は ひみつ でず"), "wrong password refused");
+	ok(!password_verify(h, "窓口の合言葉は ひみつ でず"),
+	    "wrong password refused");
 	ok(!password_verify(h, ""), "empty password refused");
 	ok(!password_verify(h, NULL), "NULL password refused");
 	ok(password_hash(NULL) == NULL, "NULL password does not hash");
@@ -62,13 +62,15 @@ b64_unpadded(const uint8_t *in, int len, char *out)
 static void
 test_vectors(void)
 {
-	const char *salt = "madoguchi-salt16", *pw = "correct horse battery staple";
+	const char *salt = "madoguchi-salt16";
+	const char *pw = "correct horse battery staple";
 	uint8_t raw[32];
 	char b64salt[32], b64hash[64], encoded[160];
 
 	ok(password_verify(ref_64m, "password"), "reference vector m=65536");
 	ok(password_verify(ref_256k, "password"), "reference vector m=256");
-	ok(!password_verify(ref_64m, "passwore"), "reference vector, wrong password");
+	ok(!password_verify(ref_64m, "passwore"),
+	    "reference vector, wrong password");
 
 	/* Our parameters through the raw API, encoded by OpenSSL's base64. */
 	ok(argon2id_hash_raw(2, 19456, 1, pw, strlen(pw), salt, strlen(salt),
@@ -76,58 +78,60 @@ test_vectors(void)
 	b64_unpadded((const uint8_t *)salt, (int)strlen(salt), b64salt);
 	b64_unpadded(raw, sizeof(raw), b64hash);
 	snprintf(encoded, sizeof(encoded), "%s%s$%s", PREFIX, b64salt, b64hash);
-	ok(password_verify(encoded, pw), "raw hash with fixed salt verifies: %s",
-	    encoded);
+	ok(password_verify(encoded, pw), "raw hash with fixed salt verifies");
 	ok(!password_verify(encoded, "correct horse battery stapler"),
 	    "and not for another password");
 }
 
+/* The reference vector's salt and hash, to build variants from. */
+#define SALT	"$c29tZXNhbHQ"
+#define HASH	"$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc"
+#define PARAMS	"$argon2id$v=19$m=65536,t=2,p=1"
+
 static void
 test_malformed(void)
 {
-	static const char *const bad[] = {
-		"", "x", "$", "$argon2id$", "$argon2id$v=19$",
-		"$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$",
-		"$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ",
-		"$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y",
-		"$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7"
-		    "cJHAph8ArZWb2GRPPd",
-		"$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7"
-		    "cJHAph8ArZWb2GRPP!",
-		"$argon2id$v=19$m=65536,t=2,p=1$c2*tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7"
-		    "cJHAph8ArZWb2GRPPc",
-		"$argon2i$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7"
-		    "cJHAph8ArZWb2GRPPc",
-		"$argon2id$v=16$m=65536,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7"
-		    "cJHAph8ArZWb2GRPPc",
-		"$argon2id$m=65536,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph"
-		    "8ArZWb2GRPPc",
-		"$argon2id$v=19$m=065536,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7"
-		    "cJHAph8ArZWb2GRPPc",
-		"$argon2id$v=19$m=-65536,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7"
-		    "cJHAph8ArZWb2GRPPc",
-		"$argon2id$v=19$m=65536,t=0,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7"
-		    "cJHAph8ArZWb2GRPPc",
-		"$argon2id$v=19$m=65536,t=2,p=0$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7"
-		    "cJHAph8ArZWb2GRPPc",
-		"$argon2id$v=19$t=2,m=65536,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7"
-		    "cJHAph8ArZWb2GRPPc",
-		/* Would need 4 GiB: refused before libargon2 allocates. */
-		"$argon2id$v=19$m=4194304,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y"
-		    "7cJHAph8ArZWb2GRPPc",
-		"$argon2id$v=19$m=99999999999999999999,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1"
-		    "aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc",
-		"$argon2id$v=19$m=65536,t=1000,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8"
-		    "y7cJHAph8ArZWb2GRPPc",
-		"$argon2id$v=19$m=65536,t=2,p=255$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y"
-		    "7cJHAph8ArZWb2GRPPc",
-		"$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW",
+	static const struct {
+		const char	*hash;
+		const char	*what;
+	} bad[] = {
+		{ "", "empty" },
+		{ "x", "not a hash" },
+		{ "$argon2id$", "type only" },
+		{ PARAMS SALT "$", "no hash" },
+		{ PARAMS SALT, "no hash, no '$'" },
+		{ PARAMS SALT "$CTFhFdXPJO1aFaMaO6Mm5c8y", "short hash" },
+		{ PARAMS SALT "$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph9ArZWb2GRPPc",
+		    "one hash character changed" },
+		{ PARAMS SALT "$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPd",
+		    "non-canonical base64 (padding bits set)" },
+		{ PARAMS SALT "$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPP!",
+		    "not base64" },
+		{ PARAMS "$c2*tZXNhbHQ" HASH, "salt not base64" },
+		{ "$argon2i$v=19$m=65536,t=2,p=1" SALT HASH, "Argon2i" },
+		{ "$argon2id$v=16$m=65536,t=2,p=1" SALT HASH, "version 16" },
+		{ "$argon2id$m=65536,t=2,p=1" SALT HASH, "no version" },
+		{ "$argon2id$v=19$m=065536,t=2,p=1" SALT HASH, "leading zero" },
+		{ "$argon2id$v=19$m=-65536,t=2,p=1" SALT HASH, "negative m" },
+		{ "$argon2id$v=19$m=65536,t=0,p=1" SALT HASH, "t=0" },
+		{ "$argon2id$v=19$m=65536,t=2,p=0" SALT HASH, "p=0" },
+		{ "$argon2id$v=19$t=2,m=65536,p=1" SALT HASH, "t before m" },
+		/* Refused before libargon2 allocates what they ask for. */
+		{ "$argon2id$v=19$m=4194304,t=2,p=1" SALT HASH, "m=4 GiB" },
+		{ "$argon2id$v=19$m=99999999999999999999,t=2,p=1" SALT HASH,
+		    "m past 64 bits" },
+		{ "$argon2id$v=19$m=65536,t=1000,p=1" SALT HASH, "t=1000" },
+		{ "$argon2id$v=19$m=65536,t=2,p=255" SALT HASH, "p=255" },
+		{ "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW",
+		    "bcrypt" },
 	};
 	char longer[600];
 
+	ok(password_verify(PARAMS SALT HASH, "password"),
+	    "the unchanged vector verifies");
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ok(!password_verify(bad[i], "password"), "malformed hash %zu refused",
-		    i);
+		ok(!password_verify(bad[i].hash, "password"), "malformed hash "
+		    "refused: %s", bad[i].what);
 	ok(!password_verify(NULL, "password"), "NULL hash refused");
 	memset(longer, 'A', sizeof(longer) - 1);
 	longer[sizeof(longer) - 1] = '\0';
@@ -167,10 +171,11 @@ test_policy(void)
 	is_refused("abcdefghijkl\xc2\x85", "control_character", "C1 (NEL)");
 	is_refused("abcdefghijkl\xff", "invalid_utf8", "0xff byte");
 	is_refused("abcdefghijkl\xc0\xaf", "invalid_utf8", "overlong '/'");
-	is_refused("abcdefghijkl\xed\xa0\x80", "invalid_utf8", "UTF-16 surrogate");
-	is_refused("abcdefghijkl\xf4\x90\x80\x80", "invalid_utf8", "past U+10FFFF");
-	is_refused("abcdefghijkl\xe3\x81", "invalid_utf8", "truncated sequence");
-	is_refused("abcdefghijkl\x81", "invalid_utf8", "lone continuation byte");
+	is_refused("abcdefghijkl\xed\xa0\x80", "invalid_utf8", "surrogate");
+	is_refused("abcdefghijkl\xf4\x90\x80\x80", "invalid_utf8",
+	    "past U+10FFFF");
+	is_refused("abcdefghijkl\xe3\x81", "invalid_utf8", "truncated");
+	is_refused("abcdefghijkl\x81", "invalid_utf8", "lone continuation");
 	is_refused("aaaaaaaaaaaaaaaaaaaa", "repeated", "one ASCII letter");
 	is_refused("ああああああああああああ", "repeated", "one kana");
 	for (size_t i = 0; i < sizeof(big) - 1; i++)
@@ -218,10 +223,10 @@ test_generate(void)
 	is_int(acceptable, N, "each passes the policy");
 	ok(strpbrk(alphabet, "0O1lIio") == NULL, "alphabet has no 0/O/1/l/I");
 	for (const char *c = alphabet; *c; c++) {
-		least = count[(unsigned char)*c] < least ?
-		    count[(unsigned char)*c] : least;
-		most = count[(unsigned char)*c] > most ? count[(unsigned char)*c] :
-		    most;
+		int n = count[(unsigned char)*c];
+
+		least = n < least ? n : least;
+		most = n > most ? n : most;
 	}
 	/* 16,000 draws, ~516 a symbol, sd ~22: a bias would stand out. */
 	ok(least > 400 && most < 640, "every symbol drawn about equally "

@@ -52,8 +52,8 @@ read_path(const char *svg, int size, unsigned char *grid)
 	while (*d != '"') {
 		int x, y, n, n2, used = 0;
 
-		if (sscanf(d, "M%d %dh%dv1h-%dz%n", &x, &y, &n, &n2, &used) != 4 ||
-		    used == 0 || n != n2 || n < 1 || y < 0 || y >= size ||
+		if (sscanf(d, "M%d %dh%dv1h-%dz%n", &x, &y, &n, &n2,
+		    &used) != 4 || used == 0 || n != n2 || n < 1 || y < 0 || y >= size ||
 		    x < 0 || x + n > size)
 			return -1;
 		for (int i = 0; i < n; i++) {
@@ -94,9 +94,11 @@ check_symbol(const char *text, const char *what)
 	is_int(got, dark, "%s: dark modules in the path", what);
 	for (int y = 0; grid != NULL && y < size; y++)
 		for (int x = 0; x < size; x++) {
-			int in = x >= 4 && y >= 4 && x < size - 4 && y < size - 4;
-			int d = in ? qr->data[(y - 4) * qr->width + x - 4] & 1 : 0;
+			int qx = x - 4, qy = y - 4, d = 0;
 
+			if (qx >= 0 && qy >= 0 && qx < qr->width &&
+			    qy < qr->width)
+				d = qr->data[qy * qr->width + qx] & 1;
 			if (grid[y * size + x] != d)
 				same = 0;
 		}
@@ -163,7 +165,7 @@ main(void)
 	if ((big = malloc(5001)) != NULL) {
 		memset(big, 'x', 5000);
 		big[5000] = '\0';
-		ok(qr_svg(big, "t") == NULL, "5,000 bytes: too long for a QR code");
+		ok(qr_svg(big, "t") == NULL, "5,000 bytes: too long for QR");
 		free(big);
 	}
 	return done_testing();
