@@ -54,10 +54,16 @@ struct desk_settings {
 	int		 capacity_per_counsellor;
 	int		 min_staff_on_duty;
 	int		 min_supervisors_on_duty;
+	/* reply_deadline: 0 = end of the next business day, else this many
+	 * business minutes after the person starts waiting */
+	int		 reply_business_minutes;
 	struct hotline	 hotlines[DESK_HOTLINES_MAX];
 	size_t		 nhotlines;
 	char		*text[AUTOREPLY_KINDS];
 };
+
+/* When a reply to someone who starts waiting at t is due, by the desk's policy. */
+int64_t	desk_reply_due(const struct desk_settings *d, int64_t t);
 
 /* Built-in values: the default calendar, no texts (the migration has them). */
 void	desk_settings_init(struct desk_settings *d);

@@ -25,7 +25,7 @@ const char *const desk_setting_keys[] = {
 	"capacity_per_counsellor", "min_staff_on_duty",
 	"min_supervisors_on_duty", "hotlines", "autoreply_after_hours",
 	"autoreply_busy", "autoreply_text_only", "autoreply_greeting",
-	"autoreply_welcome_back", NULL,
+	"autoreply_welcome_back", "reply_deadline", NULL,
 };
 
 static const char *const weekday_keys[7] = {
@@ -262,6 +262,43 @@ desk_apply_text(char **out, const cJSON *v, const char *key, bool template,
 	return true;
 }
 
+/*
+ * {"kind": "next_business_day_end"} (the desks' usual promise, a first
+ * brief reply counting) or {"kind": "business_minutes", "minutes": N}.
+ */
+static bool
+desk_apply_deadline(struct desk_settings *d, const cJSON *v, char *err,
+    size_t errlen)
+{
+	const cJSON *kind = cJSON_GetObjectItemCaseSensitive(v, "kind");
+	const cJSON *min = cJSON_GetObjectItemCaseSensitive(v, "minutes");
+
+	if (cJSON_IsString(kind) &&
+	    strcmp(kind->valuestring, "next_business_day_end") == 0) {
+		d->reply_business_minutes = 0;
+		return true;
+	}
+	if (cJSON_IsString(kind) &&
+	    strcmp(kind->valuestring, "business_minutes") == 0 &&
+	    cJSON_IsNumber(min) && min->valueint >= 1 &&
+	    min->valueint <= 60 * 24 * 5 && min->valuedouble == min->valueint) {
+		d->reply_business_minutes = min->valueint;
+		return true;
+	}
+	return desk_fail(err, errlen, "reply_deadline", "expected {\"kind\": "
+	    "\"next_business_day_end\"} or {\"kind\": \"business_minutes\", "
+	    "\"minutes\": N} (1..7200)");
+}
+
+int64_t
+desk_reply_due(const struct desk_settings *d, int64_t t)
+{
+	if (d->reply_business_minutes > 0)
+		return calendar_add_business_minutes(&d->cal, t,
+		    d->reply_business_minutes);
+	return calendar_reply_due(&d->cal, t);
+}
+
 static bool
 desk_apply_value(struct desk_settings *d, const char *key, const cJSON *v,
     char *err, size_t errlen)
@@ -292,6 +329,8 @@ desk_apply_value(struct desk_settings *d, const char *key, const cJSON *v,
 		    err, errlen);
 	if (strcmp(key, "hotlines") == 0)
 		return desk_apply_hotlines(d, v, err, errlen);
+	if (strcmp(key, "reply_deadline") == 0)
+		return desk_apply_deadline(d, v, err, errlen);
 	for (int k = 0; k < AUTOREPLY_KINDS; k++) {
 		char name[64];
 

@@ -664,7 +664,7 @@ autoreply_calendar(void *arg, int64_t now_us, struct ingest_calendar *out)
 		t = calendar_closed_since(&ar->desk.cal, now_s);
 		out->closed_since_us = t < 0 ? 0 : t * 1000000;
 	}
-	if ((t = calendar_reply_due(&ar->desk.cal, now_s)) >= 0)
+	if ((t = desk_reply_due(&ar->desk, now_s)) >= 0)
 		out->reply_due_us = t * 1000000;
 }
 

@@ -120,7 +120,7 @@ calendar_check(struct cli *cli, const struct desk_settings *d)
 	t = us / 1000000;
 	printf("open: %s\n", calendar_is_open(&d->cal, t) ? "yes" : "no");
 	print_instant("next_open", calendar_next_open(&d->cal, t));
-	print_instant("reply_due", calendar_reply_due(&d->cal, t));
+	print_instant("reply_due", desk_reply_due(d, t));
 	return 0;
 }
 

@@ -75,4 +75,16 @@ like($o, qr/\{nope\}/, 'naming it');
 like(out(q{settings set min_staff_on_duty 1 --by admin}), qr/changed by cli:admin/, 'a valid change');
 like(out('settings history min_staff_on_duty'), qr/cli:admin\tmin_staff_on_duty\t2 -> 1/, 'kept with who and what');
 is(status('settings set no_such_key 1'), 2, 'an unknown setting refused');
+
+# --- the reply deadline policy ---
+is(status(q{settings set reply_deadline '{"kind": "business_minutes"}'}), 2,
+	'a policy without its minutes refused');
+like(out(q{settings set reply_deadline '{"kind": "business_minutes", "minutes": 30}'}),
+	qr/changed by/, 'replies due within 30 business minutes');
+like(out('calendar check 2026-12-08T19:50+09:00'), qr/^reply_due: 2026-12-09T11:20:00\+09:00$/m,
+	'Tuesday 19:50: ten minutes that day, twenty the next morning');
+like(out(q{settings set reply_deadline '{"kind": "next_business_day_end"}'}), qr/changed by/,
+	'back to the end of the next business day');
+like(out('calendar check 2026-12-08T19:50+09:00'), qr/^reply_due: 2026-12-09T20:00:00\+09:00$/m,
+	'due Wednesday 20:00');
 done_testing;
