@@ -32,14 +32,13 @@ struct offload_job {
 STAILQ_HEAD(offload_jobs, offload_job);
 
 struct offload {
-	struct event_base	*base;
 	struct event		*wake;		/* pipe[0] readable */
-	int			 pipe[2];	/* workers write, the loop reads */
+	int			 pipe[2];	/* workers write, loop reads */
 	pthread_mutex_t		 mu;		/* guards the four below */
-	pthread_cond_t		 cv;		/* queue not empty, or closing */
+	pthread_cond_t		 cv;		/* work queued, or closing */
 	struct offload_jobs	 queue;		/* waiting for a worker */
 	struct offload_jobs	 finished;	/* worked, done not yet run */
-	bool			 woken;		/* a wake-up byte is in the pipe */
+	bool			 woken;		/* a wake-up byte is pending */
 	bool			 closing;	/* offload_free has begun */
 	size_t			 pending;	/* loop thread only */
 	size_t			 max_pending;
@@ -143,15 +142,16 @@ offload_start_threads(struct offload *o, int threads)
 	sigset_t all, old;
 	bool ok = true;
 
-	if ((o->threads = calloc((size_t)threads, sizeof(*o->threads))) == NULL)
+	o->threads = calloc((size_t)threads, sizeof(*o->threads));
+	if (o->threads == NULL)
 		return false;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (int i = 0; i < threads && ok; i++) {
-		if (pthread_create(&o->threads[i], NULL, offload_worker, o) == 0)
+		ok = pthread_create(&o->threads[i], NULL, offload_worker,
+		    o) == 0;
+		if (ok)
 			o->nthreads++;
-		else
-			ok = false;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return ok;
@@ -168,7 +168,6 @@ offload_new(struct event_base *base, int threads, int max_queued)
 		return NULL;
 	if ((o = calloc(1, sizeof(*o))) == NULL)
 		return NULL;
-	o->base = base;
 	o->pipe[0] = o->pipe[1] = -1;
 	o->max_pending = (size_t)max_queued;
 	STAILQ_INIT(&o->queue);

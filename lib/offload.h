@@ -46,7 +46,8 @@ size_t		 offload_pending(const struct offload *o);
  * Refuses new jobs, lets the workers finish every job already queued or
  * running, runs the done callbacks not yet run (here, before returning, so
  * callers can free their state), joins the threads and frees the pool.
- * Not from inside a done callback. offload_free(NULL) does nothing.
+ * Not from inside a done callback, and before the event_base is freed.
+ * offload_free(NULL) does nothing.
  */
 void		 offload_free(struct offload *o);
 

@@ -25,7 +25,8 @@
 #define CONSOLE_RELOAD_US	(60 * 1000000LL)
 
 static const struct api_route *const route_tables[] = {
-	auth_routes, queue_routes, conversation_routes, closing_routes,
+	auth_routes, queue_routes, conversation_routes, assign_routes,
+	closing_routes,
 	deadline_routes, case_record_routes, desk_routes, staff_routes, NULL,
 };
 

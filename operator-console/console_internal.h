@@ -62,6 +62,7 @@ struct console_settings {
 	char		 issuer[128];	/* desk_name, shown in authenticator apps */
 	int		 due_soon_minutes;
 	int		 idle_close_minutes;	/* 0: never */
+	int		 soft_limit_minutes;	/* a held conversation's length */
 };
 
 struct sse_hub;
@@ -120,6 +121,7 @@ extern const struct api_route closing_routes[];
 extern const struct api_route deadline_routes[];
 extern const struct api_route case_record_routes[];
 extern const struct api_route desk_routes[];
+extern const struct api_route assign_routes[];
 
 /* The sweeps, from the console's timer. */
 void	deadline_sweep(struct console *c);
@@ -154,7 +156,8 @@ cJSON	*api_staff_json(const struct console_staff *s);
 "    ct.nickname_key_id,"\
 "    EXISTS (SELECT 1 FROM conversations p WHERE p.contact_id = cv.contact_id"\
 "             AND p.id < cv.id),"\
-"    ct.follow_state, m.kind, m.body, m.body_key_id, " SQL_ISO("m.sent_at")\
+"    ct.follow_state, m.kind, m.body, m.body_key_id, " SQL_ISO("m.sent_at") ","\
+"    cv.long_session_at IS NOT NULL, " SQL_ISO("cv.claimed_at")\
 "  FROM conversations cv JOIN contacts ct ON ct.id = cv.contact_id"\
 "  LEFT JOIN staff st ON st.id = cv.assignee_id"\
 "  LEFT JOIN LATERAL (SELECT kind, body, body_key_id, sent_at FROM messages"\

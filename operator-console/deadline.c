@@ -1,5 +1,6 @@
 /*
- * deadline.c - no conversation passes its reply deadline silently. Every
+ * deadline.c - no conversation passes its reply deadline silently (and
+ * none held past the desk's soft limit on its length unnoticed). Every
  * sweep marks those due within due_soon_minutes and those past due, once
  * each, records the mark in the conversation's history and announces it
  * (NOTIFY, then SSE on every console). Every process sweeps; the marks
@@ -15,7 +16,10 @@
 
 #include "log.h"
 
-/* $1 now, $2 minutes ahead that count as due soon. */
+/*
+ * $1 now, $2 minutes ahead that count as due soon, $3 the soft limit on a
+ * held conversation's length, in minutes.
+ */
 static const char deadline_sweep_sql[] =
 "WITH soon AS ("
 "  UPDATE conversations SET due_soon_at = $1::timestamptz"
@@ -29,8 +33,14 @@ static const char deadline_sweep_sql[] =
 "   WHERE state = 'waiting' AND overdue_at IS NULL"
 "     AND reply_due_at <= $1::timestamptz"
 "  RETURNING id, 'overdue' AS kind"
+"), long AS ("
+"  UPDATE conversations SET long_session_at = $1::timestamptz"
+"   WHERE state <> 'closed' AND long_session_at IS NULL"
+"     AND claimed_at <= $1::timestamptz - make_interval(mins => $3::int)"
+"  RETURNING id, 'long_session' AS kind"
 "), marked AS ("
-"  SELECT * FROM soon UNION ALL SELECT * FROM late"
+"  SELECT * FROM soon UNION ALL SELECT * FROM late UNION ALL"
+"  SELECT * FROM long"
 "), ev AS ("
 "  INSERT INTO conversation_events (conversation_id, at, kind)"
 "  SELECT id, $1::timestamptz, kind FROM marked"
@@ -64,14 +74,15 @@ deadline_swept(void *arg, const PGresult *res, const char *why)
 void
 deadline_sweep(struct console *c)
 {
-	char now[CLOCK_ISO_LEN], minutes[12];
-	const char *params[2] = { now, minutes };
+	char now[CLOCK_ISO_LEN], minutes[12], limit[12];
+	const char *params[3] = { now, minutes, limit };
 
 	if (c->sweeping || c->closing || db_pool_connected(c->pool) == 0)
 		return;
 	clock_format_utc(clock_now_us(), now);
 	snprintf(minutes, sizeof(minutes), "%d", c->settings.due_soon_minutes);
-	c->sweeping = db_query(c->pool, deadline_sweep_sql, 2, params,
+	snprintf(limit, sizeof(limit), "%d", c->settings.soft_limit_minutes);
+	c->sweeping = db_query(c->pool, deadline_sweep_sql, 3, params,
 	    deadline_swept, c);
 }
 

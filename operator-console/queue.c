@@ -109,6 +109,9 @@ conversation_summary_json(const struct api_call *call, const PGresult *res,
 	queue_json_time(o, "opened_at", res, row, 5);
 	cJSON_AddBoolToObject(o, "overdue", PQgetvalue(res, row, 6)[0] == 't');
 	cJSON_AddBoolToObject(o, "due_soon", PQgetvalue(res, row, 7)[0] == 't');
+	cJSON_AddBoolToObject(o, "long_session",
+	    PQgetvalue(res, row, 19)[0] == 't');
+	queue_json_time(o, "claimed_at", res, row, 20);
 	if (PQgetisnull(res, row, 8)) {
 		cJSON_AddNullToObject(o, "assignee");
 	} else {

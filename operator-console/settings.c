@@ -17,7 +17,8 @@ static const char settings_sql[] =
 "SELECT key, value::text FROM settings"
 "  WHERE channel_id IS NULL AND key IN ('session_idle_minutes',"
 "    'session_max_hours', 'login_lockout', 'desk_name',"
-"    'due_soon_minutes', 'idle_close_minutes')";
+"    'due_soon_minutes', 'idle_close_minutes',"
+"    'session_soft_limit_minutes')";
 
 void
 console_settings_defaults(struct console_settings *s)
@@ -31,6 +32,7 @@ console_settings_defaults(struct console_settings *s)
 	snprintf(s->issuer, sizeof(s->issuer), "madoguchi");
 	s->due_soon_minutes = 60;
 	s->idle_close_minutes = 1440;
+	s->soft_limit_minutes = 50;
 }
 
 static bool
@@ -70,6 +72,8 @@ settings_apply(struct console_settings *s, const char *key, const cJSON *v)
 		return settings_int(v, 1, 24 * 60, &s->idle_minutes);
 	if (strcmp(key, "session_max_hours") == 0)
 		return settings_int(v, 1, 24 * 7, &s->max_hours);
+	if (strcmp(key, "session_soft_limit_minutes") == 0)
+		return settings_int(v, 5, 24 * 60, &s->soft_limit_minutes);
 	if (strcmp(key, "due_soon_minutes") == 0)
 		return settings_int(v, 1, 24 * 60, &s->due_soon_minutes);
 	if (strcmp(key, "idle_close_minutes") == 0) {	/* null: never */

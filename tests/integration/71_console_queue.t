@@ -127,5 +127,27 @@ ok($c->{conversation}{reply_due_at}, 'with a new deadline');
 is($c->{conversation}{assignee}{display_name}, $holder eq 'aoki' ? '青木' : '馬場',
 	'still with the same counsellor');
 
+# --- a supervisor hands it over; the new holder gives it back ---
+my $other_id = $other->{staff}{id};
+($st) = $mine->post("/api/conversations/$conv/transfer", { to => $other_id });
+is($st, 403, 'a counsellor may not transfer');
+($st, $data) = $s->post("/api/conversations/$conv/transfer", { to => 999 });
+is($data->{error}, 'no_such_staff', 'to nobody: refused');
+($st) = $s->post("/api/conversations/$conv/transfer", { to => $other_id, note => '学校の件に詳しいので' });
+is($st, 200, 'the supervisor transfers it with a note');
+(undef, $c) = $other->get("/api/conversations/$conv");
+is($c->{conversation}{assignee}{id}, $other_id, 'the other counsellor now holds it');
+my ($tr) = grep { $_->{type} eq 'event' && $_->{kind} eq 'transferred' } @{ $c->{history} };
+is($tr->{text}, '学校の件に詳しいので', 'the transfer and its note are in the history');
+($st) = $mine->get("/api/conversations/$conv");
+is($st, 404, 'the first holder no longer sees it');
+($st) = $mine->post("/api/conversations/$conv/release");
+is($st, 409, 'nor can give it back');
+($st) = $other->post("/api/conversations/$conv/release");
+is($st, 200, 'the holder gives it back to the queue');
+(undef, $q) = $mine->get('/api/queue');
+($item) = grep { $_->{id} == $conv } @{ $q->{conversations} };
+is($item->{assignee}, undef, 'unclaimed, and in everyone\'s queue again');
+
 is($_->stop, 0, 'madoguchid stops cleanly') for $d1, $d2;
 done_testing();
