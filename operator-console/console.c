@@ -234,6 +234,21 @@ call_csrf_ok(const struct api_call *call)
 	return CRYPTO_memcmp(sent, want, 43) == 0;
 }
 
+/*
+ * Whether the call shows the person at work, which keeps the session from
+ * idling out: not the event stream, nor reads the console makes by itself
+ * (it marks them X-Madoguchi-Background: 1) after a live event.
+ */
+static bool
+call_is_activity(const struct api_call *call)
+{
+	if (strcmp(call->route->pattern, "/api/events") == 0)
+		return false;
+	return call_changes_state(call) || evhttp_find_header(
+	    evhttp_request_get_input_headers(call->req),
+	    "X-Madoguchi-Background") == NULL;
+}
+
 /* After the session (if any) is known: stage, role, CSRF, body. */
 static void
 call_checked(struct api_call *call)
@@ -321,8 +336,7 @@ console_api(struct console *c, struct evhttp_request *req, const char *path)
 	call_peer(call);
 	call->has_token = session_cookie_token(req, call->token);
 	if (call->has_token)
-		session_resolve(call, strcmp(r->pattern, "/api/events") != 0,
-		    call_checked);
+		session_resolve(call, call_is_activity(call), call_checked);
 	else
 		call_checked(call);
 }

@@ -56,6 +56,8 @@
 		es: null,
 		esRetry: 0,
 		esTimer: null,
+		queueRetry: 0,
+		queueRetryTimer: null,
 		tickTimer: null,
 		idleTimer: null,
 		error: null		/* {key, params, background} */
@@ -232,7 +234,7 @@
 	 * bodies as JSON. Resolves with the answer's object; rejects with an
 	 * ApiError whose code is the server's, or "network", "not_found".
 	 */
-	function api(method, path, body) {
+	function api(method, path, body, retried) {
 		var headers = { "Accept": "application/json" };
 		var opts = { method: method, credentials: "same-origin",
 		    cache: "no-store", headers: headers };
@@ -267,6 +269,16 @@
 				else if (res.status === 401 && code !== "bad_credentials" &&
 				    code !== "bad_code")
 					code = "signed_out";
+				/*
+				 * A stale token (another tab stepped up and
+				 * replaced the cookie): fetch the current one and
+				 * try once more.
+				 */
+				if (code === "csrf" && !retried && state.csrf !== null)
+					return api("GET", "/api/session").then(function (s) {
+						applySession(s);
+						return api(method, path, body, true);
+					});
 				throw new ApiError(res.status, code,
 				    data && data.message);
 			});
@@ -358,7 +370,7 @@
 		$("conn").hidden = !signedIn;
 		$("presence").hidden = name !== "desk";
 		if (!signedIn)
-			$("idle").hidden = true;
+			showIdle(false);
 		renderHeader();
 		updateTitle();
 	}
@@ -716,6 +728,10 @@
 		if (state.idleTimer !== null)
 			clearInterval(state.idleTimer);
 		state.tickTimer = state.idleTimer = null;
+		if (state.queueRetryTimer !== null)
+			clearTimeout(state.queueRetryTimer);
+		state.queueRetryTimer = null;
+		state.queueRetry = 0;
 		state.mainStarted = false;
 		state.queue = [];
 		state.queueLoaded = false;
@@ -734,7 +750,7 @@
 		$("history").replaceChildren();
 		$("composer").value = "";
 		$("note-input").value = "";
-		$("idle").hidden = true;
+		showIdle(false);
 	}
 
 	function renderHeader() {
@@ -986,6 +1002,19 @@
 
 	/* ---- idle time ---- */
 
+	/* The banner takes room from the desk: keep the newest in view. */
+	function showIdle(show) {
+		var h = $("history"), atEnd;
+
+		if ($("idle").hidden === !show)
+			return;
+		atEnd = h.scrollHeight - h.scrollTop - h.clientHeight < NEAR_BOTTOM_PX;
+		$("idle").hidden = !show;
+		document.body.classList.toggle("has-idle", show);
+		if (atEnd)
+			h.scrollTop = h.scrollHeight;
+	}
+
 	function idleCheck() {
 		var limit = state.idleMinutes * 60000,
 		    warn = Math.min(IDLE_WARN_MS, limit / 2),
@@ -994,8 +1023,7 @@
 		if (!state.mainStarted)
 			return;
 		if (left <= 0) {
-			$("idle").hidden = true;
-			document.body.classList.remove("has-idle");
+			showIdle(false);
 			if (!state.idleChecking && Date.now() >= state.idleRetryAt) {
 				/* The server decides: most likely signed out. */
 				state.idleChecking = true;
@@ -1013,13 +1041,9 @@
 		if (left <= warn) {
 			$("idle-text").textContent = t("idle.warning",
 			    { time: fmtCountdown(left) });
-			if ($("idle").hidden) {
-				$("idle").hidden = false;
-				document.body.classList.add("has-idle");
-			}
-		} else if (!$("idle").hidden) {
-			$("idle").hidden = true;
-			document.body.classList.remove("has-idle");
+			showIdle(true);
+		} else {
+			showIdle(false);
 		}
 	}
 
@@ -1052,6 +1076,7 @@
 			noticeQueueChanges(list);
 			state.queue = list;
 			state.queueLoaded = true;
+			state.queueRetry = 0;
 			if (state.selectedId !== null && indexOf(state.selectedId) < 0)
 				state.selectedId = null;
 			clearError(true);
@@ -1063,8 +1088,25 @@
 				startSignedIn();
 				return;
 			}
-			fail(e, "queue", true);
+			if (!fail(e, "queue", true) && (e.code === "database" ||
+			    e.code === "network" || e.code === "busy" ||
+			    e.status >= 500))
+				retryQueueLater();
 		});
+	}
+
+	/* The server will be back: ask again, less and less often. */
+	function retryQueueLater() {
+		var delay = Math.min(30000, 3000 * Math.pow(2, state.queueRetry));
+
+		state.queueRetry = Math.min(state.queueRetry + 1, 4);
+		if (state.queueRetryTimer !== null)
+			clearTimeout(state.queueRetryTimer);
+		state.queueRetryTimer = setTimeout(function () {
+			state.queueRetryTimer = null;
+			if (state.mainStarted)
+				scheduleQueue(0);
+		}, delay);
 	}
 
 	function caseName(c) {
@@ -1210,6 +1252,9 @@
 		if (contact.follow_state === "blocked")
 			who.appendChild(el("span", "tag tag-blocked",
 			    t("queue.blocked")));
+		if (c.long_session)
+			who.appendChild(el("span", "tag tag-long",
+			    t("queue.long_session")));
 		b.appendChild(who);
 
 		b.appendChild(el("span", "q-preview" + (c.preview &&
@@ -1220,7 +1265,7 @@
 
 	function renderQueue() {
 		var list = $("queue"), active = document.activeElement,
-		    focusedId = null, frag = document.createDocumentFragment(),
+		    focusedId = null, fresh = document.createElement("ol"),
 		    unassigned = 0, overdue = 0, i, c, again;
 
 		if (active && active.getAttribute &&
@@ -1228,13 +1273,24 @@
 			focusedId = active.getAttribute("data-conversation-id");
 		for (i = 0; i < state.queue.length; i++) {
 			c = state.queue[i];
-			frag.appendChild(queueItem(c));
+			fresh.appendChild(queueItem(c));
 			if (c.assignee === null)
 				unassigned++;
 			if (isOverdue(c))
 				overdue++;
 		}
-		list.replaceChildren(frag);
+		/*
+		 * Only when something changed: a click or hover in progress, the
+		 * focus and a screen reader's place all survive a refresh that
+		 * changed nothing. (Reading markup back is safe; it is never
+		 * written as markup.)
+		 */
+		if (fresh.innerHTML !== list.innerHTML) {
+			list.replaceChildren.apply(list,
+			    Array.prototype.slice.call(fresh.childNodes));
+		} else {
+			focusedId = null;
+		}
 		list.setAttribute("aria-busy", state.queueLoaded ? "false" : "true");
 		$("queue-empty").hidden = !state.queueLoaded || state.queue.length > 0;
 		$("queue-count").textContent = state.queueLoaded ?
@@ -1457,6 +1513,9 @@
 		if (contact.follow_state === "blocked")
 			badges.appendChild(el("span", "tag tag-blocked",
 			    t("queue.blocked")));
+		if (c.long_session)
+			badges.appendChild(el("span", "tag tag-long",
+			    t("queue.long_session")));
 
 		meta.replaceChildren();
 		meta.appendChild(el("span", "meta-item", c.assignee ?

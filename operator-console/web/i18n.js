@@ -84,6 +84,7 @@ window.MADOGUCHI_I18N = {
 		"queue.no_nickname": "（ニックネームなし）",
 		"queue.no_preview": "（メッセージなし）",
 		"queue.blocked": "ブロック中",
+		"queue.long_session": "長時間対応",
 
 		"state.waiting": "返信待ち",
 		"state.active": "対応中",
@@ -286,6 +287,7 @@ window.MADOGUCHI_I18N = {
 		"queue.no_nickname": "(no nickname)",
 		"queue.no_preview": "(no message)",
 		"queue.blocked": "Blocked",
+		"queue.long_session": "Long session",
 
 		"state.waiting": "Awaiting reply",
 		"state.active": "In progress",

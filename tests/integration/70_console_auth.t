@@ -168,6 +168,13 @@ is($st, 200, 'and ito can sign in again');
 # --- idle sessions, sign-out, disabled accounts ---
 ($st) = $l->get('/api/queue');
 is($st, 200, "ito's first session is alive");
+q1("UPDATE sessions SET last_seen_at = now() - interval '29 minutes' WHERE staff_id = "
+	. "(SELECT id FROM staff WHERE login = 'ito') AND stage = 'full'");
+($st) = $l->call('GET', '/api/queue', undef, headers => { 'X-Madoguchi-Background' => '1' });
+is($st, 200, 'a read the console makes by itself answers');
+ok(q1("SELECT last_seen_at < now() - interval '28 minutes' FROM sessions WHERE staff_id = "
+	. "(SELECT id FROM staff WHERE login = 'ito') AND stage = 'full'") eq 't',
+	'but does not count as activity');
 q1("UPDATE sessions SET last_seen_at = now() - interval '31 minutes' WHERE staff_id = "
 	. "(SELECT id FROM staff WHERE login = 'ito') AND stage = 'full'");
 ($st) = $l->get('/api/queue');

@@ -47,7 +47,7 @@ sub new {
 # csrf (a value), content_type, raw (a body sent as is), cookie (a value).
 sub call {
 	my ($self, $method, $path, $body, %opt) = @_;
-	my %h;
+	my %h = %{ $opt{headers} // {} };
 	my $cookie = exists $opt{cookie} ? $opt{cookie} : $self->{cookie};
 	$h{Cookie} = "madoguchi_session=$cookie" if defined $cookie;
 	$h{'X-CSRF-Token'} = $opt{csrf} // $self->{csrf}
