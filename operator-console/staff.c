@@ -1,5 +1,6 @@
 /*
- * staff.c - the admin's view of staff accounts. Accounts are made and
+ * staff.c - the staff list: for the admin, and for a supervisor choosing
+ * whom to hand a conversation to. Accounts are made and
  * changed with the CLI (`madoguchi user`); the console lists them.
  */
 #include "console_internal.h"
@@ -53,6 +54,7 @@ staff_list(struct api_call *call)
 }
 
 const struct api_route staff_routes[] = {
-	{ "GET", "/api/staff", ROLE_ADMIN, STAGE_FULL, staff_list },
+	{ "GET", "/api/staff", ROLE_ADMIN | ROLE_SUPERVISOR, STAGE_FULL,
+	    staff_list },
 	{ NULL, NULL, 0, STAGE_NONE, NULL },
 };
