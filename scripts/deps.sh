@@ -6,9 +6,13 @@ set -eu
 PACKAGES="gcc make pkg-config libc6-dev libevent-dev libcjson-dev
 libcurl4-openssl-dev libssl-dev libpq-dev postgresql postgresql-client
 libargon2-dev liboath-dev libqrencode-dev
-openssl curl perl valgrind oathtool"
+openssl curl perl valgrind oathtool chromium"
 
 missing=""
+# The browser tests drive chromium with playwright-core from npm: Node.js
+# and npm from Debian, unless the machine has its own already.
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 ||
+	PACKAGES="$PACKAGES nodejs npm"
 for p in $PACKAGES; do
 	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
 	case "$status" in
