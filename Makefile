@@ -33,7 +33,8 @@ CONSOLE_SRC := operator-console/console.c operator-console/session.c \
 	   operator-console/sse.c operator-console/queue.c \
 	   operator-console/conversation.c operator-console/staff.c \
 	   operator-console/closing.c operator-console/deadline.c \
-	   operator-console/case_record.c operator-console/assign.c
+	   operator-console/case_record.c operator-console/assign.c \
+	   operator-console/restriction.c
 DAEMON_SRC  := daemon/main.c daemon/health.c
 CLI_SRC	:= cli/madoguchi.c cli/calendar.c cli/settings.c cli/user.c
 SIM_SRC	:= $(wildcard simulator/*.c)

@@ -82,7 +82,10 @@ static const char worker_state_sql[] =
 "  (SELECT count(*) FROM conversations w WHERE w.channel_id = p.channel_id"
 "     AND w.state = 'waiting' AND w.assignee_id IS NULL"
 "     AND w.waiting_since < cv.waiting_since),"
-"  st.online, st.signed_in, st.supervisors, st.free_slots"
+"  st.online, st.signed_in, st.supervisors, st.free_slots,"
+"  EXISTS (SELECT 1 FROM contact_restrictions r"
+"           WHERE r.contact_id = p.contact_id AND r.lifted_at IS NULL"
+"             AND (r.ends_at IS NULL OR r.ends_at > $3::timestamptz))"
 "  FROM autoreply_pending p JOIN contacts c ON c.id = p.contact_id"
 "  LEFT JOIN conversations cv ON cv.id = p.conversation_id"
 "  LEFT JOIN staff a ON a.id = cv.assignee_id"
@@ -113,7 +116,7 @@ enum {
 	COL_UNBLOCKED, COL_CHANNEL, COL_AFTER_HOURS_AT, COL_CONV_STATE,
 	COL_WAITING_SINCE, COL_BUSY_AT, COL_TEXT_ONLY_AT, COL_ASSIGNEE_ONLINE,
 	COL_REPLY_TOKEN, COL_TOKEN_AT, COL_AHEAD, COL_ONLINE, COL_SIGNED_IN,
-	COL_SUPERVISORS, COL_FREE_SLOTS,
+	COL_SUPERVISORS, COL_FREE_SLOTS, COL_RESTRICTED,
 };
 
 struct decision {
@@ -339,7 +342,9 @@ batch_decide(struct batch *b, PGresult *res)
 			d->reply_token = strdup(PQgetvalue(res, i, COL_REPLY_TOKEN));
 			d->token_us = col_us(res, i, COL_TOKEN_AT);
 		}
-		if (strcmp(PQgetvalue(res, i, COL_KIND), "follow") == 0)
+		if (PQgetvalue(res, i, COL_RESTRICTED)[0] == 't')
+			;	/* paused by a supervisor: stored, not answered */
+		else if (strcmp(PQgetvalue(res, i, COL_KIND), "follow") == 0)
 			decision_add(b->ar, d,
 			    PQgetvalue(res, i, COL_UNBLOCKED)[0] == 't' ?
 			    AUTOREPLY_WELCOME_BACK : AUTOREPLY_GREETING, &v);

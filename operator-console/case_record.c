@@ -46,10 +46,16 @@ static const char record_sql[] =
 "    r.family_consent_on, r.municipality, r.municipality_consent_on,"
 "    array_to_json(coalesce(r.categories, '{}'))::text, r.summary,"
 "    r.summary_key_id, coalesce(r.version, 0), " SQL_ISO("r.updated_at") ","
-"    s.display_name"
+"    s.display_name, x.kind, " SQL_ISO("x.ends_at") ", x.reason,"
+"    x.reason_key_id, x.by"
 "  FROM vis JOIN contacts ct ON ct.id = vis.id"
 "  LEFT JOIN case_records r ON r.contact_id = ct.id"
-"  LEFT JOIN staff s ON s.id = r.updated_by";
+"  LEFT JOIN staff s ON s.id = r.updated_by"
+"  LEFT JOIN LATERAL (SELECT cr.kind, cr.ends_at, cr.reason,"
+"      cr.reason_key_id, xs.display_name AS by"
+"     FROM contact_restrictions cr JOIN staff xs ON xs.id = cr.created_by"
+"    WHERE cr.contact_id = ct.id AND cr.lifted_at IS NULL"
+"      AND (cr.ends_at IS NULL OR cr.ends_at > $3::timestamptz)) x ON true";
 
 /* The record's lists, one row each: type, id, then per type. */
 static const char record_items_sql[] =
@@ -235,6 +241,25 @@ record_items_done(void *arg, const PGresult *res, const char *why)
 	api_reply(call, 200, o);
 }
 
+/* A pause in force: what and until when; why, for supervisors only. */
+static void
+record_restriction(const struct api_call *call, cJSON *o, const PGresult *res)
+{
+	cJSON *x;
+
+	if (PQgetisnull(res, 0, 17)) {
+		cJSON_AddNullToObject(o, "restriction");
+		return;
+	}
+	x = cJSON_AddObjectToObject(o, "restriction");
+	add_text_or_null(x, "kind", res, 0, 17);
+	add_text_or_null(x, "ends_at", res, 0, 18);
+	add_text_or_null(x, "by", res, 0, 21);
+	if (call->staff.role == ROLE_SUPERVISOR)
+		add_sealed(call, x, "reason", res, 0, 19,
+		    "contact_restrictions.reason");
+}
+
 static void
 record_done(void *arg, const PGresult *res, const char *why)
 {
@@ -269,6 +294,7 @@ record_done(void *arg, const PGresult *res, const char *why)
 	cJSON_AddNumberToObject(o, "version", atoi(PQgetvalue(res, 0, 14)));
 	add_text_or_null(o, "updated_at", res, 0, 15);
 	add_text_or_null(o, "updated_by", res, 0, 16);
+	record_restriction(call, o, res);
 	call->state = o;
 	snprintf(id, sizeof(id), "%lld", (long long)call->id);
 	if (!api_query(call, record_items_sql, 1, params, record_items_done)) {

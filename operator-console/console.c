@@ -26,6 +26,7 @@
 
 static const struct api_route *const route_tables[] = {
 	auth_routes, queue_routes, conversation_routes, assign_routes,
+	restriction_routes,
 	closing_routes,
 	deadline_routes, case_record_routes, desk_routes, staff_routes, NULL,
 };

@@ -122,6 +122,7 @@ extern const struct api_route deadline_routes[];
 extern const struct api_route case_record_routes[];
 extern const struct api_route desk_routes[];
 extern const struct api_route assign_routes[];
+extern const struct api_route restriction_routes[];
 
 /* The sweeps, from the console's timer. */
 void	deadline_sweep(struct console *c);
@@ -147,8 +148,14 @@ cJSON	*api_staff_json(const struct console_staff *s);
 #define SQL_ISO(x) \
 "to_char((" x ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
-/* queue.c: one conversation as lists show it */
-#define CONVERSATION_SUMMARY_SELECT \
+/* A contact paused by a supervisor at the instant now (a parameter). */
+#define SQL_RESTRICTED(contact, now) \
+"EXISTS (SELECT 1 FROM contact_restrictions r WHERE r.contact_id = " contact \
+"   AND r.lifted_at IS NULL AND (r.ends_at IS NULL"\
+"        OR r.ends_at > " now "::timestamptz))"
+
+/* queue.c: one conversation as lists show it, now being the parameter named */
+#define CONVERSATION_SUMMARY_SELECT(now) \
 "SELECT cv.id, cv.state, cv.crisis_level, " SQL_ISO("cv.reply_due_at") ","\
 "    " SQL_ISO("cv.waiting_since") ", " SQL_ISO("cv.opened_at") ","\
 "    cv.overdue_at IS NOT NULL, cv.due_soon_at IS NOT NULL,"\
@@ -157,7 +164,8 @@ cJSON	*api_staff_json(const struct console_staff *s);
 "    EXISTS (SELECT 1 FROM conversations p WHERE p.contact_id = cv.contact_id"\
 "             AND p.id < cv.id),"\
 "    ct.follow_state, m.kind, m.body, m.body_key_id, " SQL_ISO("m.sent_at") ","\
-"    cv.long_session_at IS NOT NULL, " SQL_ISO("cv.claimed_at")\
+"    cv.long_session_at IS NOT NULL, " SQL_ISO("cv.claimed_at") ","\
+"    " SQL_RESTRICTED("cv.contact_id", now)\
 "  FROM conversations cv JOIN contacts ct ON ct.id = cv.contact_id"\
 "  LEFT JOIN staff st ON st.id = cv.assignee_id"\
 "  LEFT JOIN LATERAL (SELECT kind, body, body_key_id, sent_at FROM messages"\

@@ -25,7 +25,7 @@
 "  WHERE cv.id = $2::bigint AND ($1::bigint IS NULL"\
 "    OR cv.assignee_id IS NULL OR cv.assignee_id = $1::bigint)"
 
-static const char summary_sql[] = CONVERSATION_SUMMARY_SELECT
+static const char summary_sql[] = CONVERSATION_SUMMARY_SELECT("$3")
     CONVERSATION_VISIBLE;
 
 /* Messages (greetings of the contact included) and events, by time. */
@@ -207,10 +207,11 @@ static void
 conversation_summary(struct api_call *call, db_result_fn done)
 {
 	char viewer[24], id[24];
-	const char *params[2] = { conversation_viewer(call, viewer), id };
+	const char *params[3] = { conversation_viewer(call, viewer), id,
+	    call->now };
 
 	id_text(call->id, id);
-	if (!api_query(call, summary_sql, 2, params, done))
+	if (!api_query(call, summary_sql, 3, params, done))
 		api_db_error(call, "conversation", NULL, "no connection");
 }
 

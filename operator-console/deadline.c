@@ -24,6 +24,7 @@ static const char deadline_sweep_sql[] =
 "WITH soon AS ("
 "  UPDATE conversations SET due_soon_at = $1::timestamptz"
 "   WHERE state = 'waiting' AND due_soon_at IS NULL"
+"     AND NOT " SQL_RESTRICTED("contact_id", "$1")
 "     AND reply_due_at > $1::timestamptz"
 "     AND reply_due_at <= $1::timestamptz + make_interval(mins => $2::int)"
 "  RETURNING id, 'due_soon' AS kind"
@@ -31,6 +32,7 @@ static const char deadline_sweep_sql[] =
 "  UPDATE conversations SET overdue_at = $1::timestamptz,"
 "      due_soon_at = coalesce(due_soon_at, $1::timestamptz)"
 "   WHERE state = 'waiting' AND overdue_at IS NULL"
+"     AND NOT " SQL_RESTRICTED("contact_id", "$1")
 "     AND reply_due_at <= $1::timestamptz"
 "  RETURNING id, 'overdue' AS kind"
 "), long AS ("
@@ -47,7 +49,7 @@ static const char deadline_sweep_sql[] =
 ") SELECT id, kind, pg_notify('madoguchi_console', json_build_object('id',"
 "    id, 'change', kind)::text) FROM marked";
 
-static const char deadline_list_sql[] = CONVERSATION_SUMMARY_SELECT
+static const char deadline_list_sql[] = CONVERSATION_SUMMARY_SELECT("$1")
 "  WHERE cv.state = 'waiting' AND cv.reply_due_at IS NOT NULL"
 "    AND cv.reply_due_at < (date_trunc('day', $1::timestamptz"
 "          AT TIME ZONE 'Asia/Tokyo') + interval '1 day')"

@@ -112,6 +112,7 @@ conversation_summary_json(const struct api_call *call, const PGresult *res,
 	cJSON_AddBoolToObject(o, "long_session",
 	    PQgetvalue(res, row, 19)[0] == 't');
 	queue_json_time(o, "claimed_at", res, row, 20);
+	cJSON_AddBoolToObject(o, "restricted", PQgetvalue(res, row, 21)[0] == 't');
 	if (PQgetisnull(res, row, 8)) {
 		cJSON_AddNullToObject(o, "assignee");
 	} else {
@@ -172,10 +173,12 @@ conversation_viewer(const struct api_call *call, char buf[24])
 	return buf;
 }
 
-static const char queue_sql[] = CONVERSATION_SUMMARY_SELECT
+/* Paused contacts are left to supervisors. */
+static const char queue_sql[] = CONVERSATION_SUMMARY_SELECT("$2")
 "  WHERE cv.state <> 'closed'"
-"    AND ($1::bigint IS NULL OR cv.assignee_id IS NULL"
+"    AND ($1::bigint IS NULL OR ((cv.assignee_id IS NULL"
 "         OR cv.assignee_id = $1::bigint)"
+"         AND NOT " SQL_RESTRICTED("cv.contact_id", "$2") "))"
 "  ORDER BY cv.crisis_level DESC, cv.reply_due_at ASC NULLS LAST,"
 "    cv.waiting_since ASC NULLS LAST, cv.id"
 "  LIMIT " QUEUE_LIMIT;
@@ -185,9 +188,9 @@ static void
 queue_list(struct api_call *call)
 {
 	char id[24];
-	const char *params[1] = { conversation_viewer(call, id) };
+	const char *params[2] = { conversation_viewer(call, id), call->now };
 
-	if (!api_query(call, queue_sql, 1, params, queue_listed))
+	if (!api_query(call, queue_sql, 2, params, queue_listed))
 		api_db_error(call, "queue", NULL, "no connection");
 }
 

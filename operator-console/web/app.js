@@ -233,12 +233,18 @@
 	 * One call: cookies of this origin, the CSRF token on every change,
 	 * bodies as JSON. Resolves with the answer's object; rejects with an
 	 * ApiError whose code is the server's, or "network", "not_found".
+	 * o.bg marks a read the page makes by itself (after a live event, on
+	 * the timer, a retry): the server does not count it as activity, nor
+	 * does the idle countdown here.
 	 */
-	function api(method, path, body, retried) {
+	function api(method, path, body, o) {
 		var headers = { "Accept": "application/json" };
 		var opts = { method: method, credentials: "same-origin",
 		    cache: "no-store", headers: headers };
 
+		o = o || {};
+		if (o.bg)
+			headers["X-Madoguchi-Background"] = "1";
 		if (method !== "GET")
 			headers["X-CSRF-Token"] = state.csrf || "";
 		if (body !== undefined) {
@@ -254,7 +260,7 @@
 				} catch (e) {
 					data = null;
 				}
-				if (res.status !== 401)
+				if (res.status !== 401 && !o.bg)
 					state.lastActivity = Date.now();
 				if (res.ok) {
 					if (data && typeof data.csrf === "string")
@@ -274,10 +280,10 @@
 				 * replaced the cookie): fetch the current one and
 				 * try once more.
 				 */
-				if (code === "csrf" && !retried && state.csrf !== null)
+				if (code === "csrf" && !o.retried && state.csrf !== null)
 					return api("GET", "/api/session").then(function (s) {
 						applySession(s);
-						return api(method, path, body, true);
+						return api(method, path, body, { retried: true });
 					});
 				throw new ApiError(res.status, code,
 				    data && data.message);
@@ -911,7 +917,8 @@
 			state.esTimer = null;
 			if (!state.mainStarted)
 				return;
-			api("GET", "/api/session").then(function (s) {
+			api("GET", "/api/session", undefined, { bg: true })
+			    .then(function (s) {
 				applySession(s);
 				if (s.next !== null && s.next !== undefined) {
 					boot();
@@ -939,7 +946,9 @@
 		}
 		if (!isStaff() || state.view !== "desk")
 			return;
-		scheduleQueue();
+		scheduleQueue(undefined, true);
+		if (isSupervisor())
+			scheduleDeadlines(undefined, true);
 		if (state.openId === null)
 			return;
 		if (type === "hello" || type === "resync") {
@@ -953,33 +962,40 @@
 			concerned = Number(data.id) === state.openId;
 		}
 		if (concerned)
-			scheduleConversation();
+			scheduleConversation(undefined, true);
 	}
 
 	/*
 	 * A debounced, one-at-a-time refresher: calls within the delay become
-	 * one; a call while one runs makes one more afterwards.
+	 * one; a call while one runs makes one more afterwards. fn(bg) is a
+	 * background read unless one of the calls it stands for was not
+	 * (schedule(ms, true) is the page's own doing).
 	 */
 	function refresher(fn) {
-		var timer = null, running = false, again = false;
+		var timer = null, running = false, again = false, fg = false;
 
 		function run() {
+			var bg = !fg;
+
 			timer = null;
 			if (running) {
 				again = true;
 				return;
 			}
 			running = true;
-			Promise.resolve().then(fn).catch(function () { return null; })
+			fg = false;
+			Promise.resolve(bg).then(fn).catch(function () { return null; })
 			    .then(function () {
 				running = false;
 				if (again) {
 					again = false;
-					schedule(0);
+					schedule(0, true);
 				}
 			});
 		}
-		function schedule(ms) {
+		function schedule(ms, bg) {
+			if (!bg)
+				fg = true;
 			if (timer !== null)
 				return;
 			timer = setTimeout(run, ms === undefined ? DEBOUNCE_MS : ms);
@@ -988,15 +1004,22 @@
 	}
 
 	var scheduleQueue = refresher(fetchQueue);
-	var scheduleConversation = refresher(function () {
-		return fetchConversation(false);
+	var scheduleConversation = refresher(function (bg) {
+		return fetchConversation(false, bg);
 	});
+	var scheduleDeadlines = refresher(fetchDeadlines);
 
+	/* Every 30 s: times move on; lists are read again if no stream says. */
 	function onTick() {
 		if (state.view === "desk") {
 			renderQueue();
+			renderDeadlines();
 			if (state.conv !== null)
 				renderConvHead(state.conv.conversation);
+			if (connState !== "connected")
+				scheduleQueue(0, true);
+			if (isSupervisor())
+				scheduleDeadlines(0, true);
 		}
 	}
 
@@ -1027,8 +1050,11 @@
 			if (!state.idleChecking && Date.now() >= state.idleRetryAt) {
 				/* The server decides: most likely signed out. */
 				state.idleChecking = true;
-				api("GET", "/api/session").then(function (s) {
+				api("GET", "/api/session", undefined, { bg: true })
+				    .then(function (s) {
+					/* Kept alive elsewhere (another tab): ask later. */
 					applySession(s);
+					state.idleRetryAt = Date.now() + 30000;
 				}, function (e) {
 					state.idleRetryAt = Date.now() + 30000;
 					fail(e, "idle", true);
@@ -1064,10 +1090,11 @@
 
 	/* ---- the queue ---- */
 
-	function fetchQueue() {
+	function fetchQueue(bg) {
 		if (!isStaff() || !state.mainStarted)
 			return Promise.resolve();
-		return api("GET", "/api/queue").then(function (r) {
+		return api("GET", "/api/queue", undefined, { bg: bg })
+		    .then(function (r) {
 			var list = Array.isArray(r.conversations) ? r.conversations : [];
 
 			if (!state.mainStarted)
@@ -1105,7 +1132,7 @@
 		state.queueRetryTimer = setTimeout(function () {
 			state.queueRetryTimer = null;
 			if (state.mainStarted)
-				scheduleQueue(0);
+				scheduleQueue(0, true);
 		}, delay);
 	}
 
@@ -1427,13 +1454,14 @@
 		return fetchConversation(true);
 	}
 
-	function fetchConversation(initial) {
+	function fetchConversation(initial, bg) {
 		var id = state.openId, seq;
 
 		if (id === null || !state.mainStarted)
 			return Promise.resolve();
 		seq = ++state.convSeq;
-		return api("GET", "/api/conversations/" + id).then(function (r) {
+		return api("GET", "/api/conversations/" + id, undefined, { bg: bg })
+		    .then(function (r) {
 			if (seq !== state.convSeq || id !== state.openId)
 				return;
 			updateSkew(r.now);
