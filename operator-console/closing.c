@@ -19,6 +19,7 @@
 #include <event2/buffer.h>
 
 #include "log.h"
+#include "outbox.h"
 #include "seal.h"
 
 #define CLOSE_NOTE_MAX		(4 * 1024)
@@ -74,12 +75,15 @@ static const char auto_close_sql[] =
 "     AND (SELECT coalesce(m.sent_at, m.received_at) FROM messages m"
 "           WHERE m.conversation_id = c.id ORDER BY m.id DESC LIMIT 1)"
 "         < $2::timestamptz - make_interval(mins => $3::int)"
-"  RETURNING id"
+"  RETURNING id, contact_id, channel_id"
 "), ev AS ("
 "  INSERT INTO conversation_events (conversation_id, at, kind, code)"
 "  SELECT id, $2::timestamptz, 'auto_closed', 'no_reply' FROM cv"
 ") SELECT id, pg_notify('madoguchi_console', json_build_object('id', id,"
-"    'change', 'closed')::text) FROM cv";
+"    'change', 'closed')::text), contact_id, channel_id,"
+"  (SELECT value #>> '{}' FROM settings WHERE channel_id IS NULL"
+"     AND key = 'idle_close_text')"
+"  FROM cv";
 
 struct closing {
 	struct db_txn	*txn;
@@ -254,6 +258,8 @@ conversation_close(struct api_call *call)
 struct auto_close {
 	struct console	*c;
 	struct db_txn	*txn;
+	PGresult	*closed;	/* what was closed, for the closing text */
+	int		 next;		/* the row whose text goes next */
 };
 
 static void
@@ -264,7 +270,51 @@ auto_close_ended(void *arg, const PGresult *res, const char *why)
 	(void)res;
 	(void)why;
 	ac->c->auto_closing = false;
+	PQclear(ac->closed);
 	free(ac);
+}
+
+static void
+auto_close_commit(struct auto_close *ac, bool ok)
+{
+	if (!db_txn_end(ac->txn, ok, auto_close_ended, ac))
+		auto_close_ended(ac, NULL, NULL);
+}
+
+/*
+ * The desk's closing text (idle_close_text), one conversation after
+ * another, in the closing transaction: closed and told, or neither.
+ */
+static void
+auto_close_tell_next(void *arg, const PGresult *res, const char *why)
+{
+	struct auto_close *ac = arg;
+	const PGresult *c = ac->closed;
+	struct outbox_item item = { 0 };
+	int64_t now = clock_now_us();
+	int i = ac->next++;
+
+	(void)why;
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		auto_close_commit(ac, false);	/* the session failed */
+		return;
+	}
+	if (i >= PQntuples(c) || PQgetisnull(c, i, 4) ||
+	    PQgetvalue(c, i, 4)[0] == '\0') {
+		auto_close_commit(ac, true);
+		return;
+	}
+	item.conversation_id = PQgetvalue(c, i, 0);
+	item.contact_id = PQgetvalue(c, i, 2);
+	item.channel_id = PQgetvalue(c, i, 3);
+	item.direction = "auto";
+	item.autoreply = "{closing}";
+	item.text = PQgetvalue(c, i, 4);
+	item.text_len = strlen(item.text);
+	item.now_us = now;
+	item.give_up_us = now + ac->c->opt.give_up_s * 1000000LL;
+	if (!outbox_add(ac->txn, ac->c->keys, &item, auto_close_tell_next, ac))
+		auto_close_commit(ac, false);
 }
 
 static void
@@ -273,14 +323,22 @@ auto_close_done(void *arg, const PGresult *res, const char *why)
 	struct auto_close *ac = arg;
 	bool ok = res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK;
 
-	if (!ok)
+	if (!ok) {
 		log_warn("console.auto_close_failed", "sqlstate=%s reason=\"%s\"",
 		    db_sqlstate(res), res ? "rejected by server" : why);
-	else if (PQntuples(res) > 0)
+		auto_close_commit(ac, false);
+		return;
+	}
+	if (PQntuples(res) > 0)
 		log_info("console.auto_closed", "conversations=%d",
 		    PQntuples(res));
-	if (!db_txn_end(ac->txn, ok, auto_close_ended, ac))
-		auto_close_ended(ac, NULL, NULL);
+	/* The result is freed after this callback: keep a copy. */
+	if ((ac->closed = PQcopyResult(res, PG_COPYRES_ATTRS |
+	    PG_COPYRES_TUPLES)) == NULL) {
+		auto_close_commit(ac, false);
+		return;
+	}
+	auto_close_tell_next(ac, ac->closed, NULL);	/* the first */
 }
 
 static void

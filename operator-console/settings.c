@@ -127,6 +127,96 @@ console_settings_reload(struct console *c)
 	    settings_loaded, c);
 }
 
+/* {"code", "ja", "en"} items, codes short and unique: the desk's lists. */
+static bool
+settings_code_list(const cJSON *v)
+{
+	const cJSON *a, *b;
+
+	if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) == 0 ||
+	    cJSON_GetArraySize(v) > 100)
+		return false;
+	cJSON_ArrayForEach(a, v) {
+		const cJSON *code = cJSON_GetObjectItemCaseSensitive(a, "code");
+
+		if (!cJSON_IsString(code) || code->valuestring[0] == '\0' ||
+		    strlen(code->valuestring) > 40 ||
+		    strpbrk(code->valuestring, "{},\"\\ ") != NULL ||
+		    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(a, "ja")) ||
+		    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(a, "en")))
+			return false;
+		for (b = v->child; b != a; b = b->next)
+			if (strcmp(cJSON_GetObjectItemCaseSensitive(b,
+			    "code")->valuestring, code->valuestring) == 0)
+				return false;
+	}
+	return true;
+}
+
+/* {"age_band": [[code, ja, en], ...], "gender": [...], "family": [...]} */
+static bool
+settings_attributes(const cJSON *v)
+{
+	static const char *const names[] = { "age_band", "gender", "family" };
+
+	if (!cJSON_IsObject(v))
+		return false;
+	for (size_t i = 0; i < 3; i++) {
+		const cJSON *list = cJSON_GetObjectItemCaseSensitive(v, names[i]);
+		const cJSON *it;
+
+		if (!cJSON_IsArray(list))
+			return false;
+		cJSON_ArrayForEach(it, list)
+			if (cJSON_GetArraySize(it) != 3 ||
+			    !cJSON_IsString(cJSON_GetArrayItem(it, 0)) ||
+			    !cJSON_IsString(cJSON_GetArrayItem(it, 1)) ||
+			    !cJSON_IsString(cJSON_GetArrayItem(it, 2)))
+				return false;
+	}
+	return true;
+}
+
+static bool
+settings_phrases(const cJSON *v)
+{
+	const cJSON *it;
+
+	if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > 200)
+		return false;
+	cJSON_ArrayForEach(it, v)
+		if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(it, "ja")))
+			return false;
+	return true;
+}
+
+static bool
+settings_text(const cJSON *v, bool null_ok)
+{
+	return (null_ok && cJSON_IsNull(v)) || (cJSON_IsString(v) &&
+	    v->valuestring[0] != '\0' && strlen(v->valuestring) <= 4000);
+}
+
+/* The console's settings the daemon does not hold in struct form. */
+static bool
+settings_valid_other(const char *key, const cJSON *v)
+{
+	if (strcmp(key, "close_reasons") == 0 ||
+	    strcmp(key, "case_categories") == 0 ||
+	    strcmp(key, "referral_agencies") == 0)
+		return settings_code_list(v);
+	if (strcmp(key, "case_attributes") == 0)
+		return settings_attributes(v);
+	if (strcmp(key, "canned_phrases") == 0)
+		return settings_phrases(v);
+	if (strcmp(key, "idle_close_text") == 0)
+		return settings_text(v, true);
+	if (strcmp(key, "restriction_notice_cooldown") == 0 ||
+	    strcmp(key, "restriction_notice_block") == 0)
+		return settings_text(v, false);
+	return false;
+}
+
 bool
 console_setting_valid(const char *key, const char *json, char *err,
     size_t errlen)
@@ -136,10 +226,12 @@ console_setting_valid(const char *key, const char *json, char *err,
 	bool ok;
 
 	console_settings_defaults(&s);
-	ok = settings_apply(&s, key, v);
+	ok = v != NULL && (settings_apply(&s, key, v) ||
+	    settings_valid_other(key, v));
 	cJSON_Delete(v);
 	if (!ok)
-		snprintf(err, errlen, "%s: not a valid value", key);
+		snprintf(err, errlen, "%s: not a valid value (see "
+		    "operator-console/API.md and the migrations' defaults)", key);
 	return ok;
 }
 

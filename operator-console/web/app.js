@@ -13,6 +13,7 @@
 
 	var I18N = window.MADOGUCHI_I18N;
 	var LANG_KEY = "madoguchi.lang";
+	var REC_KEY = "madoguchi.record";	/* the record panel open: "1" */
 	var PRESENCE_KEY = "madoguchi.presence.";	/* + staff id, per tab */
 	var TZ = "Asia/Tokyo";
 	var DEBOUNCE_MS = 100;
@@ -60,7 +61,22 @@
 		queueRetryTimer: null,
 		tickTimer: null,
 		idleTimer: null,
-		error: null		/* {key, params, background} */
+		error: null,		/* {key, params, background} */
+		desk: null,		/* GET /api/desk */
+		tab: "queue",		/* or "deadlines" (supervisors) */
+		deadlines: [],
+		dlLoaded: false,
+		nickShown: null,
+		closeFor: null,
+		closeSeen: 0,
+		rec: null,		/* the case record shown */
+		recContact: null,
+		recSeq: 0,
+		recMissing: false,
+		recBase: null,		/* its form's values, as JSON, as loaded */
+		recMine: null,		/* the counsellor's, after a conflict */
+		recDrafts: {},		/* contact id -> {values, version} */
+		recOpen: true
 	};
 
 	/* ---- words ---- */
@@ -706,14 +722,22 @@
 		}
 		showView("desk");
 		renderConversation();
+		renderRecord();
 		if (state.mainStarted)
 			return;
 		startSignedIn();
 		state.queueLoaded = false;
 		state.knownPreview = null;
+		$("tabs").hidden = !isSupervisor();
+		$("queue-heading").hidden = isSupervisor();
+		showTab("queue");
 		renderQueue();
+		renderDeadlines();
 		setPresence(rememberedPresence());
 		scheduleQueue(0);
+		if (isSupervisor())
+			scheduleDeadlines(0);
+		loadDesk();
 	}
 
 	function startSignedIn() {
@@ -752,7 +776,22 @@
 		state.presence = "unknown";
 		state.drafts = {};
 		state.noteDrafts = {};
-		$("queue").replaceChildren();
+		state.desk = null;
+		state.deadlines = [];
+		state.dlLoaded = false;
+		state.closeFor = null;
+		state.recContact = null;
+		state.rec = null;
+		state.recBase = null;
+		state.recMine = null;
+		state.recDrafts = {};
+		state.recSeq++;
+		["close-dialog", "transfer-dialog"].forEach(function (d) {
+			if ($(d).open)
+				$(d).close();
+		});
+		$("deadlines").replaceChildren();
+		$("close-note").value = "";
 		$("history").replaceChildren();
 		$("composer").value = "";
 		$("note-input").value = "";
@@ -1215,14 +1254,14 @@
 		return p.text ? p.text : t("queue.no_preview");
 	}
 
-	function queueItem(c) {
+	function queueItem(c, testid) {
 		var li = el("li", "qitem-wrap"), b = el("button", "qitem"),
 		    top = el("span", "q-row q-top"), times = el("span", "q-row q-times"),
 		    who = el("span", "q-row q-who"), contact = c.contact || {},
 		    now = serverNow(), overdue = isOverdue(c), wait;
 
 		b.type = "button";
-		b.setAttribute("data-testid", "queue-item");
+		b.setAttribute("data-testid", testid || "queue-item");
 		b.setAttribute("data-conversation-id", String(c.id));
 		if (c.crisis_level > 0)
 			b.classList.add("is-crisis");
@@ -1230,7 +1269,7 @@
 			b.classList.add("is-overdue");
 		else if (c.due_soon)
 			b.classList.add("is-due-soon");
-		if (c.id === state.selectedId) {
+		if (c.id === state.selectedId && !testid) {
 			b.classList.add("is-selected");
 			b.setAttribute("data-selected", "true");
 		}
@@ -1320,8 +1359,9 @@
 		}
 		list.setAttribute("aria-busy", state.queueLoaded ? "false" : "true");
 		$("queue-empty").hidden = !state.queueLoaded || state.queue.length > 0;
-		$("queue-count").textContent = state.queueLoaded ?
-		    t("queue.count", { n: state.queue.length }) : "";
+		$("queue-count").textContent = $("tab-queue-count").textContent =
+		    state.queueLoaded ? t("queue.count", { n: state.queue.length }) :
+		    "";
 		$("queue-summary").textContent = state.queueLoaded ?
 		    t("queue.summary", { unassigned: unassigned, overdue: overdue }) :
 		    t("queue.loading");
@@ -1503,16 +1543,16 @@
 			    t("conv.not_found") : t("conv.loading");
 			$("conv-badges").replaceChildren();
 			$("conv-meta").replaceChildren();
-			$("claim").hidden = true;
-			$("conv-mine").hidden = true;
-			$("conv-blocked").hidden = true;
 			$("history").replaceChildren();
+			renderActions(null);
 			updateCompose(null);
 			return;
 		}
 		c = state.conv.conversation || {};
 		renderConvHead(c);
 		updateCompose(c);
+		if (c.contact && c.contact.id)
+			showRecordOf(c.contact.id);
 		renderHistory(Array.isArray(state.conv.history) ?
 		    state.conv.history : [], initial === true);
 	}
@@ -1521,9 +1561,8 @@
 		var contact = c.contact || {}, badges = $("conv-badges"),
 		    meta = $("conv-meta"), overdue = isOverdue(c), h = $("conv-heading");
 
-		h.replaceChildren(el("span", "conv-case", caseName(c)),
-		    el("span", contact.nickname ? "conv-name" : "conv-name muted",
-		    contact.nickname || t("queue.no_nickname")));
+		h.replaceChildren(el("span", "conv-case", caseName(c)));
+		renderNick(c);
 
 		badges.replaceChildren();
 		if (c.crisis_level > 0)
@@ -1541,9 +1580,6 @@
 		if (contact.follow_state === "blocked")
 			badges.appendChild(el("span", "tag tag-blocked",
 			    t("queue.blocked")));
-		if (c.long_session)
-			badges.appendChild(el("span", "tag tag-long",
-			    t("queue.long_session")));
 
 		meta.replaceChildren();
 		meta.appendChild(el("span", "meta-item", c.assignee ?
@@ -1558,9 +1594,27 @@
 			    { time: fmtDuration(serverNow() -
 			    Date.parse(c.waiting_since)) })));
 
-		$("claim").hidden = !(c.assignee === null && c.state !== "closed");
-		$("conv-mine").hidden = !isMine(c);
-		$("conv-blocked").hidden = contact.follow_state !== "blocked";
+		renderActions(c);
+	}
+
+	/* Who may do what: the server decides; the buttons follow it. */
+	function renderActions(c) {
+		var open = !!c && c.state !== "closed", sup = isSupervisor(),
+		    mine = open && isMine(c), limit = state.desk !== null &&
+		    state.desk.session_soft_limit_minutes;
+
+		$("claim").hidden = !(open && c.assignee === null);
+		$("conv-mine").hidden = !mine;
+		$("release").hidden = !(open && c.assignee && (mine || sup));
+		$("transfer").hidden = !(open && sup);
+		$("close").hidden = !(open && (!c.assignee || mine || sup));
+		$("conv-blocked").hidden = !(c && c.contact &&
+		    c.contact.follow_state === "blocked");
+		$("conv-long").hidden = !(open && c.long_session);
+		$("conv-long").textContent = limit ? t("conv.long_session_for",
+		    { m: limit }) : t("conv.long_session");
+		if (!c)
+			renderNick(null);
 	}
 
 	function updateCompose(c) {
@@ -1589,6 +1643,7 @@
 			    "conv.compose_not_yours", { name: c.assignee.display_name });
 		}
 		composer.disabled = !can;
+		$("canned").disabled = !can;
 		$("send").disabled = !can || state.sending;
 		note.hidden = hint === "";
 		note.textContent = hint;
@@ -1713,7 +1768,8 @@
 		if (e.code !== null && e.code !== undefined && e.code !== "") {
 			extra = kind.indexOf("crisis") === 0 ?
 			    t("event.level", { code: String(e.code) }) :
-			    t("event.code", { code: String(e.code) });
+			    t("event.code", { code: codeLabel(
+			    deskList("close_reasons"), String(e.code)) });
 			line.appendChild(el("span", "event-code", extra));
 		}
 		line.appendChild(timeEl(e.at));
@@ -1865,6 +1921,818 @@
 		}
 	}
 
+	/* ---- the desk's own lists (GET /api/desk, once a sign-in) ---- */
+
+	function deskList(name) {
+		var l = state.desk !== null ? state.desk[name] : null;
+
+		return Array.isArray(l) ? l : [];
+	}
+
+	/* {code, ja, en} or [code, ja, en], in the page's language. */
+	function itemLabel(it) {
+		var ja, en;
+
+		if (Array.isArray(it)) {
+			ja = it[1];
+			en = it[2];
+		} else if (it) {
+			ja = it.ja;
+			en = it.en;
+		}
+		return String((state.lang === "en" ? en || ja : ja || en) ||
+		    (Array.isArray(it) ? it[0] : it && it.code) || "");
+	}
+
+	function itemCode(it) {
+		return String(Array.isArray(it) ? it[0] : it.code);
+	}
+
+	function codeLabel(list, code) {
+		for (var i = 0; i < list.length; i++)
+			if (itemCode(list[i]) === code)
+				return itemLabel(list[i]);
+		return code;
+	}
+
+	function option(value, text) {
+		var o = el("option", null, text);
+
+		o.value = value;
+		return o;
+	}
+
+	/* Options from a list; the choice survives a change of language. */
+	function fillSelect(sel, items, blank) {
+		var v = sel.value, opts = [];
+
+		if (blank)
+			opts.push(option("", blank));
+		items.forEach(function (it) {
+			opts.push(option(itemCode(it), itemLabel(it)));
+		});
+		sel.replaceChildren.apply(sel, opts);
+		sel.value = v;
+		if (sel.value !== v)
+			sel.selectedIndex = 0;
+	}
+
+	function loadDesk() {
+		return api("GET", "/api/desk").then(function (d) {
+			state.desk = d || {};
+			renderDesk();
+			renderConversation();
+		}, function (e) {
+			fail(e, "desk", true);
+		});
+	}
+
+	function renderDesk() {
+		var sel = $("canned"), phrases = deskList("canned_phrases"),
+		    opts = [option("", t("canned.choose"))], attrs;
+
+		phrases.forEach(function (p, i) {
+			opts.push(option(String(i), itemLabel(p)));
+		});
+		sel.replaceChildren.apply(sel, opts);
+		$("canned-wrap").hidden = phrases.length === 0;
+		attrs = state.desk !== null && state.desk.case_attributes || {};
+		ATTRS.forEach(function (n) {
+			if (n !== "municipality")
+				fillSelect($("rec-" + n), Array.isArray(attrs[n]) ?
+				    attrs[n] : [], t("rec.unset"));
+		});
+		renderCategories();
+		fillSelect($("ref-agency"), deskList("referral_agencies"),
+		    t("ref.choose"));
+		fillSelect($("ref-outcome"), OUTCOMES.map(function (c) {
+			return { code: c, ja: t("outcome." + c) };
+		}));
+	}
+
+	function renderCategories() {
+		var box = $("rec-cats"), checked = {}, i, nodes = box.querySelectorAll(
+		    "input"), list = deskList("case_categories"), rows = [];
+
+		for (i = 0; i < nodes.length; i++)
+			checked[nodes[i].value] = nodes[i].checked;
+		list.forEach(function (c) {
+			var lab = el("label", "choice"), box = el("input");
+
+			box.type = "checkbox";
+			box.value = itemCode(c);
+			box.checked = !!checked[box.value];
+			box.setAttribute("data-testid", "case-category");
+			lab.append(box, el("span", null, itemLabel(c)));
+			rows.push(lab);
+		});
+		box.replaceChildren.apply(box, rows);
+	}
+
+	/* A phrase goes in where the cursor is, in the desk's language. */
+	function insertCanned() {
+		var sel = $("canned"), p = deskList("canned_phrases")[Number(sel.value)],
+		    c = $("composer"), text;
+
+		sel.value = "";
+		if (!p || c.disabled)
+			return;
+		text = String(p.ja || p.en || "");
+		c.focus();
+		c.setRangeText(text, c.selectionStart, c.selectionEnd, "end");
+		if (state.openId !== null)
+			state.drafts[state.openId] = c.value;
+	}
+
+	/* ---- supervisors: the deadlines tab ---- */
+
+	function isSupervisor() {
+		return state.staff !== null && state.staff.role === "supervisor";
+	}
+
+	function showTab(tab, focus) {
+		var dl = tab === "deadlines";
+
+		state.tab = dl ? "deadlines" : "queue";
+		$("tab-queue").setAttribute("aria-selected", String(!dl));
+		$("tab-deadlines").setAttribute("aria-selected", String(dl));
+		$("tab-queue").tabIndex = dl ? -1 : 0;
+		$("tab-deadlines").tabIndex = dl ? 0 : -1;
+		$("queue-panel").hidden = dl;
+		$("deadlines-panel").hidden = !dl;
+		if (focus)
+			$(dl ? "tab-deadlines" : "tab-queue").focus();
+		if (dl)
+			scheduleDeadlines(0);
+	}
+
+	function fetchDeadlines(bg) {
+		if (!isSupervisor() || !state.mainStarted)
+			return Promise.resolve();
+		return api("GET", "/api/deadlines", undefined, { bg: bg })
+		    .then(function (r) {
+			var list = Array.isArray(r.conversations) ? r.conversations : [];
+
+			updateSkew(r.now);
+			/* Overdue first, then by the deadline. */
+			state.deadlines = list.map(function (c, i) {
+				return [isOverdue(c) ? 0 : 1, i, c];
+			}).sort(function (a, b) {
+				return a[0] - b[0] || a[1] - b[1];
+			}).map(function (x) { return x[2]; });
+			state.dlLoaded = true;
+			renderDeadlines();
+		}, function (e) {
+			fail(e, "deadlines", bg);
+		});
+	}
+
+	function renderDeadlines() {
+		var list = $("deadlines"), frag = [], late = 0, group = null;
+
+		if (!isSupervisor())
+			return;
+		state.deadlines.forEach(function (c) {
+			var g = isOverdue(c) ? "overdue" : "today";
+
+			if (g === "overdue")
+				late++;
+			if (g !== group) {
+				group = g;
+				frag.push(el("li", "dl-group dl-group-" + g,
+				    t("dl." + g)));
+			}
+			frag.push(queueItem(c, "deadline-item"));
+		});
+		list.replaceChildren.apply(list, frag);
+		$("deadlines-empty").hidden = !state.dlLoaded ||
+		    state.deadlines.length > 0;
+		$("tab-dl-count").textContent = state.dlLoaded ? (late > 0 ?
+		    t("dl.count_late", { n: state.deadlines.length, late: late }) :
+		    t("queue.count", { n: state.deadlines.length })) : "";
+	}
+
+	/* ---- holding, handing over, closing ---- */
+
+	function newestSeen() {
+		var h = state.conv && Array.isArray(state.conv.history) ?
+		    state.conv.history : [], max = 0;
+
+		h.forEach(function (e) {
+			if (e.type === "message" && Number(e.id) > max)
+				max = Number(e.id);
+		});
+		return max;
+	}
+
+	/* One POST on the open conversation from a button; then read again. */
+	function convAction(btn, path, body, ctx, ok, dialog) {
+		var id = state.openId, err = dialog ? $(dialog + "-error") : null;
+
+		if (id === null || btn.disabled)
+			return;
+		btn.disabled = true;
+		btn.setAttribute("aria-busy", "true");
+		clearError();
+		if (err !== null)
+			err.textContent = "";
+		api("POST", "/api/conversations/" + id + "/" + path, body)
+		    .then(function (r) {
+			if (dialog)
+				$(dialog + "-dialog").close();
+			ok(r);
+		}, function (e) {
+			if (dialog && e.code !== "signed_out" &&
+			    e.code !== "sign_in_incomplete" && e.code !== "new_message") {
+				err.textContent = t(errorKey(e.code, ctx),
+				    { code: e.code });
+				return;
+			}
+			if (dialog)
+				$(dialog + "-dialog").close();
+			fail(e, ctx);
+			if (e.code === "new_message")
+				focusSoon($("history"));
+		}).then(function () {
+			btn.disabled = false;
+			btn.removeAttribute("aria-busy");
+			scheduleQueue(0);
+			if (isSupervisor())
+				scheduleDeadlines(0);
+			if (id === state.openId) {
+				fetchConversation(false);
+				if (state.recContact !== null)
+					loadRecord(state.recContact);
+			}
+		});
+	}
+
+	function release() {
+		convAction($("release"), "release", {}, "release", function () {
+			announce(t("conv.released_ok"));
+		});
+	}
+
+	function openClose() {
+		var box = $("close-reasons"), rows = [], checked = box.querySelector(
+		    "input:checked"), v = checked ? checked.value : null;
+
+		if (state.conv === null)
+			return;
+		if (state.closeFor !== state.openId) {
+			v = null;
+			$("close-note").value = "";
+		}
+		state.closeFor = state.openId;
+		/* What the counsellor has seen: newer makes the server refuse. */
+		state.closeSeen = newestSeen();
+		deskList("close_reasons").forEach(function (r) {
+			var lab = el("label", "choice"), radio = el("input");
+
+			radio.type = "radio";
+			radio.name = "close-reason";
+			radio.value = itemCode(r);
+			radio.checked = radio.value === v;
+			radio.setAttribute("data-testid", "close-reason");
+			lab.append(radio, el("span", null, itemLabel(r)));
+			rows.push(lab);
+		});
+		box.replaceChildren.apply(box, rows);
+		$("close-error").textContent = "";
+		$("close-dialog").showModal();
+		focusSoon(box.querySelector("input:checked") ||
+		    box.querySelector("input"));
+	}
+
+	function confirmClose(ev) {
+		var r = $("close-reasons").querySelector("input:checked"),
+		    note = $("close-note").value.trim(),
+		    body = { reason: r ? r.value : "", seen: state.closeSeen };
+
+		ev.preventDefault();
+		if (r === null) {
+			$("close-error").textContent = t("err.close.reason");
+			focusSoon($("close-reasons").querySelector("input"));
+			return;
+		}
+		if (note !== "")
+			body.note = note;
+		convAction($("close-confirm"), "close", body, "close", function () {
+			$("close-note").value = "";
+			state.closeFor = null;
+			announce(t("close.done"));
+		}, "close");
+	}
+
+	function presenceRank(p) {
+		return p === "online" ? 0 : p === "away" ? 1 : 2;
+	}
+
+	function openTransfer() {
+		var sel = $("transfer-select"), c = state.conv &&
+		    state.conv.conversation, holder = c && c.assignee ?
+		    c.assignee.id : null;
+
+		if (!c)
+			return;
+		sel.replaceChildren(option("", t("app.loading")));
+		sel.disabled = true;
+		$("transfer-confirm").disabled = true;
+		$("transfer-error").textContent = "";
+		$("transfer-note").value = "";
+		$("transfer-dialog").showModal();
+		api("GET", "/api/staff").then(function (r) {
+			var list = (Array.isArray(r.staff) ? r.staff : []).filter(
+			    function (s) {
+				return !s.disabled && (s.role === "counsellor" ||
+				    s.role === "supervisor");
+			}).sort(function (a, b) {
+				return presenceRank(a.presence) -
+				    presenceRank(b.presence);
+			}), opts = [option("", t("transfer.choose"))];
+
+			list.forEach(function (s) {
+				var o = option(String(s.id), t("transfer.option", {
+				    name: s.display_name, role: t("role." + s.role),
+				    presence: t("presence." + (has("presence." +
+				    s.presence) ? s.presence : "offline")) }) +
+				    (s.id === holder ? t("transfer.holder") : ""));
+
+				o.disabled = s.id === holder;
+				opts.push(o);
+			});
+			sel.replaceChildren.apply(sel, opts);
+			sel.disabled = false;
+			$("transfer-confirm").disabled = false;
+			focusSoon(sel);
+		}, function (e) {
+			if (e.code === "signed_out")
+				$("transfer-dialog").close();
+			if (!fail(e, "transfer"))
+				$("transfer-error").textContent = t(errorKey(e.code,
+				    "transfer"), { code: e.code });
+		});
+	}
+
+	function confirmTransfer(ev) {
+		var sel = $("transfer-select"), note = $("transfer-note").value.trim(),
+		    name = sel.selectedIndex > 0 ?
+		    sel.options[sel.selectedIndex].textContent : "", body;
+
+		ev.preventDefault();
+		if (sel.value === "") {
+			$("transfer-error").textContent = t("err.transfer.choose");
+			sel.focus();
+			return;
+		}
+		body = { to: Number(sel.value) };
+		if (note !== "")
+			body.note = note;
+		convAction($("transfer-confirm"), "transfer", body, "transfer",
+		    function () {
+			announce(t("transfer.done", { name: name }));
+		}, "transfer");
+	}
+
+	/* ---- the nickname, beside the case number ---- */
+
+	function renderNick(c) {
+		var input = $("nick-input"), nick = c && c.contact &&
+		    c.contact.nickname ? c.contact.nickname : "";
+
+		$("nick-form").hidden = !c;
+		/* What the counsellor is typing stays. */
+		if (input.value === state.nickShown ||
+		    document.activeElement !== input)
+			input.value = nick;
+		state.nickShown = nick;
+		$("nick-save").hidden = input.value.trim() === nick;
+	}
+
+	function saveNick(ev) {
+		var input = $("nick-input"), c = state.conv && state.conv.conversation,
+		    nick = input.value.trim(), btn = $("nick-save");
+
+		ev.preventDefault();
+		if (!c || !c.contact || btn.disabled)
+			return;
+		if (new TextEncoder().encode(nick).length > 100) {
+			showError("too_long", "nick");
+			return;
+		}
+		btn.disabled = true;
+		clearError();
+		api("PUT", "/api/contacts/" + c.contact.id + "/nickname",
+		    { nickname: nick }).then(function () {
+			c.contact.nickname = nick === "" ? null : nick;
+			input.value = nick;
+			state.nickShown = null;
+			renderConvHead(c);
+			if (state.rec !== null && state.recContact === c.contact.id)
+				state.rec.nickname = c.contact.nickname;
+			announce(t("nick.saved"));
+		}, function (e) {
+			fail(e, "nick");
+		}).then(function () {
+			btn.disabled = false;
+			scheduleQueue(0);
+		});
+	}
+
+	/* ---- the case record, beside the conversation ---- */
+
+	var ATTRS = ["age_band", "gender", "family", "municipality"];
+	var OUTCOMES = ["pending", "connected", "declined", "unknown"];
+
+	function buildAttrs() {
+		var rows = ATTRS.map(function (n) {
+			var id = "rec-" + n, tid = "case-" + n.replace("_", "-"),
+			    row = el("div", "attr"), lab = el("label", "attr-label"),
+			    input = el(n === "municipality" ? "input" : "select"),
+			    cl = el("label", "consent-label"), date = el("input");
+
+			lab.htmlFor = id;
+			lab.setAttribute("data-i18n", "rec.attr." + n);
+			input.id = id;
+			input.setAttribute("data-testid", tid);
+			if (n === "municipality") {
+				input.type = "text";
+				input.maxLength = 100;
+				input.autocomplete = "off";
+			}
+			date.type = "date";
+			date.id = id + "-consent";
+			date.setAttribute("data-testid", tid + "-consent");
+			cl.htmlFor = date.id;
+			cl.setAttribute("data-i18n", "rec.consent");
+			row.append(lab, input, cl, date);
+			return row;
+		});
+
+		$("rec-attrs").replaceChildren.apply($("rec-attrs"), rows);
+	}
+
+	function today() {
+		var k = tokyo(serverNow());
+
+		return k.y + "-" + two(k.m) + "-" + two(k.d);
+	}
+
+	/* "2026-11-24" as the desk writes a date. */
+	function fmtYmd(s) {
+		var m = /^(\d{4})-(\d\d)-(\d\d)/.exec(String(s || ""));
+
+		if (m === null)
+			return "";
+		return state.lang === "en" ? m[1] + "-" + m[2] + "-" + m[3] :
+		    m[1] + "年" + Number(m[2]) + "月" + Number(m[3]) + "日";
+	}
+
+	function recValues() {
+		var v = { attributes: {}, categories: [],
+		    summary: $("rec-summary").value }, boxes =
+		    $("rec-cats").querySelectorAll("input:checked"), i;
+
+		ATTRS.forEach(function (n) {
+			var value = $("rec-" + n).value.trim(),
+			    on = $("rec-" + n + "-consent").value;
+
+			v.attributes[n] = { value: value || null,
+			    consent_on: value && on ? on : null };
+		});
+		for (i = 0; i < boxes.length; i++)
+			v.categories.push(boxes[i].value);
+		return v;
+	}
+
+	function setRecValues(v) {
+		var boxes = $("rec-cats").querySelectorAll("input"), cats =
+		    Array.isArray(v.categories) ? v.categories : [], i;
+
+		ATTRS.forEach(function (n) {
+			var a = v.attributes && v.attributes[n] || {};
+
+			$("rec-" + n).value = a.value || "";
+			$("rec-" + n + "-consent").value = a.consent_on || "";
+			$("rec-" + n + "-consent").removeAttribute("aria-invalid");
+		});
+		for (i = 0; i < boxes.length; i++)
+			boxes[i].checked = cats.indexOf(boxes[i].value) >= 0;
+		$("rec-summary").value = v.summary || "";
+	}
+
+	function recDirty() {
+		return state.rec !== null && state.recBase !== null &&
+		    JSON.stringify(recValues()) !== state.recBase;
+	}
+
+	function onRecInput() {
+		var dirty = recDirty();
+
+		$("rec-dirty").hidden = !dirty;
+		if (dirty)
+			$("rec-saved").hidden = true;
+	}
+
+	/* The record follows the open conversation's contact. */
+	function showRecordOf(cid) {
+		if (cid === state.recContact)
+			return;
+		if (recDirty())
+			state.recDrafts[state.recContact] = { values: recValues(),
+			    version: state.rec.version };
+		state.recContact = cid;
+		state.rec = null;
+		state.recBase = null;
+		state.recMine = null;
+		state.recMissing = false;
+		$("rec-saved").hidden = true;
+		$("rec-error").textContent = "";
+		renderRecord();
+		if (cid !== null)
+			loadRecord(cid);
+	}
+
+	/*
+	 * Reads the record. The form takes the server's values unless the
+	 * counsellor has changed it: then only the lists are new, and the
+	 * version stays the one their edit started from.
+	 */
+	function loadRecord(cid, mine) {
+		var seq = ++state.recSeq;
+
+		return api("GET", "/api/contacts/" + cid + "/case-record")
+		    .then(function (r) {
+			var draft = state.recDrafts[cid];
+
+			if (seq !== state.recSeq || cid !== state.recContact)
+				return;
+			if (state.rec !== null && recDirty() && !mine) {
+				state.rec.referrals = r.referrals;
+				state.rec.follow_ups = r.follow_ups;
+				state.rec.conversations = r.conversations;
+				renderRecLists();
+				return;
+			}
+			state.rec = r;
+			setRecValues(r);
+			state.recBase = JSON.stringify(recValues());
+			delete state.recDrafts[cid];
+			if (mine === undefined && draft)
+				mine = draft.version === r.version ? null : draft.values;
+			if (draft && !mine)
+				setRecValues(draft.values);
+			state.recMine = mine || null;
+			renderRecord();
+		}, function (e) {
+			if (seq !== state.recSeq || cid !== state.recContact)
+				return;
+			if (e.code === "not_found") {
+				state.recMissing = true;
+				renderRecord();
+				return;
+			}
+			fail(e, "record");
+		});
+	}
+
+	function renderRecord() {
+		var r = state.rec, open = state.recOpen && state.view === "desk";
+
+		$("record").hidden = !open;
+		$("view-desk").classList.toggle("with-record", open);
+		$("rec-toggle").setAttribute("aria-expanded", String(open));
+		$("rec-toggle").classList.toggle("is-on", open);
+		$("rec-case").textContent = r !== null ? (r.case_number || "") +
+		    (r.nickname ? t("rec.nickname", { nick: r.nickname }) : "") : "";
+		$("rec-body").hidden = r === null;
+		$("rec-empty").hidden = r !== null;
+		$("rec-empty").textContent = state.recContact === null ?
+		    t("rec.none") : state.recMissing ? t("rec.missing") :
+		    t("app.loading");
+		if (r === null)
+			return;
+		$("rec-updated").textContent = r.updated_at ? t("rec.updated", {
+		    time: fmtDateTime(r.updated_at), name: r.updated_by || "" }) :
+		    t("rec.new");
+		renderMine();
+		renderRecLists();
+		onRecInput();
+		if ($("ref-date").value === "")
+			$("ref-date").value = today();
+	}
+
+	/* After a conflict: what the counsellor had typed, kept in view. */
+	function renderMine() {
+		var m = state.recMine, box = $("rec-mine"), parts = [], attrs =
+		    state.desk !== null && state.desk.case_attributes || {};
+
+		$("rec-conflict").hidden = m === null;
+		if (m === null)
+			return;
+		ATTRS.forEach(function (n) {
+			var a = m.attributes[n];
+
+			if (a.value)
+				parts.push(t("rec.attr." + n) + "：" + (n === "municipality" ?
+				    a.value : codeLabel(attrs[n] || [], a.value)) +
+				    (a.consent_on ? t("rec.mine_consent",
+				    { date: fmtYmd(a.consent_on) }) : ""));
+		});
+		if (m.categories.length > 0)
+			parts.push(t("rec.categories") + "：" + m.categories.map(
+			    function (c) {
+				return codeLabel(deskList("case_categories"), c);
+			}).join(t("list.sep")));
+		box.replaceChildren(el("p", "rec-mine-attrs", parts.join("\n")),
+		    el("p", "rec-mine-summary", m.summary));
+	}
+
+	function recItem(main, extra, text) {
+		var li = el("li", "rec-item");
+
+		li.appendChild(el("span", "rec-item-main", main));
+		if (extra)
+			li.appendChild(el("span", "rec-item-extra", extra));
+		if (text)
+			li.appendChild(el("span", "rec-item-text", text));
+		return li;
+	}
+
+	function renderRecLists() {
+		var r = state.rec, refs, fus, convs;
+
+		if (r === null)
+			return;
+		refs = (r.referrals || []).map(function (x) {
+			return recItem(codeLabel(deskList("referral_agencies"),
+			    String(x.agency)), fmtYmd(x.referred_on) + (x.outcome ?
+			    "・" + t("outcome." + x.outcome) : ""), x.note);
+		});
+		fus = (r.follow_ups || []).map(function (x) {
+			return recItem(x.due_on ? t("fu.due", { date: fmtYmd(x.due_on) }) :
+			    t("fu.no_date"), x.done_at ? t("fu.done") : "", x.plan);
+		});
+		convs = (r.conversations || []).slice().reverse().map(function (x) {
+			var li = el("li", "rec-item"), b = el("button", "btn-link",
+			    t("rc.item", { id: x.id, time: fmtDateTime(x.opened_at) }));
+
+			b.type = "button";
+			b.setAttribute("data-conversation-id", String(x.id));
+			if (x.id === state.openId)
+				b.setAttribute("aria-current", "true");
+			li.append(b, el("span", "rec-item-extra",
+			    (has("state." + x.state) ? t("state." + x.state) : x.state) +
+			    (x.close_reason ? "・" + codeLabel(deskList(
+			    "close_reasons"), x.close_reason) : "")));
+			return li;
+		});
+		[["ref-list", refs, "ref.none"], ["fu-list", fus, "fu.none"],
+		    ["rc-list", convs, "rc.none"]].forEach(function (x) {
+			if (x[1].length === 0)
+				x[1].push(el("li", "rec-item muted", t(x[2])));
+			$(x[0]).replaceChildren.apply($(x[0]), x[1]);
+		});
+	}
+
+	function recError(key, params, focus) {
+		$("rec-error").textContent = key ? t(key, params) : "";
+		if (focus)
+			focusSoon(focus);
+	}
+
+	function saveRecord(ev) {
+		var cid = state.recContact, v = recValues(), btn = $("rec-save"),
+		    missing = null, r = state.rec;
+
+		ev.preventDefault();
+		if (r === null || btn.disabled)
+			return;
+		recError(null);
+		ATTRS.forEach(function (n) {
+			var date = $("rec-" + n + "-consent"),
+			    bad = !!v.attributes[n].value && !date.value;
+
+			if (bad)
+				date.setAttribute("aria-invalid", "true");
+			else
+				date.removeAttribute("aria-invalid");
+			if (bad && missing === null)
+				missing = n;
+		});
+		if (missing !== null) {
+			recError("err.record.consent_of", { field:
+			    t("rec.attr." + missing) }, $("rec-" + missing + "-consent"));
+			return;
+		}
+		setBusy(btn, "rec.saving", "rec.save", true);
+		api("PUT", "/api/contacts/" + cid + "/case-record", {
+		    version: r.version, attributes: v.attributes,
+		    categories: v.categories, summary: v.summary })
+		    .then(function (res) {
+			if (cid !== state.recContact)
+				return;
+			r.version = res.version;
+			state.recBase = JSON.stringify(v);
+			state.recMine = null;
+			renderMine();
+			$("rec-saved").textContent = t("rec.saved",
+			    { time: fmtTime(new Date(serverNow()).toISOString()) });
+			$("rec-saved").hidden = false;
+			onRecInput();
+			return loadRecord(cid);
+		}, function (e) {
+			if (cid !== state.recContact)
+				return;
+			if (e.code === "stale") {
+				state.rec = null;
+				loadRecord(cid, v);
+				return;
+			}
+			if (e.code === "consent" || e.code === "invalid_code" ||
+			    e.code === "invalid")
+				recError(errorKey(e.code, "record"));
+			else
+				fail(e, "record");
+		}).then(function () {
+			setBusy(btn, "rec.saving", "rec.save", false);
+		});
+	}
+
+	/* Puts back what the counsellor had typed, on the newest version. */
+	function restoreMine() {
+		if (state.recMine === null)
+			return;
+		setRecValues(state.recMine);
+		state.recMine = null;
+		renderMine();
+		onRecInput();
+		focusSoon($("rec-summary"));
+	}
+
+	/* The referral and follow-up forms: one POST, then the lists again. */
+	function recAdd(ev, path, btn, body, check, clear) {
+		var cid = state.recContact, bad;
+
+		ev.preventDefault();
+		if (cid === null || btn.disabled)
+			return;
+		recError(null);
+		bad = check();
+		if (bad) {
+			recError(bad[0], null, bad[1]);
+			return;
+		}
+		btn.disabled = true;
+		api("POST", "/api/contacts/" + cid + "/" + path, body)
+		    .then(function () {
+			clear.forEach(function (id) { $(id).value = ""; });
+			announce(t("rec.added"));
+			return loadRecord(cid);
+		}, function (e) {
+			if (e.code === "invalid" || e.code === "invalid_code")
+				recError(errorKey(e.code, path));
+			else
+				fail(e, "record");
+		}).then(function () {
+			btn.disabled = false;
+		});
+	}
+
+	function addReferral(ev) {
+		var body = { agency: $("ref-agency").value,
+		    referred_on: $("ref-date").value,
+		    outcome: $("ref-outcome").value }, note = $("ref-note").value.trim();
+
+		if (note !== "")
+			body.note = note;
+		recAdd(ev, "referrals", $("ref-add"), body, function () {
+			return !body.agency ? ["err.referrals.agency", $("ref-agency")] :
+			    !body.referred_on ? ["err.referrals.date", $("ref-date")] :
+			    null;
+		}, ["ref-note"]);
+	}
+
+	function addFollowUp(ev) {
+		var body = { plan: $("fu-plan").value.trim() }, due = $("fu-date").value;
+
+		if (due !== "")
+			body.due_on = due;
+		recAdd(ev, "follow-ups", $("fu-add"), body, function () {
+			return body.plan === "" ? ["err.follow-ups.plan", $("fu-plan")] :
+			    null;
+		}, ["fu-plan", "fu-date"]);
+	}
+
+	function toggleRecord(open) {
+		state.recOpen = open;
+		try {
+			window.localStorage.setItem(REC_KEY, open ? "1" : "0");
+		} catch (e) { /* this page only */ }
+		renderRecord();
+		focusSoon(open ? $("rec-hide") : $("rec-toggle"));
+	}
+
 	/* ---- everything again, in the current language ---- */
 
 	function renderAll() {
@@ -1875,9 +2743,13 @@
 		renderHeader();
 		renderError();
 		if (state.view === "desk") {
+			if (state.desk !== null)
+				renderDesk();
 			renderQueue();
+			renderDeadlines();
 			state.convKey = null;
 			renderConversation();
+			renderRecord();
 		}
 		idleCheck();
 	}
@@ -1887,6 +2759,10 @@
 	function init() {
 		var initial = storedLang();
 
+		try {
+			state.recOpen = window.localStorage.getItem(REC_KEY) !== "0";
+		} catch (e) { /* open */ }
+		buildAttrs();
 		state.lang = initial || "ja";
 		applyStaticText();
 		renderHeader();
@@ -1903,13 +2779,61 @@
 		$("presence").addEventListener("click", togglePresence);
 		$("idle-continue").addEventListener("click", keepAlive);
 		$("claim").addEventListener("click", claim);
-		$("queue").addEventListener("click", function (ev) {
-			var b = ev.target.closest("[data-testid=queue-item]");
+		["queue", "deadlines", "rc-list"].forEach(function (id) {
+			$(id).addEventListener("click", function (ev) {
+				var b = ev.target.closest("[data-conversation-id]");
 
-			if (b !== null)
-				openConversation(Number(b.getAttribute(
-				    "data-conversation-id")));
+				if (b !== null)
+					openConversation(Number(b.getAttribute(
+					    "data-conversation-id")));
+			});
 		});
+		$("tab-queue").addEventListener("click", function () {
+			showTab("queue");
+		});
+		$("tab-deadlines").addEventListener("click", function () {
+			showTab("deadlines");
+		});
+		$("tabs").addEventListener("keydown", function (ev) {
+			if (ev.key === "ArrowLeft" || ev.key === "ArrowRight") {
+				ev.preventDefault();
+				showTab(state.tab === "queue" ? "deadlines" : "queue", true);
+			}
+		});
+		$("release").addEventListener("click", release);
+		$("close").addEventListener("click", openClose);
+		$("close-form").addEventListener("submit", confirmClose);
+		$("transfer").addEventListener("click", openTransfer);
+		$("transfer-form").addEventListener("submit", confirmTransfer);
+		["close", "transfer"].forEach(function (d) {
+			$(d + "-cancel").addEventListener("click", function () {
+				$(d + "-dialog").close();
+			});
+		});
+		$("nick-form").addEventListener("submit", saveNick);
+		$("nick-input").addEventListener("input", function () {
+			$("nick-save").hidden = $("nick-input").value.trim() ===
+			    state.nickShown;
+		});
+		$("nick-input").addEventListener("keydown", function (ev) {
+			if (ev.key === "Escape") {
+				$("nick-input").value = state.nickShown || "";
+				$("nick-save").hidden = true;
+			}
+		});
+		$("canned").addEventListener("change", insertCanned);
+		$("rec-toggle").addEventListener("click", function () {
+			toggleRecord(!state.recOpen);
+		});
+		$("rec-hide").addEventListener("click", function () {
+			toggleRecord(false);
+		});
+		$("rec-form").addEventListener("submit", saveRecord);
+		$("rec-form").addEventListener("input", onRecInput);
+		$("rec-form").addEventListener("change", onRecInput);
+		$("rec-restore").addEventListener("click", restoreMine);
+		$("ref-form").addEventListener("submit", addReferral);
+		$("fu-form").addEventListener("submit", addFollowUp);
 		$("reply-form").addEventListener("submit", function (ev) {
 			ev.preventDefault();
 			sendReply();

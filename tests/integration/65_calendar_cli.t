@@ -76,6 +76,20 @@ like(out(q{settings set min_staff_on_duty 1 --by admin}), qr/changed by cli:admi
 like(out('settings history min_staff_on_duty'), qr/cli:admin\tmin_staff_on_duty\t2 -> 1/, 'kept with who and what');
 is(status('settings set no_such_key 1'), 2, 'an unknown setting refused');
 
+# --- the console's settings: each default passes its own check ---
+for my $k (qw(close_reasons case_categories case_attributes referral_agencies
+	canned_phrases idle_close_text restriction_notice_cooldown restriction_notice_block
+	session_idle_minutes login_lockout due_soon_minutes session_soft_limit_minutes)) {
+	my $v = out("settings get $k");
+	chomp $v;
+	$v =~ s/'/'\\''/g;
+	like(out("settings set $k '$v'"), qr/changed by/, "$k: its default is accepted back");
+}
+is(status(q{settings set close_reasons '[{"code": "a b", "ja": "x", "en": "x"}]'}), 2,
+	'a close reason code with a space refused');
+is(status(q{settings set close_reasons '[{"code": "a", "ja": "x", "en": "x"}, {"code": "a", "ja": "y", "en": "y"}]'}), 2,
+	'duplicate codes refused');
+
 # --- the reply deadline policy ---
 is(status(q{settings set reply_deadline '{"kind": "business_minutes"}'}), 2,
 	'a policy without its minutes refused');

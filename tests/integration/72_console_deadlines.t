@@ -102,6 +102,8 @@ is($st, 200, 'answered');
 	local $ENV{MADOGUCHI_DATABASE_URL} = $db->conninfo;
 	like(`bin/madoguchi settings set idle_close_minutes 10 2>&1`, qr/changed by/,
 		'the desk closes silent conversations after 10 minutes');
+	like(`bin/madoguchi settings set idle_close_text --text 'また話したくなったら、いつでもメッセージしてください。' 2>&1`,
+		qr/changed by/, 'with a closing message');
 }
 sleep 6;
 is(q1("SELECT state FROM conversations WHERE id = $conv2"), 'waiting_for_user', 'not yet');
@@ -111,5 +113,9 @@ ok(wait_until(15, sub { q1("SELECT state FROM conversations WHERE id = $conv2") 
 	'eleven minutes of silence later: closed');
 is(q1("SELECT close_reason FROM conversations WHERE id = $conv2"), 'no_reply', 'as no reply');
 is(q1("SELECT count(*) FROM conversation_events WHERE kind = 'auto_closed'"), 1, 'in the history');
+ok(wait_until(10, sub { grep { ($_->{body}{messages}[0]{text} // '') =~ /いつでもメッセージ/ }
+	@{ $sim->delivered("?user=$U") } }), 'the closing message reaches the person');
+is(q1("SELECT array_to_string(autoreply, ',') FROM messages WHERE conversation_id = $conv2"
+	. " AND direction = 'auto' ORDER BY id DESC LIMIT 1"), 'closing', 'recorded in the conversation');
 is($d->stop, 0, 'madoguchid stops cleanly');
 done_testing();
