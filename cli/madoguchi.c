@@ -46,7 +46,8 @@ static const struct cli_command cli_commands[] = {
 	    "auto-reply texts: list, get, set, history (settings help)",
 	    cli_settings },
 	{ "user", "user <subcommand>", "staff accounts: list, add, disable, "
-	    "enable, reset-mfa, reset-password, unlock (user help)", cli_user },
+	    "enable, reset-mfa, reset-password, unlock, capacity (user help)",
+	    cli_user },
 };
 
 #define CLI_NCOMMANDS (sizeof(cli_commands) / sizeof(cli_commands[0]))

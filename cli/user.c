@@ -24,6 +24,9 @@ static const char user_usage[] =
 "  reset-password LOGIN                   a new one-time password\n"
 "  unlock LOGIN                           lift a lockout after failed\n"
 "                                         sign-ins\n"
+"  capacity LOGIN N|default               conversations they hold at once\n"
+"                                         (default: the desk's\n"
+"                                         capacity_per_counsellor)\n"
 "Each takes --by WHO to name who made the change (default: you).\n";
 
 static const char user_list_sql[] =
@@ -85,6 +88,12 @@ static const char user_unlock_sql[] =
 "  UPDATE staff SET failed_logins = 0, locked_until = NULL"
 "   WHERE login = $1 RETURNING id, login"
 USER_AUDIT("staff.unlock");
+
+static const char user_capacity_sql[] =
+"WITH st AS ("
+"  UPDATE staff SET capacity = $3::smallint WHERE login = $1"
+"  RETURNING id, login"
+USER_AUDIT("staff.capacity");
 
 /* Lower-case letters, digits and . _ -: typed at every sign-in. */
 static bool
@@ -232,6 +241,38 @@ user_change(struct cli *cli, const char *sql, const char *by,
 	return rc;
 }
 
+/* How many conversations one person holds at once: the busy reply counts it. */
+static int
+user_capacity(struct cli *cli, const char *by)
+{
+	const char *params[3] = { NULL, by, NULL };
+	PGresult *res;
+	char *end;
+	long n = 0;
+	int rc;
+
+	if (cli->argc != 4) {
+		fputs(user_usage, stderr);
+		return 2;
+	}
+	if (strcmp(cli->argv[3], "default") != 0 &&
+	    ((n = strtol(cli->argv[3], &end, 10)) < 1 || n > 20 || *end != '\0')) {
+		fprintf(stderr, "madoguchi: capacity is 1-20, or default\n");
+		return 2;
+	}
+	params[0] = cli->argv[2];
+	params[2] = n > 0 ? cli->argv[3] : NULL;
+	if ((rc = user_run(cli, user_capacity_sql, 3, params, &res)) != 0)
+		return rc;
+	rc = PQntuples(res) == 1 ? 0 : 1;
+	if (rc == 0)
+		printf("%s: capacity %s\n", cli->argv[2], cli->argv[3]);
+	else
+		fprintf(stderr, "madoguchi: %s: no such account\n", cli->argv[2]);
+	PQclear(res);
+	return rc;
+}
+
 int
 cli_user(struct cli *cli)
 {
@@ -253,6 +294,8 @@ cli_user(struct cli *cli)
 		return user_change(cli, user_reset_mfa_sql, by,
 		    "authenticator removed; a new one is enrolled at the next "
 		    "sign-in");
+	if (strcmp(sub, "capacity") == 0)
+		return user_capacity(cli, by);
 	if (strcmp(sub, "unlock") == 0)
 		return user_change(cli, user_unlock_sql, by, "unlocked");
 	if (strcmp(sub, "reset-password") == 0 && cli->argc == 3)

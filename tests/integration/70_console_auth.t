@@ -192,6 +192,9 @@ is($st, 200, 'the other session of the same person is not');
 	like(`bin/madoguchi user list 2>&1`, qr/^kato\s+counsellor\s+offline\s+yes\s+disabled/m,
 		'user list shows it disabled and offline');
 	like(`bin/madoguchi user reset-mfa sato 2>&1`, qr/authenticator removed/, 'user reset-mfa');
+	like(`bin/madoguchi user capacity ito 3 2>&1`, qr/ito: capacity 3/, 'user capacity');
+	is(q1("SELECT capacity FROM staff WHERE login = 'ito'"), 3, 'stored');
+	like(`bin/madoguchi user capacity ito 99 2>&1`, qr/1-20/, 'an impossible capacity refused');
 }
 ($st) = $k->get('/api/queue');
 is($st, 401, "a disabled account's session ends at once");
@@ -203,7 +206,7 @@ $s->post('/api/session', { login => 'sato', password => 'よく考えた長い�
 is($body->{next}, 'enrol', 'and the next sign-in enrols a new authenticator');
 is(q1("SELECT string_agg(action, ',' ORDER BY id) FROM audit_log WHERE action LIKE 'staff.%'"),
 	'staff.add,staff.password_set,staff.add,staff.password_set,staff.add,staff.password_set,'
-	. 'staff.add,staff.password_set,staff.unlock,staff.disable,staff.reset_mfa',
+	. 'staff.add,staff.password_set,staff.unlock,staff.disable,staff.reset_mfa,staff.capacity',
 	'every account change is in the audit log');
 
 # --- too many failures from one address ---
