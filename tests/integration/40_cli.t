@@ -30,7 +30,8 @@ is($?, 0, 'and succeeds');
 $status = `$bin/madoguchi migrate --status`;
 is($?, 0, 'status: current');
 like($status, qr/current: yes/, 'says so');
-is($db->query('SELECT count(*) FROM schema_migrations'), 2, 'each recorded once');
+my @files = glob('storage/migrations/*.sql');
+is($db->query('SELECT count(*) FROM schema_migrations'), scalar @files, 'each recorded once');
 
 local $ENV{MADOGUCHI_DATABASE_URL} = 'host=/nonexistent dbname=x';
 my $err = `$bin/madoguchi migrate 2>&1`;

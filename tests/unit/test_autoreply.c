@@ -253,6 +253,8 @@ test_apply_valid(void)
 		{ "autoreply_text_only", "\"文字で送ってください。\"" },
 		{ "autoreply_greeting", "\"{desk}です。{audience}の方へ。{hours}\"" },
 		{ "autoreply_welcome_back", "\"おかえりなさい。{hotlines}\"" },
+		{ "reply_deadline", "{\"kind\": \"business_minutes\", "
+		    "\"minutes\": 90}" },
 	};
 	struct desk_settings d;
 	size_t nkeys = 0;
@@ -275,6 +277,12 @@ test_apply_valid(void)
 	}
 	is_int(nkeys, sizeof(good) / sizeof(good[0]), "every key known");
 
+	is_int(d.reply_business_minutes, 90, "reply_deadline applied");
+	ok(!apply(&d, "reply_deadline", "{\"kind\": \"business_minutes\"}"),
+	    "reply_deadline: minutes required");
+	ok(!apply(&d, "reply_deadline", "{\"kind\": \"soon\"}"),
+	    "reply_deadline: an unknown kind refused");
+	is_int(d.reply_business_minutes, 90, "a refused value changes nothing");
 	is_str(d.desk_name, "こころの窓口", "desk_name applied");
 	is_str(d.desk_audience, "学生", "desk_audience applied");
 	ok(d.cal.hours[1][0] == 9 * 60 && d.cal.hours[1][1] == 17 * 60 + 30,
