@@ -15,20 +15,10 @@ use Madoguchi::Console;
 
 binmode(Test::More->builder->$_, ':encoding(UTF-8)') for qw(output failure_output todo_output);
 
-my $db = new_cluster();
-$db->migrate;
-my $port = free_port();
-my $secret = random_hex(16);
-my $token = random_hex(16);
-my $key = random_hex(32);
-my $sim = start_sim(secret => $secret, token => $token,
-	webhook_url => "http://127.0.0.1:$port/webhook/line");
+my $desk = new_desk();
+my ($db, $sim) = @$desk{qw(db sim)};
 sub q1 { $db->query($_[0]) }
-sub daemon_at {
-	my ($now) = @_;
-	return start_daemon($db, port => $port, secret => $secret, token => $token,
-		line_api => $sim->{url}, data_key => $key, env => { MADOGUCHI_NOW => $now });
-}
+sub daemon_at { $desk->daemon(MADOGUCHI_NOW => $_[0]) }
 my $pw = staff_add($db, 'sato', 'supervisor', '佐藤');
 
 my $d = daemon_at('2026-11-30T19:00:00+09:00');	# a Monday, open

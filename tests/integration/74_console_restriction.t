@@ -13,15 +13,9 @@ use Madoguchi::Console;
 
 binmode(Test::More->builder->$_, ':encoding(UTF-8)') for qw(output failure_output todo_output);
 
-my $db = new_cluster();
-$db->migrate;
-my $port = free_port();
-my $secret = random_hex(16);
-my $token = random_hex(16);
-my $sim = start_sim(secret => $secret, token => $token,
-	webhook_url => "http://127.0.0.1:$port/webhook/line");
-my $d = start_daemon($db, port => $port, secret => $secret, token => $token,
-	line_api => $sim->{url}, env => { MADOGUCHI_NOW => '2026-11-24T14:00:00+09:00' });
+my $desk = new_desk();
+my ($db, $sim) = @$desk{qw(db sim)};
+my $d = $desk->daemon(MADOGUCHI_NOW => '2026-11-24T14:00:00+09:00');
 sub q1 { $db->query($_[0]) }
 my $c = console_signed_in($d, 'kato', staff_add($db, 'kato', 'counsellor', '加藤'));
 my $s = console_signed_in($d, 'sato', staff_add($db, 'sato', 'supervisor', '佐藤'));

@@ -20,7 +20,7 @@ use Time::HiRes qw(sleep time);
 use Exporter 'import';
 
 our @EXPORT = qw(new_cluster start_daemon start_sim signed_post text_body
-	event_body wait_until json_decode json_encode free_port random_hex);
+	event_body wait_until json_decode json_encode free_port random_hex new_desk);
 
 my $ROOT = abs_path(__FILE__ =~ s{tests/lib/Madoguchi/Test\.pm$}{}r || '.');
 my $BIN = $ENV{MADOGUCHI_BIN_DIR} // 'bin';
@@ -183,6 +183,20 @@ sub start_daemon {
 	return $self;
 }
 
+# A migrated cluster and the simulated LINE, with secrets and a port fixed
+# for madoguchid, so $desk->daemon(ENV) can start it again (on another test
+# clock, say) and still read what it stored.
+sub new_desk {
+	my $db = new_cluster();
+	$db->migrate;
+	my $port = free_port();
+	my $desk = bless { db => $db, port => $port, secret => random_hex(16),
+		token => random_hex(16), data_key => random_hex(32) }, 'Madoguchi::Test::Desk';
+	$desk->{sim} = start_sim(secret => $desk->{secret}, token => $desk->{token},
+		webhook_url => "http://127.0.0.1:$port/webhook/line");
+	return $desk;
+}
+
 sub start_sim {
 	my (%opt) = @_;
 	my $dir = tempdir('linesim-XXXXXX', TMPDIR => 1, CLEANUP => 1);
@@ -291,6 +305,15 @@ sub metric {
 		return $1 if index($line, "$series ") == 0 && $line =~ / (\S+)$/;
 	}
 	return 0;
+}
+
+package Madoguchi::Test::Desk;
+
+sub daemon {
+	my ($self, %env) = @_;
+	return Madoguchi::Test::start_daemon($self->{db}, port => $self->{port},
+		secret => $self->{secret}, token => $self->{token},
+		data_key => $self->{data_key}, line_api => $self->{sim}{url}, env => \%env);
 }
 
 package Madoguchi::Test::Sim;
