@@ -143,6 +143,23 @@ static const char follow_up_sql[] =
 "), au AS (" AUDIT("follow_up.add") " WHERE EXISTS (SELECT 1 FROM ins)"
 ") SELECT id FROM ins";
 
+/* $1 follow-up, $2 viewer, $3 now, $4 staff, $5 login, $6 address. */
+static const char follow_up_done_sql[] =
+"WITH vis AS ("
+"  SELECT f.id, f.contact_id FROM follow_ups f WHERE f.id = $1::bigint"
+"     AND ($2::bigint IS NULL OR EXISTS (SELECT 1 FROM conversations cv"
+"       WHERE cv.contact_id = f.contact_id AND (cv.assignee_id = $2::bigint"
+"         OR (cv.assignee_id IS NULL AND cv.state <> 'closed'))))"
+"), up AS ("
+"  UPDATE follow_ups SET done_at = coalesce(done_at, $3::timestamptz)"
+"   WHERE id IN (SELECT id FROM vis) RETURNING id, contact_id"
+"), au AS ("
+"  INSERT INTO audit_log (at, staff_id, actor, action, object_type,"
+"      object_id, detail, ip)"
+"  SELECT $3::timestamptz, $4::bigint, $5, 'follow_up.done', 'contact',"
+"      contact_id, json_build_object('follow_up', id), $6::inet FROM up"
+") SELECT id FROM up";
+
 /* The first six parameters every statement here shares. */
 struct record_params {
 	char		 contact[24], viewer[24], staff[24];
@@ -592,6 +609,17 @@ record_follow_up(struct api_call *call)
 	free(sealed);
 }
 
+/* POST /api/follow-ups/:id/done */
+static void
+record_follow_up_done(struct api_call *call)
+{
+	struct record_params p;
+
+	record_params(call, &p);	/* :id is the follow-up's here */
+	if (!api_query(call, follow_up_done_sql, 6, p.v, simple_done))
+		api_db_error(call, "follow_up_done", NULL, "no connection");
+}
+
 const struct api_route case_record_routes[] = {
 	{ "GET", "/api/contacts/:id/case-record", ROLES_STAFF, STAGE_FULL,
 	    record_get },
@@ -603,5 +631,7 @@ const struct api_route case_record_routes[] = {
 	    record_referral },
 	{ "POST", "/api/contacts/:id/follow-ups", ROLES_STAFF, STAGE_FULL,
 	    record_follow_up },
+	{ "POST", "/api/follow-ups/:id/done", ROLES_STAFF, STAGE_FULL,
+	    record_follow_up_done },
 	{ NULL, NULL, 0, STAGE_NONE, NULL },
 };

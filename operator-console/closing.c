@@ -60,7 +60,7 @@ static const char close_sql[] =
 /* Silent conversations the desk has answered, oldest first; $1 now, $2 minutes. */
 static const char auto_close_lock_sql[] =
 "SELECT cv.id FROM conversations cv,"
-"  LATERAL (SELECT coalesce(m.sent_at, m.received_at) AS at FROM messages m"
+"  LATERAL (SELECT m.received_at AS at FROM messages m"
 "            WHERE m.conversation_id = cv.id ORDER BY m.id DESC LIMIT 1) last"
 "  WHERE cv.state = 'waiting_for_user'"
 "    AND last.at < $1::timestamptz - make_interval(mins => $2::int)"
@@ -72,7 +72,7 @@ static const char auto_close_sql[] =
 "  UPDATE conversations c SET state = 'closed', closed_at = $2::timestamptz,"
 "      close_reason = 'no_reply'"
 "   WHERE c.id = ANY ($1::bigint[]) AND c.state = 'waiting_for_user'"
-"     AND (SELECT coalesce(m.sent_at, m.received_at) FROM messages m"
+"     AND (SELECT m.received_at FROM messages m"
 "           WHERE m.conversation_id = c.id ORDER BY m.id DESC LIMIT 1)"
 "         < $2::timestamptz - make_interval(mins => $3::int)"
 "  RETURNING id, contact_id, channel_id"

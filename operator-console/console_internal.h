@@ -163,12 +163,12 @@ cJSON	*api_staff_json(const struct console_staff *s);
 "    ct.nickname_key_id,"\
 "    EXISTS (SELECT 1 FROM conversations p WHERE p.contact_id = cv.contact_id"\
 "             AND p.id < cv.id),"\
-"    ct.follow_state, m.kind, m.body, m.body_key_id, " SQL_ISO("m.sent_at") ","\
+"    ct.follow_state, m.kind, m.body, m.body_key_id, " SQL_ISO("m.received_at") ","\
 "    cv.long_session_at IS NOT NULL, " SQL_ISO("cv.claimed_at") ","\
 "    " SQL_RESTRICTED("cv.contact_id", now)\
 "  FROM conversations cv JOIN contacts ct ON ct.id = cv.contact_id"\
 "  LEFT JOIN staff st ON st.id = cv.assignee_id"\
-"  LEFT JOIN LATERAL (SELECT kind, body, body_key_id, sent_at FROM messages"\
+"  LEFT JOIN LATERAL (SELECT kind, body, body_key_id, received_at FROM messages"\
 "     WHERE conversation_id = cv.id AND direction = 'in'"\
 "     ORDER BY id DESC LIMIT 1) m ON true"
 cJSON	*conversation_summary_json(const struct api_call *call,

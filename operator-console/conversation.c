@@ -28,7 +28,11 @@
 static const char summary_sql[] = CONVERSATION_SUMMARY_SELECT("$3")
     CONVERSATION_VISIBLE;
 
-/* Messages (greetings of the contact included) and events, by time. */
+/*
+ * Messages (greetings of the contact included) and events, in the order
+ * the desk saw them: by when it received or wrote each (LINE's own
+ * timestamp of a message may be older, e.g. on a redelivery).
+ */
 static const char history_sql[] =
 "WITH au AS ("
 "  INSERT INTO audit_log (at, staff_id, actor, action, object_type,"
@@ -37,9 +41,10 @@ static const char history_sql[] =
 "      'conversation', $1::bigint, $5::inet)"
 ") SELECT * FROM ("
 "  SELECT 'message' AS type, m.id, m.direction, m.kind, m.accepted, m.body,"
-"      m.body_key_id, " SQL_ISO("coalesce(m.sent_at, m.received_at)") " AS at,"
+"      m.body_key_id, " SQL_ISO("m.received_at") " AS at,"
 "      s.display_name, m.delivery, array_to_json(m.autoreply)::text,"
-"      coalesce(o.retrying, false), o.error, NULL::text AS code"
+"      coalesce(o.retrying, false), o.error, NULL::text AS code,"
+"      NULL::text AS target"
 "    FROM messages m LEFT JOIN staff s ON s.id = m.staff_id"
 "    LEFT JOIN LATERAL (SELECT bool_or(state = 'pending' AND attempts > 0)"
 "        AS retrying, max(last_error) FILTER (WHERE state IN ('failed',"
@@ -50,8 +55,9 @@ static const char history_sql[] =
 "  UNION ALL"
 "  SELECT 'event', e.id, NULL, e.kind, NULL, e.body, e.body_key_id,"
 "      " SQL_ISO("e.at") ","
-"      s.display_name, NULL, NULL, false, NULL, e.code"
+"      s.display_name, NULL, NULL, false, NULL, e.code, t.display_name"
 "    FROM conversation_events e LEFT JOIN staff s ON s.id = e.staff_id"
+"    LEFT JOIN staff t ON t.id = e.target_staff_id"
 "   WHERE e.conversation_id = $1::bigint"
 ") h ORDER BY at, type DESC, id";
 
@@ -136,6 +142,10 @@ history_entry(const struct api_call *call, const PGresult *res, int i)
 			cJSON_AddNullToObject(e, "code");
 		else
 			cJSON_AddStringToObject(e, "code", PQgetvalue(res, i, 13));
+		if (PQgetisnull(res, i, 14))
+			cJSON_AddNullToObject(e, "target");
+		else
+			cJSON_AddStringToObject(e, "target", PQgetvalue(res, i, 14));
 		return e;
 	}
 	if (PQgetisnull(res, i, 9))

@@ -66,7 +66,7 @@
 		tab: "queue",		/* or "deadlines" (supervisors) */
 		deadlines: [],
 		dlLoaded: false,
-		nickShown: null,
+		nickShown: "",
 		closeFor: null,
 		closeSeen: 0,
 		rec: null,		/* the case record shown */
@@ -318,24 +318,36 @@
 		return has("err." + code) ? "err." + code : "err.unknown";
 	}
 
+	/* A banner above the desk takes room: the newest stays in view. */
+	function keepEnd(fn) {
+		var h = $("history"),
+		    atEnd = h.scrollHeight - h.scrollTop - h.clientHeight < NEAR_BOTTOM_PX;
+
+		fn();
+		if (atEnd)
+			h.scrollTop = h.scrollHeight;
+	}
+
 	function showError(code, ctx, background) {
 		var key = errorKey(code, ctx);
 
 		state.error = { key: key, params: { code: code },
 		    background: !!background };
-		$("error").textContent = t(key, state.error.params);
+		renderError();
 	}
 
 	function clearError(onlyBackground) {
 		if (onlyBackground && (state.error === null || !state.error.background))
 			return;
 		state.error = null;
-		$("error").textContent = "";
+		renderError();
 	}
 
 	function renderError() {
-		$("error").textContent = state.error === null ? "" :
-		    t(state.error.key, state.error.params);
+		keepEnd(function () {
+			$("error").textContent = state.error === null ? "" :
+			    t(state.error.key, state.error.params);
+		});
 	}
 
 	var announceTimer = null;
@@ -790,8 +802,12 @@
 			if ($(d).open)
 				$(d).close();
 		});
-		$("deadlines").replaceChildren();
-		$("close-note").value = "";
+		/* Nobody's words stay in the page after a sign-out. */
+		setRecValues({});
+		["close-note", "transfer-note", "nick-input", "ref-note", "fu-plan",
+		    "fu-date"].forEach(function (id) { $(id).value = ""; });
+		["deadlines", "ref-list", "fu-list", "rc-list", "rec-mine"].forEach(
+		    function (id) { $(id).replaceChildren(); });
 		$("history").replaceChildren();
 		$("composer").value = "";
 		$("note-input").value = "";
@@ -1066,15 +1082,11 @@
 
 	/* The banner takes room from the desk: keep the newest in view. */
 	function showIdle(show) {
-		var h = $("history"), atEnd;
-
-		if ($("idle").hidden === !show)
-			return;
-		atEnd = h.scrollHeight - h.scrollTop - h.clientHeight < NEAR_BOTTOM_PX;
-		$("idle").hidden = !show;
-		document.body.classList.toggle("has-idle", show);
-		if (atEnd)
-			h.scrollTop = h.scrollHeight;
+		if ($("idle").hidden !== !show)
+			keepEnd(function () {
+				$("idle").hidden = !show;
+				document.body.classList.toggle("has-idle", show);
+			});
 	}
 
 	function idleCheck() {
@@ -1484,6 +1496,7 @@
 			state.convMissing = false;
 			state.seenEntries = null;
 			$("composer").value = state.drafts[id] || "";
+			$("nick-input").value = state.nickShown = "";
 			$("note-input").value = state.noteDrafts[id] || "";
 			$("history").replaceChildren();
 			clearError();
@@ -1611,8 +1624,8 @@
 		$("conv-blocked").hidden = !(c && c.contact &&
 		    c.contact.follow_state === "blocked");
 		$("conv-long").hidden = !(open && c.long_session);
-		$("conv-long").textContent = limit ? t("conv.long_session_for",
-		    { m: limit }) : t("conv.long_session");
+		$("conv-long").textContent = t("conv.long_session",
+		    { m: limit || 50 });
 		if (!c)
 			renderNick(null);
 	}
@@ -1931,17 +1944,10 @@
 
 	/* {code, ja, en} or [code, ja, en], in the page's language. */
 	function itemLabel(it) {
-		var ja, en;
+		var a = Array.isArray(it), ja = a ? it[1] : it.ja, en = a ? it[2] : it.en;
 
-		if (Array.isArray(it)) {
-			ja = it[1];
-			en = it[2];
-		} else if (it) {
-			ja = it.ja;
-			en = it.en;
-		}
 		return String((state.lang === "en" ? en || ja : ja || en) ||
-		    (Array.isArray(it) ? it[0] : it && it.code) || "");
+		    itemCode(it));
 	}
 
 	function itemCode(it) {
@@ -1973,7 +1979,7 @@
 		});
 		sel.replaceChildren.apply(sel, opts);
 		sel.value = v;
-		if (sel.value !== v)
+		if (sel.selectedIndex < 0)
 			sel.selectedIndex = 0;
 	}
 
@@ -2010,23 +2016,28 @@
 		}));
 	}
 
+	/* Checkboxes or radios from a list; what was checked stays so. */
+	function choices(box, list, type, testid, keep) {
+		var checked = {}, nodes = box.querySelectorAll("input:checked"), i;
+
+		for (i = 0; i < nodes.length && keep; i++)
+			checked[nodes[i].value] = true;
+		box.replaceChildren.apply(box, list.map(function (c) {
+			var lab = el("label", "choice"), input = el("input");
+
+			input.type = type;
+			input.name = testid;
+			input.value = itemCode(c);
+			input.checked = !!checked[input.value];
+			input.setAttribute("data-testid", testid);
+			lab.append(input, el("span", null, itemLabel(c)));
+			return lab;
+		}));
+	}
+
 	function renderCategories() {
-		var box = $("rec-cats"), checked = {}, i, nodes = box.querySelectorAll(
-		    "input"), list = deskList("case_categories"), rows = [];
-
-		for (i = 0; i < nodes.length; i++)
-			checked[nodes[i].value] = nodes[i].checked;
-		list.forEach(function (c) {
-			var lab = el("label", "choice"), box = el("input");
-
-			box.type = "checkbox";
-			box.value = itemCode(c);
-			box.checked = !!checked[box.value];
-			box.setAttribute("data-testid", "case-category");
-			lab.append(box, el("span", null, itemLabel(c)));
-			rows.push(lab);
-		});
-		box.replaceChildren.apply(box, rows);
+		choices($("rec-cats"), deskList("case_categories"), "checkbox",
+		    "case-category", true);
 	}
 
 	/* A phrase goes in where the cursor is, in the desk's language. */
@@ -2127,7 +2138,8 @@
 
 	/* One POST on the open conversation from a button; then read again. */
 	function convAction(btn, path, body, ctx, ok, dialog) {
-		var id = state.openId, err = dialog ? $(dialog + "-error") : null;
+		var id = state.openId, err = dialog ? $(dialog + "-error") : null,
+		    fresh = false;
 
 		if (id === null || btn.disabled)
 			return;
@@ -2140,6 +2152,7 @@
 		    .then(function (r) {
 			if (dialog)
 				$(dialog + "-dialog").close();
+			fresh = null;
 			ok(r);
 		}, function (e) {
 			if (dialog && e.code !== "signed_out" &&
@@ -2150,9 +2163,8 @@
 			}
 			if (dialog)
 				$(dialog + "-dialog").close();
+			fresh = e.code === "new_message";
 			fail(e, ctx);
-			if (e.code === "new_message")
-				focusSoon($("history"));
 		}).then(function () {
 			btn.disabled = false;
 			btn.removeAttribute("aria-busy");
@@ -2160,11 +2172,34 @@
 			if (isSupervisor())
 				scheduleDeadlines(0);
 			if (id === state.openId) {
-				fetchConversation(false);
+				fetchConversation(false).then(function () {
+					/* What was done shows at the end; what came in, marked. */
+					if (fresh)
+						showUnseen(body.seen);
+					else if (fresh === null)
+						$("history").scrollTop = $("history").scrollHeight;
+				});
 				if (state.recContact !== null)
 					loadRecord(state.recContact);
 			}
 		});
+	}
+
+	/*
+	 * What came in after the counsellor last looked, brought into view
+	 * and marked (by the sender's time, it may sit above the end).
+	 */
+	function showUnseen(seen) {
+		var nodes = $("history").querySelectorAll(
+		    "[data-entry-type=message][data-direction=in]"), i, last = null;
+
+		for (i = 0; i < nodes.length; i++)
+			if (Number(nodes[i].getAttribute("data-entry-id")) > seen) {
+				nodes[i].classList.add("is-unseen");
+				last = nodes[i];
+			}
+		if (last !== null)
+			last.scrollIntoView({ block: "center" });
 	}
 
 	function release() {
@@ -2174,30 +2209,16 @@
 	}
 
 	function openClose() {
-		var box = $("close-reasons"), rows = [], checked = box.querySelector(
-		    "input:checked"), v = checked ? checked.value : null;
+		var box = $("close-reasons"), same = state.closeFor === state.openId;
 
 		if (state.conv === null)
 			return;
-		if (state.closeFor !== state.openId) {
-			v = null;
+		if (!same)
 			$("close-note").value = "";
-		}
 		state.closeFor = state.openId;
 		/* What the counsellor has seen: newer makes the server refuse. */
 		state.closeSeen = newestSeen();
-		deskList("close_reasons").forEach(function (r) {
-			var lab = el("label", "choice"), radio = el("input");
-
-			radio.type = "radio";
-			radio.name = "close-reason";
-			radio.value = itemCode(r);
-			radio.checked = radio.value === v;
-			radio.setAttribute("data-testid", "close-reason");
-			lab.append(radio, el("span", null, itemLabel(r)));
-			rows.push(lab);
-		});
-		box.replaceChildren.apply(box, rows);
+		choices(box, deskList("close_reasons"), "radio", "close-reason", same);
 		$("close-error").textContent = "";
 		$("close-dialog").showModal();
 		focusSoon(box.querySelector("input:checked") ||
@@ -2302,8 +2323,7 @@
 
 		$("nick-form").hidden = !c;
 		/* What the counsellor is typing stays. */
-		if (input.value === state.nickShown ||
-		    document.activeElement !== input)
+		if (input.value.trim() === state.nickShown)
 			input.value = nick;
 		state.nickShown = nick;
 		$("nick-save").hidden = input.value.trim() === nick;
@@ -2325,8 +2345,7 @@
 		api("PUT", "/api/contacts/" + c.contact.id + "/nickname",
 		    { nickname: nick }).then(function () {
 			c.contact.nickname = nick === "" ? null : nick;
-			input.value = nick;
-			state.nickShown = null;
+			input.value = state.nickShown = nick;
 			renderConvHead(c);
 			if (state.rec !== null && state.recContact === c.contact.id)
 				state.rec.nickname = c.contact.nickname;
@@ -2484,6 +2503,8 @@
 				setRecValues(draft.values);
 			state.recMine = mine || null;
 			renderRecord();
+			if (state.recMine !== null)
+				focusSoon($("rec-conflict"));
 		}, function (e) {
 			if (seq !== state.recSeq || cid !== state.recContact)
 				return;
@@ -2759,9 +2780,12 @@
 	function init() {
 		var initial = storedLang();
 
+		/* Beside the conversation when there is room; else on demand. */
+		state.recOpen = window.innerWidth >= 1100;
 		try {
-			state.recOpen = window.localStorage.getItem(REC_KEY) !== "0";
-		} catch (e) { /* open */ }
+			if (window.localStorage.getItem(REC_KEY) !== null)
+				state.recOpen = window.localStorage.getItem(REC_KEY) === "1";
+		} catch (e) { /* as wide as the window says */ }
 		buildAttrs();
 		state.lang = initial || "ja";
 		applyStaticText();
@@ -2817,7 +2841,7 @@
 		});
 		$("nick-input").addEventListener("keydown", function (ev) {
 			if (ev.key === "Escape") {
-				$("nick-input").value = state.nickShown || "";
+				$("nick-input").value = state.nickShown;
 				$("nick-save").hidden = true;
 			}
 		});

@@ -26,8 +26,12 @@ my $sim = start_sim(secret => $secret, token => $token,
 my %common = (secret => $secret, token => $token, line_api => $sim->{url},
 	data_key => random_hex(32),
 	env => { MADOGUCHI_NOW => '2026-11-24T14:00:00+09:00' });
+my $t1 = time;
 my $d1 = start_daemon($db, port => $port, %common);
-my $d2 = start_daemon($db, %common);
+# The same desk clock in both processes: the second starts where the first is now.
+my $ms = int((time - $t1) * 1000);
+my $d2 = start_daemon($db, %common, env => { MADOGUCHI_NOW => sprintf(
+	'2026-11-24T05:00:%02d.%03dZ', int($ms / 1000), $ms % 1000) });
 sub q1 { $db->query($_[0]) }
 
 my $a = console_signed_in($d1, 'aoki', staff_add($db, 'aoki', 'counsellor', '青木'));

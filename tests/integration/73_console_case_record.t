@@ -68,8 +68,13 @@ is($st, 400, 'a referral to an agency not on the list: 400');
 ($st) = $a->post("/api/contacts/$contact/referrals",
 	{ agency => 'care', referred_on => '2026-11-24', outcome => 'pending', note => '地域包括支援センターを紹介' });
 is($st, 200, 'a referral');
-($st) = $a->post("/api/contacts/$contact/follow-ups", { plan => '来週、進路の話を聞く', due_on => '2026-12-01' });
+($st, $r) = $a->post("/api/contacts/$contact/follow-ups", { plan => '来週、進路の話を聞く', due_on => '2026-12-01' });
 is($st, 200, 'a follow-up plan');
+my $fu = $r->{id};
+($st) = $b->post("/api/follow-ups/$fu/done");
+is($st, 404, "another counsellor cannot mark it done");
+($st) = $a->post("/api/follow-ups/$fu/done");
+is($st, 200, 'the holder marks it done');
 
 ($st, $r) = $a->get("/api/contacts/$contact/case-record");
 is($r->{version}, 1, 'read back: version 1');
@@ -81,6 +86,7 @@ is($r->{summary}, '母親の介護と進学の両立に悩んでいる。', 'the
 is($r->{updated_by}, '青木', 'who wrote it');
 is($r->{referrals}[0]{note}, '地域包括支援センターを紹介', 'the referral, its note opened');
 is($r->{follow_ups}[0]{plan}, '来週、進路の話を聞く', 'the follow-up plan');
+ok($r->{follow_ups}[0]{done_at}, 'done, with when');
 is(scalar @{ $r->{conversations} }, 1, 'and the conversations');
 
 my (undef, $desk) = $a->get('/api/desk');
@@ -90,7 +96,7 @@ is($desk->{session_soft_limit_minutes}, 50, 'and the soft session limit');
 
 is(q1("SELECT string_agg(action, ',' ORDER BY id) FROM audit_log WHERE object_type = 'contact'"),
 	'case_record.view,case_record.view,case_record.edit,contact.nickname,referral.add,'
-	. 'follow_up.add,case_record.view', 'every view and change of the record is audited');
+	. 'follow_up.add,follow_up.done,case_record.view', 'every view and change of the record is audited');
 is(q1("SELECT count(*) FROM audit_log WHERE object_type = 'contact' AND staff_id IS NULL"), 0,
 	'each with who');
 is($d->stop, 0, 'madoguchid stops cleanly');

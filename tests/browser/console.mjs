@@ -1,0 +1,536 @@
+// The web console in a real browser (Debian's chromium, driven by
+// playwright-core), against the real madoguchid and the simulated LINE.
+// Run by tests/integration/80_browser.t: `node tests/browser/console.mjs
+// PHASE` with BASE_URL, SIM_URL, SHOTS, LOGIN, PASSWORD, SECRET_FILE (and
+// NEW_PASSWORD in phase "first").
+//
+// Prints one line per check: "ok <what>" or "not ok <what>: <why>", and
+// "info <text>" for notes. Exits non-zero only when the phase could not go
+// on (a step everything after it needs failed) or crashed.
+import { chromium } from 'playwright-core';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const env = process.env;
+const phase = process.argv[2];
+const BASE = env.BASE_URL;
+const SIM = env.SIM_URL;
+const SHOTS = env.SHOTS || 'build/screenshots';
+const USER_A = 'U' + '0a1b2c3d4e5f6789'.repeat(2);
+const USER_B = 'U' + 'b0b1b2b3b4b5b6b7'.repeat(2);
+const TEXT_A = '<script>window.__xss=1</script>助けてほしいです';
+const TEXT_B = '明日また連絡します';
+const REPLY = 'ブラウザからの返信です。';
+const NOTE = 'ブラウザからのメモ';
+const SUMMARY = '家族の世話で学校に行けない日がある。\n週末に改めて連絡をもらう。';
+const NICK = 'ブラウザさん';
+
+class Abort extends Error {}
+
+function line(s) {
+	return String(s).replace(/\s+/g, ' ').slice(0, 300);
+}
+
+function ok(name) { console.log(`ok ${name}`); }
+function notOk(name, why) { console.log(`not ok ${name}: ${line(why)}`); }
+function info(text) { console.log(`info ${line(text)}`); }
+
+// One check: fn resolves (anything but false) or throws. A critical check
+// that fails ends the phase.
+async function check(name, fn, critical) {
+	let why = null;
+	try {
+		if ((await fn()) === false)
+			why = 'the condition did not hold';
+	} catch (e) {
+		why = e && e.message ? e.message.split('\n')[0] : String(e);
+	}
+	if (why === null) {
+		ok(name);
+		return true;
+	}
+	notOk(name, why);
+	if (critical)
+		throw new Abort(name);
+	return false;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Polls fn until it returns something truthy; throws with what it saw last.
+async function until(fn, ms, what) {
+	const end = Date.now() + ms;
+	let last;
+	for (;;) {
+		try {
+			last = await fn();
+			if (last)
+				return last;
+		} catch (e) {
+			last = e.message;
+		}
+		if (Date.now() > end)
+			throw new Error(`${what || 'condition'} not met within ${ms} ms` +
+			    (last !== undefined && last !== false ? ` (last: ${line(JSON.stringify(last))})` : ''));
+		await sleep(100);
+	}
+}
+
+function totp(secret, ahead) {
+	const args = ['--totp', '-b', secret];
+	if (ahead)
+		args.push('--now', '@' + (Math.floor(Date.now() / 1000) + ahead));
+	return execFileSync('oathtool', args, { encoding: 'utf8' }).trim();
+}
+
+async function simSend(user, text) {
+	const r = await fetch(SIM_URL('/sim/send'), {
+		method: 'POST', headers: { 'Content-Type': 'application/json' },
+		body: JSON.stringify({ user, type: 'text', text }),
+	});
+	const body = await r.text();
+	if (r.status !== 200)
+		throw new Error(`/sim/send answered ${r.status}: ${body}`);
+	return JSON.parse(body);
+}
+
+function SIM_URL(p) { return SIM + p; }
+
+async function simTexts() {
+	const r = await fetch(SIM_URL('/sim/messages'));
+	const data = await r.json();
+	const out = [];
+	for (const q of data.requests || [])
+		if (/\/v2\/bot\/message\/(push|reply)$/.test(q.path || '') && q.body)
+			for (const m of q.body.messages || [])
+				out.push({ to: q.body.to || q.user, text: m.text, delivered: q.delivered });
+	return out;
+}
+
+let shotNo = 0;
+async function shot(page, name) {
+	const file = path.join(SHOTS, `${String(++shotNo).padStart(2, '0')}-${name}.png`);
+	await page.screenshot({ path: file, fullPage: false });
+	info(`screenshot ${file}`);
+}
+
+async function noOverflow(page, width) {
+	const w = await page.evaluate(() => document.documentElement.scrollWidth);
+	if (w > width)
+		throw new Error(`the page is ${w} px wide in a ${width} px window`);
+}
+
+async function visibleText(loc) {
+	await loc.waitFor({ state: 'visible', timeout: 5000 });
+	return (await loc.textContent()) || '';
+}
+
+async function signIn(page, password, code) {
+	await page.getByTestId('login-id').fill(env.LOGIN);
+	await page.getByTestId('login-password').fill(password);
+	await page.getByTestId('login-submit').click();
+	if (code === undefined)
+		return;
+	await page.getByTestId('totp-code').waitFor({ state: 'visible', timeout: 10000 });
+	await page.getByTestId('totp-code').fill(code);
+	await page.getByTestId('totp-submit').click();
+}
+
+async function deskShown(page) {
+	await page.getByTestId('queue').waitFor({ state: 'attached', timeout: 10000 });
+	await until(() => page.locator('#view-desk').isVisible(), 10000, 'the desk view');
+	return true;
+}
+
+async function streamConnected(page) {
+	await until(() => page.locator('#conn[data-state="connected"]').count(), 10000,
+	    'the live update stream');
+}
+
+function queueItem(page, text) {
+	return page.getByTestId('queue-item').filter({ hasText: text });
+}
+
+async function openConversation(page, text) {
+	await queueItem(page, text).first().click();
+	await until(async () => (await page.locator('#conv-heading').textContent() || '')
+	    .includes('No.'), 5000, 'the conversation heading');
+	await page.locator('#history [data-direction="in"]').first().waitFor({ timeout: 5000 });
+}
+
+// ---- phase one: the first sign-in and a consultation ----
+
+async function phaseFirst(page, context, seen) {
+	await page.goto(BASE + '/console/');
+	await check('the login view appears', () =>
+	    page.getByTestId('login-id').waitFor({ state: 'visible', timeout: 10000 }), true);
+	await shot(page, 'login');
+
+	await signIn(page, env.PASSWORD);
+	let secret = '';
+	await check('a first sign-in shows the enrolment view with a secret', async () => {
+		secret = await until(async () => (await page.getByTestId('enrol-secret')
+		    .textContent() || '').trim(), 10000, 'enrol-secret');
+		await page.locator('#enrol-qr img').waitFor({ timeout: 5000 });
+		return /^[A-Z2-7]{16,}$/.test(secret);
+	}, true);
+	fs.writeFileSync(env.SECRET_FILE, secret + '\n', { mode: 0o600 });
+	await shot(page, 'enrol');
+	await page.getByTestId('totp-code').fill(totp(secret));
+	await page.getByTestId('totp-submit').click();
+
+	await check('the code is accepted and the new-password view appears', () =>
+	    page.getByTestId('new-password').waitFor({ state: 'visible', timeout: 10000 }), true);
+	await shot(page, 'new-password');
+	await page.getByTestId('new-password').fill(env.NEW_PASSWORD);
+	await page.getByTestId('new-password-confirm').fill(env.NEW_PASSWORD);
+	await page.getByTestId('new-password-submit').click();
+	await check('the main view appears after the new password', () => deskShown(page), true);
+	await check('the live update stream connects', () => streamConnected(page), true);
+	await until(async () => (await page.locator('#canned option').count()) > 1, 5000,
+	    'the desk settings');
+	await shot(page, 'desk-empty');
+
+	// A message arrives while the page is open: it shows without a reload.
+	await page.evaluate(() => { window.__sameDocument = 1; });
+	const sentAt = Date.now();
+	await simSend(USER_A, TEXT_A);
+	await check('a new message appears in the queue within 5 s, live', async () => {
+		await queueItem(page, '助けてほしいです').waitFor({ timeout: 5000 });
+		info(`the queue showed it after ${Date.now() - sentAt} ms`);
+		return await page.evaluate(() => window.__sameDocument === 1);
+	}, true);
+	await check('<script> in a message does not run (window.__xss is undefined)', async () =>
+	    await page.evaluate(() => typeof window.__xss) === 'undefined');
+	await check('<script> in a message is shown literally in the queue', async () =>
+	    (await queueItem(page, '助けてほしいです').textContent()).includes(TEXT_A));
+
+	await simSend(USER_B, TEXT_B);
+	await check('a second person\'s message appears in the queue', () =>
+	    queueItem(page, TEXT_B).waitFor({ timeout: 5000 }));
+	await check('automatic reads after live events send X-Madoguchi-Background: 1', async () => {
+		const bg = seen.filter((r) => r.bg && r.method === 'GET' && r.path === '/api/queue');
+		if (bg.length === 0)
+			throw new Error('no background GET /api/queue was seen');
+		return true;
+	});
+
+	// Open, claim, reply with Control+Enter.
+	await openConversation(page, '助けてほしいです');
+	await check('the history shows <script> as text', async () =>
+	    (await page.locator('#history [data-direction="in"]').first().textContent())
+	    .includes(TEXT_A));
+	await check('the case record panel shows beside the conversation', async () => {
+		await page.getByTestId('case-record').waitFor({ timeout: 5000 });
+		await page.getByTestId('case-summary').waitFor({ timeout: 5000 });
+		const boxes = await Promise.all(['queue', 'conversation', 'case-record'].map((id) =>
+		    page.getByTestId(id).boundingBox()));
+		if (boxes.some((b) => !b || b.width < 250))
+			throw new Error('widths: ' + boxes.map((b) => b && Math.round(b.width)).join(', '));
+		return boxes[0].x < boxes[1].x && boxes[1].x < boxes[2].x &&
+		    boxes[2].x + boxes[2].width <= 1281;
+	});
+	await page.getByTestId('claim-button').click();
+	await check('claiming shows the conversation as mine, with release and close', async () => {
+		await page.locator('#conv-mine').waitFor({ state: 'visible', timeout: 5000 });
+		await page.getByTestId('release-button').waitFor({ state: 'visible', timeout: 2000 });
+		await page.getByTestId('close-button').waitFor({ state: 'visible', timeout: 2000 });
+		return true;
+	});
+	await check('a supervisor is offered the transfer button', () =>
+	    page.getByTestId('transfer-button').waitFor({ state: 'visible', timeout: 2000 }));
+
+	await check('a canned phrase goes into the composer', async () => {
+		const composer = page.getByTestId('composer');
+		await composer.fill('');
+		await page.getByTestId('canned-phrase').selectOption({ index: 2 });
+		const v = await composer.inputValue();
+		const label = await page.locator('#canned option').nth(2).textContent();
+		await composer.fill('');
+		if (!v || v.length < 5)
+			throw new Error(`the composer holds "${v}" after choosing "${label}"`);
+		return true;
+	});
+
+	const before = seen.length;
+	await page.getByTestId('composer').fill(REPLY);
+	await page.getByTestId('composer').press('Control+Enter');
+	await check('Control+Enter sends the reply, and LINE receives exactly that text', async () => {
+		const got = await until(async () => {
+			const m = (await simTexts()).filter((x) => x.text === REPLY);
+			return m.length > 0 && m;
+		}, 10000, 'the reply at the simulator');
+		await sleep(500);	/* and no second copy */
+		got.push(...(await simTexts()).filter((x) => x.text === REPLY).slice(got.length));
+		if (got.length !== 1 || got[0].to !== USER_A)
+			throw new Error(JSON.stringify(got));
+		return true;
+	});
+	await check('the history shows the reply as sent', () => until(async () => {
+		const out = page.locator('#history [data-direction="out"]').filter({ hasText: REPLY });
+		return (await out.count()) === 1 &&
+		    (await out.locator('[data-delivery]').getAttribute('data-delivery')) === 'sent';
+	}, 10000, 'a sent reply in the history'));
+	await check('actions by the user are not marked as background', async () => {
+		const mine = seen.slice(before).filter((r) => r.method === 'POST');
+		if (mine.length === 0 || mine.some((r) => r.bg))
+			throw new Error(JSON.stringify(mine));
+		return true;
+	});
+	await check('the composer is empty after sending', async () =>
+	    (await page.getByTestId('composer').inputValue()) === '');
+	await shot(page, 'conversation');
+
+	await page.getByTestId('note-input').fill(NOTE);
+	await page.getByTestId('note-button').click();
+	await check('an internal note shows in the history', () =>
+	    page.locator('#history [data-kind="note"]').filter({ hasText: NOTE })
+	    .waitFor({ timeout: 5000 }));
+
+	// The case record: a value without its consent date is refused here.
+	await page.getByTestId('case-age-band').selectOption('16_18');
+	let puts = seen.filter((r) => r.method === 'PUT' && r.path.endsWith('/case-record')).length;
+	await page.getByTestId('case-save').click();
+	await check('a value without a consent date is refused before sending', async () => {
+		const err = await visibleText(page.locator('#rec-error'));
+		if (!err.includes('同意日'))
+			throw new Error(`the message: "${err}"`);
+		const now = seen.filter((r) => r.method === 'PUT' && r.path.endsWith('/case-record')).length;
+		return now === puts && await page.getByTestId('case-age-band-consent')
+		    .getAttribute('aria-invalid') === 'true';
+	});
+	await page.getByTestId('case-age-band-consent').fill('2026-11-24');
+	await page.getByTestId('case-category').and(page.locator('[value="care"]')).check();
+	await page.getByTestId('case-summary').fill(SUMMARY);
+	await page.getByTestId('case-save').click();
+	await check('the case record saves', async () => {
+		const t = await visibleText(page.getByTestId('case-saved'));
+		return t.includes('保存しました');
+	});
+	await page.getByTestId('referral-agency').selectOption('municipal');
+	await page.getByTestId('referral-outcome').selectOption('pending');
+	await page.getByTestId('referral-note').fill('市の窓口を案内');
+	await page.getByTestId('referral-add').click();
+	await check('a referral is added to the record', () =>
+	    page.locator('#ref-list li').filter({ hasText: '市の窓口を案内' }).waitFor({ timeout: 5000 }));
+	await page.getByTestId('followup-plan').fill('土曜日に様子を聞く');
+	await page.getByTestId('followup-date').fill('2026-11-28');
+	await page.getByTestId('followup-add').click();
+	await check('a follow-up is added to the record', () =>
+	    page.locator('#fu-list li').filter({ hasText: '土曜日に様子を聞く' }).waitFor({ timeout: 5000 }));
+	await shot(page, 'case-record');
+
+	await page.reload();
+	await deskShown(page);
+	await openConversation(page, '助けてほしいです');
+	await check('after a reload the case record still holds what was saved', async () => {
+		await until(async () => (await page.getByTestId('case-summary').inputValue()) !== '',
+		    5000, 'the summary');
+		const got = {
+			age: await page.getByTestId('case-age-band').inputValue(),
+			consent: await page.getByTestId('case-age-band-consent').inputValue(),
+			care: await page.getByTestId('case-category').and(page.locator('[value="care"]')).isChecked(),
+			school: await page.getByTestId('case-category').and(page.locator('[value="school"]')).isChecked(),
+			summary: await page.getByTestId('case-summary').inputValue(),
+		};
+		if (got.age !== '16_18' || got.consent !== '2026-11-24' || !got.care || got.school ||
+		    got.summary !== SUMMARY)
+			throw new Error(JSON.stringify(got));
+		return true;
+	});
+
+	await page.getByTestId('nickname-input').fill(NICK);
+	await page.getByTestId('nickname-save').click();
+	await check('a nickname shows in the queue', () =>
+	    queueItem(page, '助けてほしいです').filter({ hasText: NICK }).waitFor({ timeout: 5000 }));
+
+	// Closing: a message that arrives after the dialog opened stops it.
+	await page.getByTestId('close-button').click();
+	await check('the close dialog opens, modal, with the desk\'s reasons', async () => {
+		const d = page.getByTestId('close-dialog');
+		await d.waitFor({ state: 'visible', timeout: 2000 });
+		const role = await d.getAttribute('role');
+		const n = await page.getByTestId('close-reason').count();
+		const inside = await page.evaluate(() =>
+		    document.getElementById('close-dialog').contains(document.activeElement));
+		return role === 'dialog' && n >= 2 && inside;
+	});
+	await page.keyboard.press('Escape');
+	await check('Esc closes the dialog', () =>
+	    page.getByTestId('close-dialog').waitFor({ state: 'hidden', timeout: 2000 }));
+	await page.getByTestId('close-button').click();
+	await page.getByTestId('close-reason').and(page.locator('[value="user_ended"]')).check();
+	await simSend(USER_A, 'やっぱりもう少し話したいです');
+	await sleep(1000);
+	await page.getByTestId('close-confirm').click();
+	await check('closing after an unseen message is refused and says so', async () => {
+		const t = await until(async () => {
+			const s = await page.getByTestId('error').textContent();
+			return s && s.includes('新しいメッセージが届きました') && s;
+		}, 5000, 'the new-message warning');
+		await page.getByTestId('close-dialog').waitFor({ state: 'hidden', timeout: 2000 });
+		const msg = page.locator('#history [data-direction="in"]')
+		    .filter({ hasText: 'もう少し話したい' });
+		await msg.waitFor({ timeout: 5000 });
+		// ... and in view, at the end of the history.
+		let where = null;
+		await until(async () => {
+			const [m, h] = [await msg.boundingBox(), await page.locator('#history').boundingBox()];
+			where = { message: m, history: h };
+			return m && h && m.y >= h.y - 2 && m.y + m.height <= h.y + h.height + 2;
+		}, 3000, 'the new message in view').catch((e) => {
+			throw new Error(`${e.message}: ${JSON.stringify(where)}`);
+		});
+		return !!t;
+	});
+	await shot(page, 'close-refused');
+	await page.getByTestId('close-button').click();
+	await page.getByTestId('close-reason').and(page.locator('[value="user_ended"]')).check();
+	await page.getByTestId('close-confirm').click();
+	await check('the conversation closes once the new message was seen', () => until(async () =>
+	    (await page.locator('#history [data-kind="closed"]').count()) === 1 &&
+	    await page.getByTestId('composer').isDisabled(), 5000, 'the closed state'));
+
+	await check('the session cookie is HttpOnly (not in document.cookie)', async () =>
+	    !(await page.evaluate(() => document.cookie)).includes('madoguchi_session'));
+	await check('the session cookie is SameSite=Strict', async () => {
+		const c = (await context.cookies()).find((x) => x.name === 'madoguchi_session');
+		if (!c)
+			throw new Error('no madoguchi_session cookie');
+		return c.sameSite === 'Strict' && c.httpOnly;
+	});
+
+	await check('no horizontal overflow at 1280x800', () => noOverflow(page, 1280));
+	await page.getByTestId('lang-toggle').click();
+	await check('the language switches to English', async () =>
+	    await page.evaluate(() => document.documentElement.lang) === 'en' &&
+	    (await page.getByTestId('signout-button').textContent()).trim() === 'Sign out' &&
+	    (await page.getByTestId('case-save').textContent()).trim() === 'Save record');
+	await shot(page, 'english');
+	await page.getByTestId('lang-toggle').click();
+	await check('and back to Japanese', async () =>
+	    await page.evaluate(() => document.documentElement.lang) === 'ja' &&
+	    (await page.getByTestId('signout-button').textContent()).trim() === 'ログアウト');
+	await shot(page, 'japanese');
+
+	await page.setViewportSize({ width: 800, height: 1000 });
+	await sleep(300);
+	await check('no horizontal overflow at 800x1000', () => noOverflow(page, 800));
+	await page.screenshot({ path: path.join(SHOTS, `${String(++shotNo).padStart(2, '0')}-narrow.png`),
+	    fullPage: true });
+	info(`screenshot ${SHOTS}/${String(shotNo).padStart(2, '0')}-narrow.png (the whole page)`);
+	await page.setViewportSize({ width: 1280, height: 800 });
+
+	await page.getByTestId('signout-button').click();
+	await check('signing out shows the login view', () =>
+	    page.getByTestId('login-id').waitFor({ state: 'visible', timeout: 5000 }));
+	await shot(page, 'signed-out');
+}
+
+// ---- phase two: past the deadline ----
+
+async function phaseOverdue(page) {
+	shotNo = 20;
+	const secret = fs.readFileSync(env.SECRET_FILE, 'utf8').trim();
+	await page.goto(BASE + '/console/');
+	await page.getByTestId('login-id').waitFor({ state: 'visible', timeout: 10000 });
+	await signIn(page, env.PASSWORD, totp(secret, 30));
+	await check('signing in again with the password and a code', () => deskShown(page), true);
+	await check('the waiting conversation shows the overdue mark', async () => {
+		const item = queueItem(page, TEXT_B);
+		await item.waitFor({ timeout: 10000 });
+		const t = await visibleText(item.getByTestId('overdue-mark'));
+		return t.includes('期限超過');
+	});
+	await shot(page, 'overdue');
+	await page.getByTestId('deadlines-tab').click();
+	await check('the deadlines view lists it, overdue first', async () => {
+		const items = page.getByTestId('deadline-item');
+		await items.filter({ hasText: TEXT_B }).waitFor({ timeout: 5000 });
+		return (await items.first().getByTestId('overdue-mark').count()) === 1 &&
+		    await page.getByTestId('deadlines-tab').getAttribute('aria-selected') === 'true';
+	});
+	await shot(page, 'deadlines');
+	await page.getByTestId('deadline-item').filter({ hasText: TEXT_B }).click();
+	await check('a deadline opens its conversation', () => until(async () =>
+	    (await page.locator('#history [data-direction="in"]').filter({ hasText: TEXT_B }).count()) === 1,
+	    5000, 'the conversation'));
+
+	// A supervisor hands it to someone (here: themself), then gives it back.
+	await page.getByTestId('transfer-button').click();
+	await check('the transfer dialog lists staff with their presence', async () => {
+		await page.getByTestId('transfer-dialog').waitFor({ state: 'visible', timeout: 2000 });
+		await until(async () => !(await page.getByTestId('transfer-select').isDisabled()), 5000,
+		    'the staff list');
+		const opts = await page.locator('#transfer-select option').allTextContents();
+		if (!opts.some((o) => o.includes('佐藤 花子') && o.includes('受付中')))
+			throw new Error(JSON.stringify(opts));
+		return true;
+	});
+	await page.getByTestId('transfer-select').selectOption({ index: 1 });
+	await shot(page, 'transfer');
+	await page.getByTestId('transfer-confirm').click();
+	await check('the transfer makes it the chosen person\'s', () =>
+	    page.locator('#conv-mine').waitFor({ state: 'visible', timeout: 5000 }));
+	await page.getByTestId('release-button').click();
+	await check('releasing puts it back in the queue, unclaimed', () =>
+	    page.getByTestId('claim-button').waitFor({ state: 'visible', timeout: 5000 }));
+
+	await page.getByTestId('signout-button').click();
+	await check('signing out shows the login view', () =>
+	    page.getByTestId('login-id').waitFor({ state: 'visible', timeout: 5000 }));
+}
+
+async function main() {
+	if (!['first', 'overdue'].includes(phase))
+		throw new Error(`unknown phase "${phase}"`);
+	fs.mkdirSync(SHOTS, { recursive: true });
+	const browser = await chromium.launch({ executablePath: '/usr/bin/chromium',
+	    args: ['--no-sandbox'], headless: true });
+	let aborted = false;
+	try {
+		const context = await browser.newContext({ viewport: { width: 1280, height: 800 },
+		    locale: 'ja-JP', timezoneId: 'Asia/Tokyo' });
+		const page = await context.newPage();
+		const errors = [];
+		const seen = [];
+		page.on('pageerror', (e) => errors.push(e.message));
+		if (env.DEBUG) page.on("console", (m) => info("page: " + m.text()));
+		page.on('console', (m) => {
+			if (m.type() === 'error' && !/status of (401|409|400)/.test(m.text()))
+				errors.push(m.text());
+		});
+		page.on('request', (r) => {
+			const u = new URL(r.url());
+			if (u.pathname.startsWith('/api/'))
+				seen.push({ method: r.method(), path: u.pathname,
+				    bg: r.headers()['x-madoguchi-background'] === '1' });
+		});
+		try {
+			if (phase === 'first')
+				await phaseFirst(page, context, seen);
+			else
+				await phaseOverdue(page, context, seen);
+		} catch (e) {
+			if (!(e instanceof Abort))
+				throw e;
+			aborted = true;
+			info(`phase ${phase} stopped after a failed step`);
+			await shot(page, 'stopped').catch(() => null);
+		}
+		await check(`no script errors or CSP violations in phase ${phase}`, () => {
+			if (errors.length > 0)
+				throw new Error(errors.join(' | '));
+			return true;
+		});
+	} finally {
+		await browser.close();
+	}
+	return aborted ? 1 : 0;
+}
+
+main().then((code) => process.exit(code), (e) => {
+	console.log(`not ok the browser script crashed: ${line(e && e.stack || e)}`);
+	process.exit(2);
+});

@@ -1,0 +1,82 @@
+#!/usr/bin/perl
+# The web console in a real browser: Debian's chromium driven by
+# playwright-core (tests/browser/console.mjs), against the real daemon, the
+# simulated LINE and PostgreSQL. Phase one: the first sign-in (password,
+# TOTP enrolment, a new password), a message arriving live, claim, reply
+# (checked at the simulator), a note, a case record, <script> shown inert,
+# sign-out. Phase two, after the daemon restarts on a later test clock: the
+# waiting conversation shows overdue. Screenshots go to build/screenshots/.
+use strict;
+use warnings;
+use utf8;
+use lib 'tests/lib';
+use Test::More;
+use Madoguchi::Test;
+use Madoguchi::Console;
+
+binmode(Test::More->builder->$_, ':encoding(UTF-8)') for qw(output failure_output todo_output);
+
+# Under valgrind the browser adds minutes and nothing the daemon's other
+# tests do not already cover there.
+plan skip_all => 'not under valgrind' if $ENV{MADOGUCHI_WRAP};
+plan skip_all => 'no chromium or node (make deps installs them)'
+	unless -x '/usr/bin/chromium' && system('sh', '-c', 'command -v node >/dev/null') == 0;
+
+my $dir = 'tests/browser';
+unless (-d "$dir/node_modules/playwright-core") {
+	system("cd $dir && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund"
+		. " --loglevel=error >/dev/null") == 0 or BAIL_OUT('npm ci failed');
+}
+my $shots = 'build/screenshots';
+system('mkdir', '-p', $shots);
+
+my $desk = new_desk();
+my ($db, $sim, $port) = @$desk{qw(db sim port)};
+sub daemon_at { $desk->daemon(MADOGUCHI_NOW => $_[0], MADOGUCHI_CONSOLE_COOKIE_SECURE => '0') }
+my $pw = staff_add($db, 'sato', 'supervisor', '佐藤 花子');
+
+# Runs one phase of the browser script; each line it prints is a result:
+# "ok <name>" or "not ok <name>: <why>", or "info <text>".
+sub phase {
+	my ($name, %env) = @_;
+	# The environment holds bytes: Japanese values go as UTF-8.
+	local @ENV{keys %env} = map { my $v = $_; utf8::encode($v); $v } values %env;
+	local $ENV{BASE_URL} = "http://127.0.0.1:$port";
+	local $ENV{SIM_URL} = $sim->{url};
+	local $ENV{SHOTS} = $shots;
+	open(my $fh, '-|', 'node', "$dir/console.mjs", $name) or die "node: $!";
+	binmode $fh, ':encoding(UTF-8)';
+	my %seen;
+	while (my $line = <$fh>) {
+		chomp $line;
+		if ($line =~ /^ok (.*)$/) { pass($1); }
+		elsif ($line =~ /^not ok (.*)$/) { fail($1); }
+		elsif ($line =~ /^info (.*)$/) { note($1); $seen{$1} = 1; }
+		else { note($line); }
+	}
+	close $fh;
+	is($? >> 8, 0, "browser phase $name finished");
+	return \%seen;
+}
+
+my $d = daemon_at('2026-11-24T14:00:00+09:00');	# a Tuesday afternoon
+my $secrets = "$shots/totp-secret";
+unlink $secrets;
+phase('first', LOGIN => 'sato', PASSWORD => $pw, NEW_PASSWORD => 'ブラウザで選んだ長いパスワード',
+	SECRET_FILE => $secrets);
+ok(-s $secrets, 'the browser enrolled an authenticator');
+my $delivered = $sim->delivered();
+ok((grep { ($_->{body}{messages}[0]{text} // '') eq 'ブラウザからの返信です。' } @$delivered),
+	'the reply typed in the browser reached LINE');
+is($db->query("SELECT count(*) FROM conversation_events WHERE kind = 'note'"), 1,
+	'the note was saved');
+is($d->stop, 0, 'madoguchid stops cleanly');
+
+# Two days later, past the second conversation's deadline.
+$d = daemon_at('2026-11-26T20:00:30+09:00');
+ok(wait_until(15, sub { $db->query("SELECT count(*) FROM conversations WHERE overdue_at IS NOT NULL") >= 1 }),
+	'the sweeper marks the waiting conversation overdue');
+phase('overdue', LOGIN => 'sato', PASSWORD => 'ブラウザで選んだ長いパスワード',
+	SECRET_FILE => $secrets);
+is($d->stop, 0, 'madoguchid stops cleanly');
+done_testing();
