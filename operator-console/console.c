@@ -381,6 +381,7 @@ console_tick_cb(evutil_socket_t fd, short what, void *arg)
 		console_settings_reload(c);
 	deadline_sweep(c);
 	closing_sweep(c);
+	session_sweep(c);
 }
 
 struct console *

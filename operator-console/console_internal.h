@@ -79,6 +79,7 @@ struct console {
 	bool			 settings_loading;
 	bool			 sweeping;	/* deadline marks in flight */
 	bool			 auto_closing;
+	bool			 session_sweeping;
 	struct sse_hub		*sse;
 	bool			 closing;
 };
@@ -127,6 +128,7 @@ extern const struct api_route restriction_routes[];
 /* The sweeps, from the console's timer. */
 void	deadline_sweep(struct console *c);
 void	closing_sweep(struct console *c);
+void	session_sweep(struct console *c);
 
 /* console.c: answering. Each frees the call. */
 void	api_reply(struct api_call *call, int status, cJSON *body);

@@ -245,3 +245,49 @@ session_resolve(struct api_call *call, bool touch,
 		api_db_error(call, "session", NULL, "no connection");
 	}
 }
+
+/*
+ * Sessions found idle or past their limit are ended for the record, and
+ * whoever has none left goes offline: the busy auto-reply and the staff
+ * list then see who is really at the desk. $1 now, $2 idle minutes.
+ */
+static const char session_sweep_sql[] =
+"WITH ended AS ("
+"  UPDATE sessions SET ended_at = $1::timestamptz,"
+"      end_reason = CASE WHEN expires_at <= $1::timestamptz THEN 'expired'"
+"        ELSE 'idle' END"
+"   WHERE ended_at IS NULL AND (expires_at <= $1::timestamptz"
+"      OR last_seen_at <= $1::timestamptz - make_interval(mins => $2::int))"
+"  RETURNING staff_id"
+") UPDATE staff SET presence = 'offline', presence_changed_at = $1::timestamptz"
+"  WHERE id IN (SELECT staff_id FROM ended) AND presence <> 'offline'"
+"    AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.staff_id = staff.id"
+"      AND s.ended_at IS NULL"
+"      AND s.expires_at > $1::timestamptz"
+"      AND s.last_seen_at > $1::timestamptz - make_interval(mins => $2::int))";
+
+static void
+session_swept(void *arg, const PGresult *res, const char *why)
+{
+	struct console *c = arg;
+
+	c->session_sweeping = false;
+	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK)
+		log_warn("console.session_sweep_failed", "sqlstate=%s "
+		    "reason=\"%s\"", db_sqlstate(res),
+		    res ? "rejected by server" : why);
+}
+
+void
+session_sweep(struct console *c)
+{
+	char now[CLOCK_ISO_LEN], idle[12];
+	const char *params[2] = { now, idle };
+
+	if (c->session_sweeping || c->closing || db_pool_connected(c->pool) == 0)
+		return;
+	clock_format_utc(clock_now_us(), now);
+	snprintf(idle, sizeof(idle), "%d", c->settings.idle_minutes);
+	c->session_sweeping = db_query(c->pool, session_sweep_sql, 2, params,
+	    session_swept, c);
+}
