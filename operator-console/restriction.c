@@ -63,7 +63,9 @@ static const char lift_sql[] =
 "WITH up AS ("
 "  UPDATE contact_restrictions SET lifted_at = $2::timestamptz,"
 "      lifted_by = $3::bigint"
-"   WHERE contact_id = $1::bigint AND lifted_at IS NULL RETURNING id"
+"   WHERE contact_id = $1::bigint AND lifted_at IS NULL"
+"     AND (ends_at IS NULL OR ends_at > $2::timestamptz)"	/* in force */
+"  RETURNING id"
 "), au AS ("
 "  INSERT INTO audit_log (at, staff_id, actor, action, object_type,"
 "      object_id, detail, ip)"
@@ -293,8 +295,9 @@ restriction_place(struct api_call *call)
 
 	if (kind == NULL || (!cooldown && strcmp(kind, "block") != 0) ||
 	    reason == NULL || reason[0] == '\0' || strlen(reason) > REASON_MAX ||
-	    (cooldown && (!cJSON_IsNumber(hours) || hours->valueint < 1 ||
-	    hours->valueint > COOLDOWN_HOURS_MAX))) {
+	    (cooldown && (!cJSON_IsNumber(hours) ||
+	    hours->valuedouble != (double)hours->valueint ||
+	    hours->valueint < 1 || hours->valueint > COOLDOWN_HOURS_MAX))) {
 		api_error(call, 400, "invalid", "kind (cooldown with hours, or "
 		    "block) and a reason are required");
 		return;

@@ -98,7 +98,8 @@ static const char sender_claim_sql[] =
  * keys and LINE answers 409. A reply has no such key, so a record holding
  * one waits for the disk. A row is recorded only by the claim that sent it
  * (claimed_at), never over a newer owner's. Rows of one contact are never
- * in flight together, so no row below is updated twice.
+ * in flight together, so no row below is updated twice. Consoles hear of
+ * the new delivery states (madoguchi_console).
  */
 #define SENDER_RECORD \
 "r AS ("\
@@ -137,7 +138,7 @@ static const char sender_claim_sql[] =
 "                    AND x.id > o.id) THEN 'pending'"\
 "      ELSE 'sent' END"\
 "    FROM o WHERE messages.id = o.message_id"\
-"  RETURNING messages.id"\
+"  RETURNING messages.id, messages.conversation_id"\
 "), c AS ("\
 "  UPDATE contacts SET"\
 "      undeliverable_at = CASE WHEN o.state = 'undeliverable'"\
@@ -149,7 +150,10 @@ static const char sender_claim_sql[] =
 "  RETURNING contacts.id"\
 ") "\
 "SELECT (SELECT count(*) FROM o), (SELECT count(*) FROM m),"\
-"  (SELECT count(*) FROM rest), (SELECT count(*) FROM c)"
+"  (SELECT count(*) FROM rest), (SELECT count(*) FROM c),"\
+"  (SELECT pg_notify('madoguchi_console', json_build_object('change',"\
+"      'delivery', 'conversations', array_agg(DISTINCT conversation_id))::text)"\
+"     FROM m WHERE conversation_id IS NOT NULL HAVING count(*) > 0)"
 
 static const char sender_record_sql[] = "WITH " SENDER_RECORD;
 static const char sender_record_async_sql[] =

@@ -806,6 +806,7 @@
 		setRecValues({});
 		["close-note", "transfer-note", "nick-input", "ref-note", "fu-plan",
 		    "fu-date"].forEach(function (id) { $(id).value = ""; });
+		rsReset();
 		["deadlines", "ref-list", "fu-list", "rc-list", "rec-mine"].forEach(
 		    function (id) { $(id).replaceChildren(); });
 		$("history").replaceChildren();
@@ -1015,6 +1016,17 @@
 					concerned = true;
 		} else if (type === "conversation") {
 			concerned = Number(data.id) === state.openId;
+			/* {"conversations", "change": "delivery"}: sent, retrying... */
+			ids = Array.isArray(data.conversations) ? data.conversations : [];
+			for (i = 0; i < ids.length; i++)
+				if (Number(ids[i]) === state.openId)
+					concerned = true;
+			/* {"contact", "change"}: restricted or lifted. */
+			if (data.contact !== undefined &&
+			    Number(data.contact) === state.recContact) {
+				concerned = true;
+				loadRecord(state.recContact, undefined, true);
+			}
 		}
 		if (concerned)
 			scheduleConversation(undefined, true);
@@ -1257,6 +1269,10 @@
 		return m;
 	}
 
+	function restrictedMark() {
+		return mark("restricted", t("queue.restricted"), "restricted-mark");
+	}
+
 	function previewText(p) {
 		if (p === null || p === undefined)
 			return t("queue.no_preview");
@@ -1292,6 +1308,8 @@
 
 		if (c.crisis_level > 0)
 			top.appendChild(mark("crisis", t("queue.crisis")));
+		if (c.restricted)
+			top.appendChild(restrictedMark());
 		top.appendChild(el("span", "q-case", caseName(c)));
 		top.appendChild(el("span", contact.nickname ? "q-name" :
 		    "q-name muted", contact.nickname || t("queue.no_nickname")));
@@ -1580,6 +1598,8 @@
 		badges.replaceChildren();
 		if (c.crisis_level > 0)
 			badges.appendChild(mark("crisis", t("queue.crisis")));
+		if (c.restricted)
+			badges.appendChild(restrictedMark());
 		badges.appendChild(el("span", "tag " + (contact.returning ?
 		    "tag-returning" : "tag-new"), contact.returning ?
 		    t("queue.returning") : t("queue.new")));
@@ -2467,6 +2487,7 @@
 		state.recMissing = false;
 		$("rec-saved").hidden = true;
 		$("rec-error").textContent = "";
+		rsReset();
 		renderRecord();
 		if (cid !== null)
 			loadRecord(cid);
@@ -2477,11 +2498,11 @@
 	 * counsellor has changed it: then only the lists are new, and the
 	 * version stays the one their edit started from.
 	 */
-	function loadRecord(cid, mine) {
+	function loadRecord(cid, mine, bg) {
 		var seq = ++state.recSeq;
 
-		return api("GET", "/api/contacts/" + cid + "/case-record")
-		    .then(function (r) {
+		return api("GET", "/api/contacts/" + cid + "/case-record", undefined,
+		    { bg: bg }).then(function (r) {
 			var draft = state.recDrafts[cid];
 
 			if (seq !== state.recSeq || cid !== state.recContact)
@@ -2490,6 +2511,7 @@
 				state.rec.referrals = r.referrals;
 				state.rec.follow_ups = r.follow_ups;
 				state.rec.conversations = r.conversations;
+				state.rec.restriction = r.restriction;
 				renderRecLists();
 				return;
 			}
@@ -2513,7 +2535,7 @@
 				renderRecord();
 				return;
 			}
-			fail(e, "record");
+			fail(e, "record", bg);
 		});
 	}
 
@@ -2614,6 +2636,7 @@
 				x[1].push(el("li", "rec-item muted", t(x[2])));
 			$(x[0]).replaceChildren.apply($(x[0]), x[1]);
 		});
+		renderRestriction();
 	}
 
 	function recError(key, params, focus) {
@@ -2745,6 +2768,96 @@
 		}, ["fu-plan", "fu-date"]);
 	}
 
+	/* ---- cooldowns and blocks: supervisors place and lift them ---- */
+
+	function renderRestriction() {
+		var x = state.rec && state.rec.restriction, sup = isSupervisor(),
+		    sel = $("rs-hours"), v = sel.value || "24";
+
+		$("rs").hidden = !state.rec || !(x || sup);
+		$("rs-status").hidden = !x;
+		$("rs-lift").hidden = !x || !sup;
+		$("rs-form").hidden = !!x || !sup;
+		sel.replaceChildren.apply(sel, [24, 72, 168].map(function (h) {
+			return option(h, t("rs.h", { h: h }));
+		}).concat(option("custom", t("rs.custom"))));
+		sel.value = v;
+		rsForm(true);
+		if (x)
+			$("rs-status").replaceChildren(el("b", null, x.ends_at ?
+			    t("rs.until", { until: fmtDateTime(x.ends_at) }) :
+			    t("rs.block_until")), "\n" + t("rs.by", { name: x.by || "" }) +
+			    (x.reason ? "\n" + t("rs.why", { reason: x.reason }) : ""));
+	}
+
+	/* Hours for a cooldown only; any change takes the review back. */
+	function rsForm(keep) {
+		$("rs-h").hidden = $("rs-kind").value === "block";
+		$("rs-custom").hidden = $("rs-hours").value !== "custom";
+		if (keep !== true)
+			$("rs-sure").hidden = true;
+	}
+
+	function rsReset() {
+		$("rs-reason").value = $("rs-custom").value =
+		    $("rs-error").textContent = "";
+		rsForm();
+	}
+
+	function rsBody() {
+		var h = $("rs-hours").value, b = { kind: $("rs-kind").value,
+		    reason: $("rs-reason").value.trim() };
+
+		h = h === "custom" ? $("rs-custom").value.trim() : h;
+		if (b.kind === "cooldown")
+			b.hours = /^[0-9]{1,4}$/.test(h) ? +h : 0;
+		return b;
+	}
+
+	/* First what will happen, said plainly; then the button that does it. */
+	function rsReview(ev) {
+		var b = rsBody(), bad = b.hours === 0 ||
+		    b.hours > 2160 ? "hours" : b.reason === "" ? "reason" : "";
+
+		ev.preventDefault();
+		$("rs-error").textContent = bad && t("err.restriction." + bad);
+		if (bad)
+			return focusSoon($(bad === "reason" ? "rs-reason" :
+			    $("rs-custom").hidden ? "rs-hours" : "rs-custom"));
+		$("rs-text").replaceChildren.apply($("rs-text"), [b.hours ?
+		    t("rs.until", { until: fmtDateTime(new Date(serverNow() +
+		    b.hours * 36e5).toISOString()) }) : t("rs.block_until")].concat(
+		    t("rs.effects").split("\n")).map(function (s) {
+			return el("li", null, s);
+		}));
+		$("rs-sure").hidden = false;
+		focusSoon($("rs-sure"));
+	}
+
+	/* Then everything that shows it is read again. */
+	function rsSend(method, body, btn, done) {
+		var cid = state.recContact;
+
+		btn.disabled = true;
+		api(method, "/api/contacts/" + cid + "/restriction", body)
+		    .then(function () {
+			if (cid === state.recContact)
+				rsReset();
+			announce(t(done));
+		}, function (e) {
+			/* 404: lifted already (or gone): the record will say. */
+			if (e.status !== 404)
+				fail(e, "restriction");
+		}).then(function () {
+			btn.disabled = false;
+			scheduleQueue(0);
+			scheduleDeadlines(0);
+			fetchConversation(false);
+			if (cid === state.recContact)
+				loadRecord(cid);
+		});
+	}
+
 	function toggleRecord(open) {
 		state.recOpen = open;
 		try {
@@ -2858,6 +2971,16 @@
 		$("rec-restore").addEventListener("click", restoreMine);
 		$("ref-form").addEventListener("submit", addReferral);
 		$("fu-form").addEventListener("submit", addFollowUp);
+		$("rs-form").addEventListener("submit", rsReview);
+		$("rs-form").addEventListener("change", rsForm);
+		$("rs-form").addEventListener("input", rsForm);
+		$("rs-cancel").addEventListener("click", rsForm);
+		$("rs-confirm").addEventListener("click", function () {
+			rsSend("POST", rsBody(), $("rs-confirm"), "rs.placed");
+		});
+		$("rs-lift").addEventListener("click", function () {
+			rsSend("DELETE", undefined, $("rs-lift"), "rs.lifted");
+		});
 		$("reply-form").addEventListener("submit", function (ev) {
 			ev.preventDefault();
 			sendReply();

@@ -25,6 +25,7 @@ const REPLY = 'ブラウザからの返信です。';
 const NOTE = 'ブラウザからのメモ';
 const SUMMARY = '家族の世話で学校に行けない日がある。\n週末に改めて連絡をもらう。';
 const NICK = 'ブラウザさん';
+const REASON = '深夜の暴言が続いたため（ブラウザ試験）';
 
 class Abort extends Error {}
 
@@ -430,7 +431,7 @@ async function phaseFirst(page, context, seen) {
 
 // ---- phase two: past the deadline ----
 
-async function phaseOverdue(page) {
+async function phaseOverdue(page, context, seen) {
 	shotNo = 20;
 	const secret = fs.readFileSync(env.SECRET_FILE, 'utf8').trim();
 	await page.goto(BASE + '/console/');
@@ -476,6 +477,90 @@ async function phaseOverdue(page) {
 	await page.getByTestId('release-button').click();
 	await check('releasing puts it back in the queue, unclaimed', () =>
 	    page.getByTestId('claim-button').waitFor({ state: 'visible', timeout: 5000 }));
+
+	// A 24-hour cooldown on B, placed and lifted in the case record.
+	await page.locator('#tab-queue').click();
+	const toB = async () => (await simTexts()).filter((x) => x.to === USER_B && x.delivered);
+	const earlier = (await toB()).length;
+	const mark = () => [queueItem(page, TEXT_B).getByTestId('restricted-mark'),
+	    page.locator('#conv-badges').getByTestId('restricted-mark')];
+	const calls = () => seen.filter((r) => r.path.endsWith('/restriction'));
+	await check('a supervisor sees the restriction form, with no restriction in force', async () => {
+		await page.getByTestId('restriction-section').scrollIntoViewIfNeeded({ timeout: 5000 });
+		await page.getByTestId('restriction-reason').waitFor({ state: 'visible', timeout: 2000 });
+		const kinds = await page.locator('[data-testid="restriction-kind"] option')
+		    .evaluateAll((o) => o.map((x) => x.value));
+		const hours = await page.locator('[data-testid="restriction-hours"] option')
+		    .evaluateAll((o) => o.map((x) => x.value));
+		if (kinds.join() !== 'cooldown,block' || hours.join() !== '24,72,168,custom')
+			throw new Error(JSON.stringify({ kinds, hours }));
+		return await page.getByTestId('restriction-status').isHidden() &&
+		    await page.getByTestId('restriction-lift').isHidden() &&
+		    (await mark()[0].count()) === 0;
+	});
+	await page.getByTestId('restriction-kind').selectOption('cooldown');
+	await page.getByTestId('restriction-hours').selectOption('24');
+	await page.getByTestId('restriction-place').click();
+	await check('a restriction without a reason is refused before sending', async () => {
+		const t = await visibleText(page.locator('#rs-error'));
+		return t.includes('理由') && calls().length === 0 &&
+		    await page.getByTestId('restriction-confirm').isHidden();
+	});
+	await page.getByTestId('restriction-reason').fill(REASON);
+	await page.getByTestId('restriction-place').click();
+	await check('the review says plainly what will happen, and nothing is sent yet', async () => {
+		const t = await visibleText(page.locator('#rs-sure'));
+		for (const w of ['まで', '定型のお知らせ', '保存', '相談員の一覧'])
+			if (!t.includes(w))
+				throw new Error(`no "${w}" in "${t}"`);
+		return calls().length === 0;
+	});
+	await page.getByTestId('restriction-confirm').click();
+	await check('the case record shows the cooldown: until when, by whom, why', async () => {
+		const t = await until(async () => {
+			const s = page.getByTestId('restriction-status');
+			return await s.isVisible() && await s.textContent();
+		}, 5000, 'the restriction status');
+		if (!/一時停止：11\/27\(金\) \d\d:\d\dまで/.test(t) || !t.includes('佐藤 花子') ||
+		    !t.includes(REASON))
+			throw new Error(t);
+		return await page.getByTestId('restriction-lift').isVisible() &&
+		    await page.getByTestId('restriction-reason').isHidden();
+	});
+	await check('LINE gets the neutral notice, saying until when, without the reason', async () => {
+		const got = await until(async () => (await toB()).length > earlier, 10000,
+		    'the notice at the simulator');
+		await sleep(500);	/* and nothing more */
+		const all = (await toB()).slice(earlier);
+		if (all.length !== 1 || !all[0].text.includes('まで') ||
+		    !all[0].text.includes('11月27日') || all.some((x) => x.text.includes(REASON)))
+			throw new Error(JSON.stringify(all));
+		info(`the notice: ${all[0].text}`);
+		return got;
+	});
+	await check('the queue item and the conversation header say 利用制限中', () => until(async () => {
+		for (const m of mark())
+			if (!(await m.isVisible()) || !(await m.textContent()).includes('利用制限中'))
+				return false;
+		return true;
+	}, 5000, 'the restricted marks'));
+	await check('the restriction calls are the user\'s own; the re-read after the live event is background', async () => {
+		await until(() => seen.some((r) => r.bg && r.method === 'GET' &&
+		    r.path.endsWith('/case-record')), 5000, 'a background read of the record');
+		return calls().length === 1 && calls()[0].method === 'POST' && !calls()[0].bg;
+	});
+	await page.getByTestId('restriction-section').scrollIntoViewIfNeeded();
+	await shot(page, 'restriction');
+	await page.getByTestId('restriction-lift').click();
+	await check('lifting it takes the marks away and brings the form back', () => until(async () => {
+		for (const m of mark())
+			if (await m.count() !== 0)
+				return false;
+		return await page.getByTestId('restriction-status').isHidden() &&
+		    await page.getByTestId('restriction-reason').isVisible() &&
+		    await page.getByTestId('restriction-reason').inputValue() === '' &&
+		    calls().length === 2 && calls()[1].method === 'DELETE' && !calls()[1].bg;
+	}, 5000, 'the lifted state'));
 
 	await page.getByTestId('signout-button').click();
 	await check('signing out shows the login view', () =>

@@ -103,6 +103,12 @@ is($sent->{body}{messages}[0]{text}, "メッセージありがとうございま
 is($st, 200, 'an internal note');
 sleep 0.5;
 is(scalar @{ $sim->delivered("?user=$U1") }, 1, 'the note never goes to LINE');
+my $heard = 0;
+for (1 .. 10) {
+	my ($n, $e) = $b->events_next(2);
+	$heard = 1, last if $n && $n eq 'conversation' && ($e->{change} // '') eq 'delivery';
+}
+ok($heard, 'consoles hear that the reply was delivered');
 ok(wait_until(10, sub {
 	my (undef, $c) = $mine->get("/api/conversations/$conv");
 	my ($out) = grep { $_->{direction} && $_->{direction} eq 'out' } @{ $c->{history} };
