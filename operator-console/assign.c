@@ -83,7 +83,7 @@ assign_transfer(struct api_call *call)
 	char *sealed = NULL;
 	int kid = 0;
 
-	if (!cJSON_IsNumber(to) || to->valuedouble < 1 ||
+	if (!api_id_ok(to) || to->valuedouble < 1 ||
 	    (note != NULL && strlen(note) > ASSIGN_NOTE_MAX)) {
 		api_error(call, 400, "invalid", "to (a staff id) is required");
 		return;

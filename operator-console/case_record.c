@@ -7,8 +7,9 @@
  * the audit trail; two counsellors editing at once cannot overwrite each
  * other (the version each started from must still be current).
  *
- * A counsellor sees the record of a contact whose conversation they hold
- * or held, or which waits unclaimed; a supervisor sees all.
+ * A counsellor sees the record of a contact one of whose conversations
+ * they hold (or held, while it stays theirs), or which waits unclaimed and
+ * not paused; a supervisor sees all.
  */
 #include "console_internal.h"
 
@@ -31,7 +32,8 @@
 "  SELECT ct.id FROM contacts ct WHERE ct.id = $1::bigint AND ($2::bigint IS NULL"\
 "    OR EXISTS (SELECT 1 FROM conversations cv WHERE cv.contact_id = ct.id"\
 "      AND (cv.assignee_id = $2::bigint"\
-"           OR (cv.assignee_id IS NULL AND cv.state <> 'closed'))))"
+"           OR (cv.assignee_id IS NULL AND cv.state <> 'closed'"\
+"               AND NOT " SQL_RESTRICTED("ct.id", "$3") "))))"
 
 #define AUDIT(action) \
 "  INSERT INTO audit_log (at, staff_id, actor, action, object_type,"\
@@ -374,8 +376,7 @@ record_attribute(const cJSON *attrs, const char *name, const char **value,
 		*consent = NULL;
 		return a == NULL || cJSON_IsNull(v) || cJSON_IsString(v);
 	}
-	return strlen(*value) <= 100 && *consent != NULL &&
-	    strlen(*consent) == 10;	/* YYYY-MM-DD; the database checks it */
+	return strlen(*value) <= 100 && api_date_ok(*consent);
 }
 
 /* {"a","b"} from a JSON array of short strings; NULL when it is not one. */
@@ -391,7 +392,8 @@ record_categories(const cJSON *list)
 	if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) > 20)
 		return NULL;
 	cJSON_ArrayForEach(it, list) {
-		if (!cJSON_IsString(it) || strlen(it->valuestring) > 40 ||
+		if (!cJSON_IsString(it) || it->valuestring[0] == '\0' ||
+		    strlen(it->valuestring) > 40 ||
 		    strpbrk(it->valuestring, "{},\"\\ ") != NULL)
 			return NULL;
 		len += strlen(it->valuestring) + 1;
@@ -427,7 +429,7 @@ record_put(struct api_call *call)
 	char ver[12], key[8], *cats, *sealed = NULL;
 	int kid = 0;
 
-	if (!cJSON_IsNumber(version) || (summary != NULL &&
+	if (!api_id_ok(version) || version->valuedouble > 1e9 || (summary != NULL &&
 	    strlen(summary) > TEXT_MAX) || (cats = record_categories(
 	    cJSON_GetObjectItemCaseSensitive(call->body, "categories"))) == NULL) {
 		api_error(call, 400, "invalid", "version, attributes, "
@@ -559,7 +561,7 @@ record_referral(struct api_call *call)
 	const char *params[11];
 	char key[8], *sealed;
 
-	if (agency == NULL || on == NULL || strlen(on) != 10 ||
+	if (agency == NULL || !api_date_ok(on) ||
 	    (note != NULL && strlen(note) > TEXT_MAX) || (outcome != NULL &&
 	    strcmp(outcome, "pending") != 0 && strcmp(outcome, "connected") != 0 &&
 	    strcmp(outcome, "declined") != 0 && strcmp(outcome, "unknown") != 0)) {
@@ -592,7 +594,7 @@ record_follow_up(struct api_call *call)
 	char key[8], *sealed;
 
 	if (plan == NULL || plan[0] == '\0' || strlen(plan) > TEXT_MAX ||
-	    (due != NULL && strlen(due) != 10)) {
+	    (due != NULL && !api_date_ok(due))) {
 		api_error(call, 400, "invalid", "plan is required; due_on is "
 		    "YYYY-MM-DD");
 		return;

@@ -64,6 +64,7 @@ static const char auto_close_lock_sql[] =
 "            WHERE m.conversation_id = cv.id ORDER BY m.id DESC LIMIT 1) last"
 "  WHERE cv.state = 'waiting_for_user'"
 "    AND last.at < $1::timestamptz - make_interval(mins => $2::int)"
+"    AND NOT " SQL_RESTRICTED("cv.contact_id", "$1")
 "  ORDER BY cv.id LIMIT " AUTO_CLOSE_BATCH
 "  FOR UPDATE OF cv SKIP LOCKED";
 
@@ -227,7 +228,7 @@ conversation_close(struct api_call *call)
 	const cJSON *seen = cJSON_GetObjectItemCaseSensitive(call->body, "seen");
 	struct closing *cl;
 
-	if (reason == NULL || strlen(reason) >= 64 || !cJSON_IsNumber(seen) ||
+	if (reason == NULL || strlen(reason) >= 64 || !api_id_ok(seen) ||
 	    (note != NULL && strlen(note) > CLOSE_NOTE_MAX)) {
 		api_error(call, 400, "invalid", "reason and seen (the newest "
 		    "message id shown) are required");

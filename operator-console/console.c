@@ -17,6 +17,7 @@
 #include <event2/keyvalq_struct.h>
 #include <openssl/crypto.h>
 
+#include "calendar.h"
 #include "http_reply.h"
 #include "log.h"
 #include "metrics.h"
@@ -99,6 +100,25 @@ api_query(struct api_call *call, const char *sql, int nparams,
     const char *const *values, db_result_fn cb)
 {
 	return db_query(call->c->pool, sql, nparams, values, cb, call);
+}
+
+/* A JSON number that is a row id: whole, 0..2^53. */
+bool
+api_id_ok(const cJSON *v)
+{
+	return cJSON_IsNumber(v) && v->valuedouble >= 0 &&
+	    v->valuedouble <= 9007199254740992.0 &&
+	    v->valuedouble == (double)(long long)v->valuedouble;
+}
+
+/* A "YYYY-MM-DD" that is a real date (2000..2099 is plenty for a desk). */
+bool
+api_date_ok(const char *s)
+{
+	struct cal_date d;
+
+	return s != NULL && strlen(s) == 10 && cal_date_parse(s, &d) &&
+	    d.y >= 2000 && d.y <= 2099;
 }
 
 const char *

@@ -142,6 +142,9 @@ void	api_db_error(struct api_call *call, const char *what,
 bool	api_query(struct api_call *call, const char *sql, int nparams,
 	    const char *const *values, db_result_fn cb)
 	    __attribute__((warn_unused_result));
+/* A whole number usable as a row id; a real YYYY-MM-DD date. */
+bool	api_id_ok(const cJSON *v);
+bool	api_date_ok(const char *s);
 /* A string member of the body, or NULL when absent or not a string. */
 const char *api_body_string(const struct api_call *call, const char *key);
 cJSON	*api_staff_json(const struct console_staff *s);

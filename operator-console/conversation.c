@@ -21,9 +21,15 @@
 #define NOTE_MAX_BYTES		(8 * 1024)
 #define NOTE_AAD		"conversation_events.body"
 
+/*
+ * $1 the viewer when limited (a counsellor), $2 the conversation, $3 now:
+ * their own, or one waiting unclaimed (open, its contact not paused).
+ */
 #define CONVERSATION_VISIBLE \
 "  WHERE cv.id = $2::bigint AND ($1::bigint IS NULL"\
-"    OR cv.assignee_id IS NULL OR cv.assignee_id = $1::bigint)"
+"    OR cv.assignee_id = $1::bigint"\
+"    OR (cv.assignee_id IS NULL AND cv.state <> 'closed'"\
+"        AND NOT " SQL_RESTRICTED("cv.contact_id", "$3") "))"
 
 static const char summary_sql[] = CONVERSATION_SUMMARY_SELECT("$3")
     CONVERSATION_VISIBLE;
@@ -66,6 +72,7 @@ static const char claim_sql[] =
 "  UPDATE conversations SET assignee_id = $2::bigint,"
 "      claimed_at = $3::timestamptz"
 "   WHERE id = $1::bigint AND state <> 'closed' AND assignee_id IS NULL"
+"     AND ($4::bigint IS NULL OR NOT " SQL_RESTRICTED("contact_id", "$3") ")"
 "  RETURNING id"
 "), ev AS ("
 "  INSERT INTO conversation_events (conversation_id, at, staff_id, kind)"
@@ -86,14 +93,27 @@ static const char note_sql[] =
 "    conversation_id, 'change', 'note')::text) FROM ev";
 
 static const char reply_lock_sql[] =
-"SELECT contact_id, channel_id, state, assignee_id FROM conversations"
-"  WHERE id = $1::bigint FOR UPDATE";
+"SELECT contact_id, channel_id, state, assignee_id,"
+"    " SQL_RESTRICTED("contact_id", "$2")
+"  FROM conversations WHERE id = $1::bigint FOR UPDATE";
 
-/* Replied: the wait is over, and its deadline with it. */
+/*
+ * Replied: the wait is over, and its deadline with it, unless a message
+ * came in that the counsellor had not seen ($4, the newest message id
+ * they saw; NULL: not said). Then the person still waits for an answer.
+ */
 static const char reply_mark_sql[] =
-"WITH cv AS ("
-"  UPDATE conversations SET state = 'waiting_for_user', reply_due_at = NULL,"
-"      due_soon_at = NULL, overdue_at = NULL,"
+"WITH unseen AS ("
+"  SELECT $4::bigint IS NOT NULL AND EXISTS (SELECT 1 FROM messages m"
+"    WHERE m.conversation_id = $1::bigint AND m.direction = 'in'"
+"      AND m.id > $4::bigint) AS u"
+"), cv AS ("
+"  UPDATE conversations SET"
+"      state = CASE WHEN (SELECT u FROM unseen) THEN 'waiting'"
+"        ELSE 'waiting_for_user' END,"
+"      reply_due_at = CASE WHEN (SELECT u FROM unseen) THEN reply_due_at END,"
+"      due_soon_at = CASE WHEN (SELECT u FROM unseen) THEN due_soon_at END,"
+"      overdue_at = CASE WHEN (SELECT u FROM unseen) THEN overdue_at END,"
 "      first_reply_at = coalesce(first_reply_at, $3::timestamptz),"
 "      claimed_at = coalesce(claimed_at, $3::timestamptz),"
 "      assignee_id = coalesce(assignee_id, $2::bigint)"
@@ -272,12 +292,13 @@ conversation_claimed(void *arg, const PGresult *res, const char *why)
 static void
 conversation_claim(struct api_call *call)
 {
-	char id[24], staff[24];
-	const char *params[3] = { id, staff, call->now };
+	char id[24], staff[24], viewer[24];
+	const char *params[4] = { id, staff, call->now,
+	    conversation_viewer(call, viewer) };
 
 	id_text(call->id, id);
 	id_text(call->staff.id, staff);
-	if (!api_query(call, claim_sql, 3, params, conversation_claimed))
+	if (!api_query(call, claim_sql, 4, params, conversation_claimed))
 		api_db_error(call, "claim", NULL, "no connection");
 }
 
@@ -325,12 +346,13 @@ conversation_note(struct api_call *call)
 {
 	const char *text = conversation_text(call, NOTE_MAX_BYTES);
 	char viewer[24], id[24], staff[24], key_id[8];
-	const char *params[6] = { NULL, id, call->now, staff, NULL, key_id };
+	const char *params[6] = { NULL, id, NULL, staff, NULL, key_id };
 	char *sealed;
 	int kid = 0;
 
-	if (text == NULL)
+	if (text == NULL)	/* answered, and the call freed */
 		return;
+	params[2] = call->now;
 	if ((sealed = seal_base64(call->c->keys, NOTE_AAD, text, strlen(text),
 	    &kid)) == NULL) {
 		api_error(call, 500, "sealed", "cannot encrypt the note");
@@ -351,6 +373,7 @@ conversation_note(struct api_call *call)
 struct reply {
 	struct db_txn	*txn;
 	char		*text;
+	char		 seen[24];	/* "" when the client did not say */
 	char		 message_id[24];
 	const char	*error;		/* why it was rolled back */
 	int		 status;
@@ -432,7 +455,8 @@ reply_added(void *arg, const PGresult *res, const char *why)
 	struct api_call *call = arg;
 	struct reply *r = call->state;
 	char id[24], staff[24];
-	const char *params[3] = { id, staff, call->now };
+	const char *params[4] = { id, staff, call->now,
+	    r->seen[0] != '\0' ? r->seen : NULL };
 
 	(void)why;
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK ||
@@ -445,7 +469,7 @@ reply_added(void *arg, const PGresult *res, const char *why)
 	    PQgetvalue(res, 0, 0));
 	id_text(call->id, id);
 	id_text(call->staff.id, staff);
-	if (!db_txn_query(r->txn, reply_mark_sql, 3, params, reply_marked, call))
+	if (!db_txn_query(r->txn, reply_mark_sql, 4, params, reply_marked, call))
 		reply_finish(call, 503, "database", "session lost");
 }
 
@@ -472,8 +496,9 @@ reply_locked(void *arg, const PGresult *res, const char *why)
 		return;
 	}
 	id_text(call->staff.id, staff);
-	if (!PQgetisnull(res, 0, 3) && strcmp(PQgetvalue(res, 0, 3), staff) != 0 &&
-	    call->staff.role != ROLE_SUPERVISOR) {
+	if (call->staff.role != ROLE_SUPERVISOR && ((!PQgetisnull(res, 0, 3) &&
+	    strcmp(PQgetvalue(res, 0, 3), staff) != 0) ||
+	    (PQgetisnull(res, 0, 3) && PQgetvalue(res, 0, 4)[0] == 't'))) {
 		reply_finish(call, 409, "not_yours", "another counsellor holds "
 		    "this conversation");
 		return;
@@ -499,7 +524,7 @@ reply_begun(void *arg, struct db_txn *txn, const char *why)
 	struct api_call *call = arg;
 	struct reply *r = call->state;
 	char id[24];
-	const char *params[1] = { id };
+	const char *params[2] = { id, call->now };
 
 	if (txn == NULL) {
 		reply_free(call);
@@ -508,19 +533,25 @@ reply_begun(void *arg, struct db_txn *txn, const char *why)
 	}
 	r->txn = txn;
 	id_text(call->id, id);
-	if (!db_txn_query(txn, reply_lock_sql, 1, params, reply_locked, call))
+	if (!db_txn_query(txn, reply_lock_sql, 2, params, reply_locked, call))
 		reply_finish(call, 503, "database", "session lost");
 }
 
-/* POST /api/conversations/:id/messages {"text"} */
+/* POST /api/conversations/:id/messages {"text", "seen"?} */
 static void
 conversation_reply(struct api_call *call)
 {
 	const char *text = conversation_text(call, REPLY_MAX_BYTES);
+	const cJSON *seen;
 	struct reply *r;
 
-	if (text == NULL)
+	if (text == NULL)	/* answered, and the call freed */
 		return;
+	seen = cJSON_GetObjectItemCaseSensitive(call->body, "seen");
+	if (seen != NULL && !cJSON_IsNull(seen) && !api_id_ok(seen)) {
+		api_error(call, 400, "invalid", "seen is a message id");
+		return;
+	}
 	if ((r = calloc(1, sizeof(*r))) == NULL ||
 	    (r->text = strdup(text)) == NULL) {
 		free(r);
@@ -528,6 +559,8 @@ conversation_reply(struct api_call *call)
 		return;
 	}
 	call->state = r;
+	if (cJSON_IsNumber(seen))
+		snprintf(r->seen, sizeof(r->seen), "%.0f", seen->valuedouble);
 	if (!db_txn_begin(call->c->pool, reply_begun, call)) {
 		reply_free(call);
 		api_db_error(call, "reply_begin", NULL, "no connection");

@@ -38,6 +38,7 @@ static const char deadline_sweep_sql[] =
 "), long AS ("
 "  UPDATE conversations SET long_session_at = $1::timestamptz"
 "   WHERE state <> 'closed' AND long_session_at IS NULL"
+"     AND id NOT IN (SELECT id FROM soon UNION ALL SELECT id FROM late)"
 "     AND claimed_at <= $1::timestamptz - make_interval(mins => $3::int)"
 "  RETURNING id, 'long_session' AS kind"
 "), marked AS ("

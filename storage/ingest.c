@@ -155,11 +155,12 @@ static const char ingest_channel_sql[] =
 "            ELSE cv.reply_due_at END"\
 "  RETURNING cv.id, cv.contact_id"\
 "), rewaiting AS ("	/* the person wrote again: a reply is owed */\
+/* No state test here: the snapshot may hold the row before a reply that */\
+/* open_known's lock waited for; the ids are the latest versions' own. */\
 "  UPDATE conversations SET state = 'waiting', waiting_since = $2,"\
 "      reply_due_at = $5::timestamptz"\
 "   WHERE id = ANY (ARRAY(SELECT id FROM open_known"\
 "                          WHERE state = 'waiting_for_user'))"\
-"     AND state = 'waiting_for_user'"\
 "  RETURNING id"\
 "), conv AS ("\
 "  SELECT id, contact_id FROM open_known UNION ALL"\

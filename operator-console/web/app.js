@@ -1896,7 +1896,8 @@
 		state.sending = true;
 		clearError();
 		setBusy(btn, "conv.sending", "conv.send", true);
-		api("POST", "/api/conversations/" + id + "/messages", { text: text })
+		api("POST", "/api/conversations/" + id + "/messages",
+		    { text: text, seen: newestSeen() })
 		    .then(function () {
 			if (id === state.openId && composer.value === raw)
 				composer.value = "";

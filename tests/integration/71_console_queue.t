@@ -99,6 +99,8 @@ ok(wait_until(10, sub { scalar @{ $sim->delivered("?user=$U1") } == 1 }),
 my ($sent) = @{ $sim->delivered("?user=$U1") };
 is($sent->{body}{messages}[0]{text}, "メッセージありがとうございます。\n相談員の青木です。",
 	'with its text');
+($st) = $mine->post("/api/conversations/$conv/notes", { text => " \n" });
+is($st, 400, 'an empty note: 400');
 ($st) = $mine->post("/api/conversations/$conv/notes", { text => '学校の話。次回確認' });
 is($st, 200, 'an internal note');
 sleep 0.5;
@@ -127,6 +129,21 @@ $mine->get("/api/conversations/$conv");
 is(q1("SELECT count(*) FROM audit_log WHERE action = 'conversation.view'"
 	. " AND object_id = $conv AND staff_id = (SELECT id FROM staff WHERE login = '$holder')"),
 	$views + 1, 'each view of the conversation is in the audit trail, with who');
+
+# --- a reply written before the counsellor saw a new message leaves it owed ---
+my $seen = (grep { $_->{type} eq 'message' } @{ $c->{history} })[-1]{id};
+$sim->send({ user => $U1, type => 'text', text => 'もうひとつ聞きたいです' });
+ok(wait_until(5, sub { q1("SELECT state FROM conversations WHERE id = $conv") eq 'waiting' }),
+	'a new message: waiting');
+($st) = $mine->post("/api/conversations/$conv/messages", { text => 'お返事です', seen => $seen });
+is($st, 200, 'a reply naming the last message seen, before the new one');
+is(q1("SELECT state || '/' || (reply_due_at IS NOT NULL) FROM conversations WHERE id = $conv"),
+	'waiting/true', 'the person is still owed an answer, with the deadline kept');
+(undef, $c) = $mine->get("/api/conversations/$conv");
+$seen = (grep { $_->{type} eq 'message' } @{ $c->{history} })[-1]{id};
+($st) = $mine->post("/api/conversations/$conv/messages", { text => '確認しました', seen => $seen });
+is(q1("SELECT state FROM conversations WHERE id = $conv"), 'waiting_for_user',
+	'answered after reading it: waiting for the user');
 
 # --- the person writes again: waiting, with a new deadline ---
 $sim->send({ user => $U1, type => 'text', text => 'ありがとうございます' });

@@ -59,6 +59,13 @@ is($r->{error}, 'invalid_code', 'an age band not on the list: invalid_code');
 is(q1("SELECT count(*) FROM case_records WHERE summary::text LIKE '%介護%'"), 0,
 	'the summary is stored sealed');
 
+($st, $r) = $a->put("/api/contacts/$contact/case-record", { %record, version => 1,
+	attributes => { age_band => { value => '16_18', consent_on => '2026-13-45' } } });
+is($st, 400, 'an impossible consent date: 400, not a database error');
+($st) = $a->put("/api/contacts/$contact/case-record", { %record, version => 1, categories => ['care', ''] });
+is($st, 400, 'an empty category: 400');
+($st) = $a->post("/api/contacts/$contact/referrals", { agency => 'care', referred_on => '2026-02-30' });
+is($st, 400, 'a referral on 30 February: 400');
 ($st) = $a->put("/api/contacts/$contact/nickname", { nickname => 'はなさん' });
 is($st, 200, 'a nickname');
 my (undef, $q) = $a->get('/api/queue');

@@ -45,6 +45,13 @@ is(q1("SELECT count(*) FROM messages WHERE direction = 'in'"), 2, 'their message
 is(scalar @{ to_user() }, 2, 'but get no automatic reply');
 my (undef, $q) = $c->get('/api/queue');
 is(scalar @{ $q->{conversations} }, 0, "the conversation left the counsellor's queue");
+my $conv = q1('SELECT id FROM conversations');
+($st) = $c->get("/api/conversations/$conv");
+is($st, 404, 'nor can the counsellor open it by its id');
+($st) = $c->post("/api/conversations/$conv/claim");
+is($st, 409, 'or claim it');
+($st) = $c->get("/api/contacts/$contact/case-record");
+is($st, 404, 'or read the case record');
 (undef, $q) = $s->get('/api/queue');
 ok($q->{conversations}[0]{restricted}, 'the supervisor still sees it, marked');
 (undef, $r) = $s->get("/api/contacts/$contact/case-record");
