@@ -25,31 +25,46 @@
 #define AUTH_PASSWORD_MAX	1024
 #define AUTH_PENDING_MINUTES	10	/* to finish the second factor */
 
+/*
+ * $1 unused (NULL), $2 now, $3/$4 lockout, $5 login, $6 address, $7 the
+ * address's window in minutes, $8 failures allowed from it. A known,
+ * unlocked account reserves a failure; the address's count comes along.
+ */
 static const char auth_lookup_sql[] =
-"SELECT st.id, st.password_hash, coalesce(st.locked_until > $2::timestamptz,"
-"    false),"
-"  (SELECT count(*) FROM login_attempts a WHERE a.ip = $3::inet AND NOT a.ok"
-"     AND a.at > $2::timestamptz - make_interval(mins => $4::int))"
-"  FROM (SELECT 1) one LEFT JOIN staff st"
-"    ON st.login = $1 AND st.disabled_at IS NULL";
+"WITH ip AS ("
+"  SELECT count(*) AS n FROM login_attempts a WHERE a.ip = $6::inet"
+"     AND NOT a.ok AND a.at > $2::timestamptz - make_interval(mins => $7::int)"
+"), st AS ("
+"  UPDATE staff SET" AUTH_RESERVE_SET
+"   WHERE $1::bigint IS NULL AND login = $5 AND disabled_at IS NULL AND"
+    AUTH_NOT_LOCKED
+"     AND (SELECT n FROM ip) < $8::int"
+"  RETURNING id, password_hash"
+") SELECT st.id, st.password_hash,"
+"  NOT EXISTS (SELECT 1 FROM st) AND EXISTS (SELECT 1 FROM staff"
+"    WHERE login = $5 AND disabled_at IS NULL"
+"      AND locked_until > $2::timestamptz),"
+"  (SELECT n FROM ip)"
+"  FROM (SELECT 1) one LEFT JOIN st ON true";
 
-/* A failure counts against the address and, if known, the account. */
+/* A failure is recorded; the answer says whether the account is locked now. */
 static const char auth_failed_sql[] =
 "WITH a AS ("
 "  INSERT INTO login_attempts (at, login, staff_id, ip, factor, ok)"
 "  VALUES ($2::timestamptz, $1, $3::bigint, $4::inet, $5, false)"
-") UPDATE staff SET"
-"    failed_logins = CASE WHEN failed_logins + 1 >= $6::int THEN 0"
-"      ELSE failed_logins + 1 END,"
-"    locked_until = CASE WHEN failed_logins + 1 >= $6::int"
-"      THEN $2::timestamptz + make_interval(mins => $7::int)"
-"      ELSE locked_until END"
-"  WHERE id = $3::bigint RETURNING locked_until > $2::timestamptz";
+") SELECT coalesce((SELECT locked_until > $2::timestamptz FROM staff"
+"    WHERE id = $3::bigint), false)";
 
+/* The password was right: its reserved failure is given back. */
 static const char auth_opened_sql[] =
 "WITH a AS ("
 "  INSERT INTO login_attempts (at, login, staff_id, ip, factor, ok)"
 "  VALUES ($2::timestamptz, $1, $3::bigint, $4::inet, 'password', true)"
+"), back AS ("
+"  UPDATE staff SET failed_logins = greatest(failed_logins - 1, 0),"
+"      locked_until = CASE WHEN failed_logins - 1 < $8::int THEN NULL"
+"        ELSE locked_until END"
+"   WHERE id = $3::bigint"
 ") INSERT INTO sessions (token_hash, staff_id, stage, created_at,"
 "    last_seen_at, expires_at, ip, user_agent)"
 "  VALUES (decode($5, 'hex'), $3::bigint, 'password', $2::timestamptz,"
@@ -118,18 +133,12 @@ void
 auth_count_failure(struct api_call *call, const char *login,
     const char *staff_id, const char *factor, db_result_fn done)
 {
-	char failures[12], minutes[12];
-	const char *params[7] = { login, call->now,
-	    staff_id[0] != '\0' ? staff_id : NULL, auth_ip(call), factor,
-	    failures, minutes };
+	const char *params[5] = { login, call->now,
+	    staff_id[0] != '\0' ? staff_id : NULL, auth_ip(call), factor };
 
 	log_info("console.sign_in_failed", "factor=%s known=%s", factor,
 	    staff_id[0] != '\0' ? "yes" : "no");
-	snprintf(failures, sizeof(failures), "%d",
-	    call->c->settings.lockout_failures);
-	snprintf(minutes, sizeof(minutes), "%d",
-	    call->c->settings.lockout_minutes);
-	if (!api_query(call, auth_failed_sql, 7, params, done))
+	if (!api_query(call, auth_failed_sql, 5, params, done))
 		api_db_error(call, "login_failed", NULL, "no connection");
 }
 
@@ -161,11 +170,11 @@ auth_opened(void *arg, const PGresult *res, const char *why)
 static void
 auth_open_session(struct api_call *call, struct auth_login *l)
 {
-	char hash[65], minutes[12];
+	char hash[65], minutes[12], failures[12];
 	const char *ua = evhttp_find_header(
 	    evhttp_request_get_input_headers(call->req), "User-Agent");
-	const char *params[7] = { l->login, call->now, l->staff_id,
-	    auth_ip(call), hash, minutes, ua != NULL ? ua : "" };
+	const char *params[8] = { l->login, call->now, l->staff_id,
+	    auth_ip(call), hash, minutes, ua != NULL ? ua : "", failures };
 
 	if (!session_new_token(l->token)) {
 		call->state = NULL;
@@ -175,7 +184,9 @@ auth_open_session(struct api_call *call, struct auth_login *l)
 	}
 	session_token_hex(l->token, hash);
 	snprintf(minutes, sizeof(minutes), "%d", AUTH_PENDING_MINUTES);
-	if (!api_query(call, auth_opened_sql, 7, params, auth_opened)) {
+	snprintf(failures, sizeof(failures), "%d",
+	    call->c->settings.lockout_failures);
+	if (!api_query(call, auth_opened_sql, 8, params, auth_opened)) {
 		call->state = NULL;
 		auth_login_free(l);
 		api_db_error(call, "session_open", NULL, "no connection");
@@ -257,8 +268,9 @@ auth_sign_in(struct api_call *call)
 	const char *login = api_body_string(call, "login");
 	const char *password = api_body_string(call, "password");
 	struct auth_login *l;
-	char minutes[12];
-	const char *params[4] = { login, call->now, auth_ip(call), minutes };
+	char failures[12], lock_minutes[12], minutes[12], ip_failures[12];
+	const char *params[8] = { NULL, call->now, failures, lock_minutes,
+	    login, auth_ip(call), minutes, ip_failures };
 
 	if (login == NULL || password == NULL || login[0] == '\0' ||
 	    strlen(login) > AUTH_LOGIN_MAX ||
@@ -275,8 +287,14 @@ auth_sign_in(struct api_call *call)
 	}
 	snprintf(l->login, sizeof(l->login), "%s", login);
 	call->state = l;
+	snprintf(failures, sizeof(failures), "%d",
+	    call->c->settings.lockout_failures);
+	snprintf(lock_minutes, sizeof(lock_minutes), "%d",
+	    call->c->settings.lockout_minutes);
 	snprintf(minutes, sizeof(minutes), "%d", call->c->settings.ip_minutes);
-	if (!api_query(call, auth_lookup_sql, 4, params, auth_looked_up)) {
+	snprintf(ip_failures, sizeof(ip_failures), "%d",
+	    call->c->settings.ip_failures);
+	if (!api_query(call, auth_lookup_sql, 8, params, auth_looked_up)) {
 		call->state = NULL;
 		auth_login_free(l);
 		api_db_error(call, "login_lookup", NULL, "no connection");

@@ -195,7 +195,25 @@ bool	session_cookie_token(struct evhttp_request *req,
 void	session_resolve(struct api_call *call, bool touch,
 	    void (*next)(struct api_call *call));
 
-/* auth.c, mfa.c: signing in */
+/*
+ * auth.c, mfa.c: signing in. Each attempt on an account first reserves a
+ * failure (and locks the account when it is the last one allowed), in one
+ * statement, before the password or code is checked; a success gives it
+ * back. Attempts sent in parallel cannot outrun the lockout.
+ * $1 account id, $2 now, $3 failures allowed, $4 lockout minutes.
+ */
+#define AUTH_RESERVE_SET \
+"  failed_logins = CASE WHEN locked_until <= $2::timestamptz THEN 1"\
+"    ELSE failed_logins + 1 END,"\
+"  locked_until = CASE"\
+"    WHEN (CASE WHEN locked_until <= $2::timestamptz THEN 1"\
+"          ELSE failed_logins + 1 END) >= $3::int"\
+"      THEN $2::timestamptz + make_interval(mins => $4::int)"\
+"    WHEN locked_until <= $2::timestamptz THEN NULL"\
+"    ELSE locked_until END"
+#define AUTH_NOT_LOCKED \
+"  (locked_until IS NULL OR locked_until <= $2::timestamptz)"
+
 bool	auth_init(void);	/* before the loop runs: ~30 ms once */
 void	auth_cleanup(void);
 /* A wrong password or TOTP code: counted, and maybe the account locked. */

@@ -35,15 +35,25 @@ static const char mfa_enrol_sql[] =
 "  WHERE id = $1::bigint AND totp_enrolled_at IS NULL"
 "  RETURNING totp_secret, totp_key_id, login";
 
+/*
+ * Reserves a failure on an unlocked account with a secret (see
+ * AUTH_RESERVE_SET), then says why not when it cannot: $1 account, $2
+ * now, $3 failures allowed, $4 lockout minutes.
+ */
 static const char mfa_state_sql[] =
-"SELECT totp_secret, totp_key_id, coalesce(totp_last_step, -1),"
-"    coalesce(locked_until > $2::timestamptz, false), login"
-"  FROM staff WHERE id = $1::bigint AND totp_secret IS NOT NULL";
+"WITH st AS ("
+"  UPDATE staff SET" AUTH_RESERVE_SET
+"   WHERE id = $1::bigint AND totp_secret IS NOT NULL AND" AUTH_NOT_LOCKED
+"  RETURNING totp_secret, totp_key_id, coalesce(totp_last_step, -1), login"
+") SELECT st.*, s.totp_secret IS NOT NULL,"
+"    coalesce(s.locked_until > $2::timestamptz, false)"
+"  FROM staff s LEFT JOIN st ON true WHERE s.id = $1::bigint";
 
 /* The code matched: the account and the session step up together. */
 static const char mfa_passed_sql[] =
 "WITH st AS ("
 "  UPDATE staff SET totp_last_step = $3::bigint, failed_logins = 0,"
+"      locked_until = NULL,"
 "      totp_enrolled_at = coalesce(totp_enrolled_at, $2::timestamptz)"
 "   WHERE id = $1::bigint AND coalesce(totp_last_step, -1) < $3::bigint"
 "  RETURNING login, password_temporary"
@@ -258,13 +268,13 @@ mfa_checked(void *arg, const PGresult *res, const char *why)
 		api_db_error(call, "totp_state", res, why);
 		return;
 	}
-	if (PQntuples(res) != 1) {
+	if (PQntuples(res) != 1 || PQgetvalue(res, 0, 4)[0] != 't') {
 		mfa_step_drop(call);
 		api_error(call, 409, "not_enrolled", "scan the QR code first");
 		return;
 	}
 	snprintf(id, sizeof(id), "%lld", (long long)call->staff.id);
-	if (PQgetvalue(res, 0, 3)[0] == 't') {
+	if (PQgetisnull(res, 0, 0)) {	/* nothing reserved: locked */
 		mfa_step_drop(call);
 		api_error(call, 423, "locked", "too many failed attempts; this "
 		    "account is locked for a while");
@@ -282,7 +292,7 @@ mfa_checked(void *arg, const PGresult *res, const char *why)
 	OPENSSL_cleanse(secret, sizeof(secret));
 	if (step < 0) {
 		mfa_step_drop(call);
-		auth_count_failure(call, PQgetvalue(res, 0, 4), id, "totp",
+		auth_count_failure(call, PQgetvalue(res, 0, 3), id, "totp",
 		    auth_failed_done);
 		return;
 	}
@@ -314,8 +324,8 @@ mfa_step_new(struct api_call *call)
 void
 mfa_verify(struct api_call *call)
 {
-	char id[24];
-	const char *params[2] = { id, call->now };
+	char id[24], failures[12], minutes[12];
+	const char *params[4] = { id, call->now, failures, minutes };
 
 	if (call->stage != STAGE_PASSWORD) {
 		api_error(call, 409, "already_verified", "this session already "
@@ -329,7 +339,11 @@ mfa_verify(struct api_call *call)
 	if (mfa_step_new(call) == NULL)
 		return;
 	snprintf(id, sizeof(id), "%lld", (long long)call->staff.id);
-	if (!api_query(call, mfa_state_sql, 2, params, mfa_checked)) {
+	snprintf(failures, sizeof(failures), "%d",
+	    call->c->settings.lockout_failures);
+	snprintf(minutes, sizeof(minutes), "%d",
+	    call->c->settings.lockout_minutes);
+	if (!api_query(call, mfa_state_sql, 4, params, mfa_checked)) {
 		mfa_step_drop(call);
 		api_db_error(call, "totp_state", NULL, "no connection");
 	}

@@ -165,6 +165,22 @@ is(q1("SELECT count(*) FROM login_attempts WHERE login = 'ito' AND NOT ok"), 5,
 ($st) = $x->post('/api/session', { login => 'ito', password => 'ito のながいパスワード' });
 is($st, 200, 'and ito can sign in again');
 
+# Codes guessed in parallel cannot outrun the lockout.
+my $before = q1("SELECT count(*) FROM login_attempts WHERE login = 'ito' AND NOT ok");
+my @socks = map { $x->send_raw('POST', '/api/session/totp', { code => sprintf('%06d', $_) }) } 1 .. 20;
+my %answers;
+$answers{ Madoguchi::Console::read_status($_) }++ for @socks;
+is(q1("SELECT count(*) FROM login_attempts WHERE login = 'ito' AND NOT ok") - $before, 5,
+	'20 codes at once: only 5 were tried');
+ok(($answers{423} // 0) >= 15 && ($answers{401} // 0) + ($answers{423} // 0) == 20,
+	'the others found it locked (and tries that failed after the lock say so too)')
+	or diag(join ' ', map { "$_=$answers{$_}" } sort keys %answers);
+{
+	local $ENV{MADOGUCHI_CONFIG} = '/dev/null';
+	local $ENV{MADOGUCHI_DATABASE_URL} = $db->conninfo;
+	`bin/madoguchi user unlock ito 2>&1`;
+}
+
 # --- idle sessions, sign-out, disabled accounts ---
 ($st) = $l->get('/api/queue');
 is($st, 200, "ito's first session is alive");
@@ -208,7 +224,7 @@ $s->post('/api/session', { login => 'sato', password => 'よく考えた長い�
 is($body->{next}, 'enrol', 'and the next sign-in enrols a new authenticator');
 is(q1("SELECT string_agg(action, ',' ORDER BY id) FROM audit_log WHERE action LIKE 'staff.%'"),
 	'staff.add,staff.password_set,staff.add,staff.password_set,staff.add,staff.password_set,'
-	. 'staff.add,staff.password_set,staff.unlock,staff.disable,staff.reset_mfa,staff.capacity',
+	. 'staff.add,staff.password_set,staff.unlock,staff.unlock,staff.disable,staff.reset_mfa,staff.capacity',
 	'every account change is in the audit log');
 
 # --- too many failures from one address ---
