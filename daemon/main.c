@@ -270,6 +270,7 @@ console_start(struct daemon *d)
 		.channel_kind = "line",
 		.channel_name = d->cfg.channel_name,
 		.give_up_s = d->cfg.outbox_give_up_seconds,
+		.trusted_proxies = d->cfg.console_trusted_proxies,
 	};
 
 	if (!d->cfg.console_cookie_secure)

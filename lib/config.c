@@ -46,6 +46,7 @@ static const struct config_key config_keys[] = {
 	NUM("outbox_busy_rate", "MADOGUCHI_OUTBOX_BUSY_RATE", outbox_busy_rate, "50", 0, 10000),
 	STR("console_dir", "MADOGUCHI_CONSOLE_DIR", console_dir, "operator-console/web"),
 	NUM("console_cookie_secure", "MADOGUCHI_CONSOLE_COOKIE_SECURE", console_cookie_secure, "1", 0, 1),
+	STR("console_trusted_proxies", "MADOGUCHI_CONSOLE_TRUSTED_PROXIES", console_trusted_proxies, ""),
 	NUM("console_password_workers", "MADOGUCHI_CONSOLE_PASSWORD_WORKERS", console_password_workers, "1", 1, 16),
 	NUM("outbox_lease_seconds", "MADOGUCHI_OUTBOX_LEASE_SECONDS", outbox_lease_seconds, "300", 30, 86400),
 };

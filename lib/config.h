@@ -33,6 +33,7 @@ struct config {
 	char	*console_dir;		/* the web console's static files */
 	long	 console_cookie_secure;	/* 0 only for a local demo over http */
 	long	 console_password_workers;	/* threads hashing passwords */
+	char	*console_trusted_proxies;	/* "127.0.0.1,::1": X-Forwarded-For */
 };
 
 /*

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <arpa/inet.h>
+
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
@@ -315,16 +317,85 @@ call_checked(struct api_call *call)
 	r->handler(call);
 }
 
+/* Whether addr (len bytes) is one of the comma-separated trusted proxies. */
+static bool
+call_trusted(const char *list, const char *addr, size_t len)
+{
+	while (list != NULL && *list != '\0') {
+		const char *end = strchr(list, ',');
+		size_t n = end != NULL ? (size_t)(end - list) : strlen(list);
+
+		while (n > 0 && list[0] == ' ') {
+			list++;
+			n--;
+		}
+		while (n > 0 && list[n - 1] == ' ')
+			n--;
+		if (n == len && strncmp(list, addr, len) == 0)
+			return true;
+		list = end != NULL ? end + 1 : NULL;
+	}
+	return false;
+}
+
+static bool
+call_is_ip(const char *s)
+{
+	unsigned char buf[16];
+
+	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+/*
+ * From a trusted proxy, the client is the rightmost X-Forwarded-For entry
+ * that is not itself a trusted proxy (nginx appends the address it saw);
+ * anything further left was written by the client and proves nothing.
+ */
+static void
+call_forwarded(struct api_call *call, const char *list)
+{
+	const char *xff = evhttp_find_header(
+	    evhttp_request_get_input_headers(call->req), "X-Forwarded-For");
+	size_t end = xff != NULL ? strlen(xff) : 0;
+
+	while (end > 0) {
+		size_t start = end, a, n;
+		char addr[64];
+
+		while (start > 0 && xff[start - 1] != ',')
+			start--;
+		for (a = start; a < end && xff[a] == ' '; a++)
+			;
+		for (n = end - a; n > 0 && xff[a + n - 1] == ' '; n--)
+			;
+		if (n == 0 || n >= sizeof(addr))
+			return;
+		memcpy(addr, xff + a, n);
+		addr[n] = '\0';
+		if (!call_is_ip(addr))
+			return;
+		if (!call_trusted(list, addr, n)) {
+			snprintf(call->ip, sizeof(call->ip), "%s", addr);
+			return;
+		}
+		end = start > 0 ? start - 1 : 0;	/* before the comma */
+	}
+}
+
 static void
 call_peer(struct api_call *call)
 {
 	struct evhttp_connection *conn = evhttp_request_get_connection(call->req);
+	const char *trusted = call->c->opt.trusted_proxies;
 	char *addr = NULL;
 	ev_uint16_t port;
 
 	if (conn != NULL)
 		evhttp_connection_get_peer(conn, &addr, &port);
 	snprintf(call->ip, sizeof(call->ip), "%s", addr != NULL ? addr : "");
+	if (trusted != NULL && trusted[0] != '\0' &&
+	    call_trusted(trusted, call->ip, strlen(call->ip)))
+		call_forwarded(call, trusted);
 }
 
 static void

@@ -27,6 +27,11 @@ struct console_options {
 	const char	*channel_kind;	/* the channel this process serves */
 	const char	*channel_name;
 	long		 give_up_s;	/* a reply not sent by then fails */
+	/*
+	 * Addresses of proxies in front (comma-separated): from them, the
+	 * client is the nearest address in X-Forwarded-For that is not one.
+	 */
+	const char	*trusted_proxies;
 };
 
 struct console;

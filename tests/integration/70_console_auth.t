@@ -236,6 +236,23 @@ for my $i (1 .. 40) {
 }
 ok($throttled >= 5, "an address with 30 failures in 10 minutes is throttled ($throttled × 429)");
 
+# --- the client's address behind a proxy (127.0.0.1 is throttled by now: forget that) ---
+q1("DELETE FROM login_attempts WHERE host(ip) = '127.0.0.1'");
+sub attempt_ip {
+	my ($daemon, $xff) = @_;
+	my $c = Madoguchi::Console->new($daemon);
+	$c->call('POST', '/api/session', { login => 'ghost', password => 'x' },
+		headers => { 'X-Forwarded-For' => $xff });
+	return q1("SELECT host(ip) FROM login_attempts WHERE login = 'ghost' ORDER BY id DESC LIMIT 1");
+}
+is(attempt_ip($d, '203.0.113.9'), '127.0.0.1', 'X-Forwarded-For is ignored unless the proxy is trusted');
+my $p = start_daemon($db, env => { MADOGUCHI_CONSOLE_TRUSTED_PROXIES => '127.0.0.1, ::1' });
+is(attempt_ip($p, '203.0.113.9'), '203.0.113.9', 'from a trusted proxy, the address it saw');
+is(attempt_ip($p, '198.51.100.1, 203.0.113.7'), '203.0.113.7',
+	'the rightmost one: what the client wrote further left proves nothing');
+is(attempt_ip($p, '203.0.113.5, 127.0.0.1'), '203.0.113.5', 'passing over trusted proxies');
+is(attempt_ip($p, 'not-an-address'), '127.0.0.1', 'garbage: the peer');
+is($p->stop, 0, 'that madoguchid stops cleanly');
 is($d->stop, 0, 'madoguchid stops cleanly');
 unlike($d->log_text, qr/よく考えた|\Q$pw\E|$secret/, 'no password or secret in the log');
 done_testing();
