@@ -27,6 +27,7 @@
 #include "metrics.h"
 
 #define SSE_MAX_STREAMS		1000
+#define SSE_PER_SESSION		8	/* tabs of one browser */
 #define SSE_HEARTBEAT_S		20
 #define SSE_RECHECK_US		(60 * 1000000LL)
 /* A console this far behind is cut off; it reconnects and reloads. */
@@ -191,6 +192,18 @@ sse_heartbeat_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* One signed-in session must not take every stream of the process. */
+static int
+sse_session_streams(const struct sse_hub *hub, int64_t session_id)
+{
+	const struct sse_stream *s;
+	int n = 0;
+
+	TAILQ_FOREACH(s, &hub->streams, link)
+		n += s->session_id == session_id;
+	return n;
+}
+
 /* GET /api/events: the stream stays open; the call is done with. */
 void
 sse_open(struct api_call *call)
@@ -201,6 +214,11 @@ sse_open(struct api_call *call)
 	    evhttp_request_get_connection(call->req);
 	struct sse_stream *s;
 
+	if (sse_session_streams(hub, call->session_id) >= SSE_PER_SESSION) {
+		api_error(call, 429, "too_many_streams", "this session already "
+		    "has its streams open; close a tab");
+		return;
+	}
 	if (call->c->closing || hub->count >= SSE_MAX_STREAMS || conn == NULL ||
 	    (s = calloc(1, sizeof(*s))) == NULL) {
 		api_error(call, 503, "busy", "cannot open a stream now");

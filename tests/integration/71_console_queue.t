@@ -176,5 +176,15 @@ is($st, 200, 'the holder gives it back to the queue');
 ($item) = grep { $_->{id} == $conv } @{ $q->{conversations} };
 is($item->{assignee}, undef, 'unclaimed, and in everyone\'s queue again');
 
+# --- one session cannot hold every stream of a process ---
+my @held;
+for (1 .. 7) {	# with the one $b has open: 8
+	push @held, $b->send_raw('GET', '/api/events');
+}
+sleep 0.5;
+my $ninth = $b->send_raw('GET', '/api/events');
+is(Madoguchi::Console::read_status($ninth), 429, 'a ninth stream for one session: 429');
+close $_ for @held;
+
 is($_->stop, 0, 'madoguchid stops cleanly') for $d1, $d2;
 done_testing();
