@@ -182,7 +182,7 @@ user_with_password(struct cli *cli, const char *sql, const char *login,
 		}
 		PQclear(res);
 	}
-	free(password);
+	password_free(password);
 	free(hash);
 	return rc;
 }

@@ -226,3 +226,12 @@ password_generate(void)
 	OPENSSL_cleanse(rnd, sizeof(rnd));
 	return out;
 }
+
+void
+password_free(char *password)
+{
+	if (password == NULL)
+		return;
+	OPENSSL_cleanse(password, strlen(password));
+	free(password);
+}

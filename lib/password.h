@@ -53,4 +53,7 @@ bool	password_acceptable(const char *password, const char **why);
  */
 char	*password_generate(void);
 
+/* Wipes a password (NUL-terminated, malloc'd) and frees it; NULL is fine. */
+void	password_free(char *password);
+
 #endif

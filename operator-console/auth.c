@@ -98,19 +98,10 @@ static char *auth_decoy;
 static void
 auth_login_free(struct auth_login *l)
 {
-	if (l->password != NULL) {
-		OPENSSL_cleanse(l->password, strlen(l->password));
-		free(l->password);
-	}
+	password_free(l->password);
 	free(l->hash);
 	OPENSSL_cleanse(l, sizeof(*l));
 	free(l);
-}
-
-static const char *
-auth_ip(const struct api_call *call)
-{
-	return call->ip[0] != '\0' ? call->ip : NULL;
 }
 
 /* The answer to a failure, counted first. */
@@ -134,7 +125,7 @@ auth_count_failure(struct api_call *call, const char *login,
     const char *staff_id, const char *factor, db_result_fn done)
 {
 	const char *params[5] = { login, call->now,
-	    staff_id[0] != '\0' ? staff_id : NULL, auth_ip(call), factor };
+	    staff_id[0] != '\0' ? staff_id : NULL, api_ip(call), factor };
 
 	log_info("console.sign_in_failed", "factor=%s known=%s", factor,
 	    staff_id[0] != '\0' ? "yes" : "no");
@@ -174,7 +165,7 @@ auth_open_session(struct api_call *call, struct auth_login *l)
 	const char *ua = evhttp_find_header(
 	    evhttp_request_get_input_headers(call->req), "User-Agent");
 	const char *params[8] = { l->login, call->now, l->staff_id,
-	    auth_ip(call), hash, minutes, ua != NULL ? ua : "", failures };
+	    api_ip(call), hash, minutes, ua != NULL ? ua : "", failures };
 
 	if (!session_new_token(l->token)) {
 		call->state = NULL;
@@ -270,7 +261,7 @@ auth_sign_in(struct api_call *call)
 	struct auth_login *l;
 	char failures[12], lock_minutes[12], minutes[12], ip_failures[12];
 	const char *params[8] = { NULL, call->now, failures, lock_minutes,
-	    login, auth_ip(call), minutes, ip_failures };
+	    login, api_ip(call), minutes, ip_failures };
 
 	if (login == NULL || password == NULL || login[0] == '\0' ||
 	    strlen(login) > AUTH_LOGIN_MAX ||

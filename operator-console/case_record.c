@@ -178,7 +178,7 @@ record_params(struct api_call *call, struct record_params *p)
 	p->v[2] = call->now;
 	p->v[3] = p->staff;
 	p->v[4] = call->staff.login;
-	p->v[5] = call->ip[0] != '\0' ? call->ip : NULL;
+	p->v[5] = api_ip(call);
 }
 
 static void

@@ -104,6 +104,13 @@ api_query(struct api_call *call, const char *sql, int nparams,
 	return db_query(call->c->pool, sql, nparams, values, cb, call);
 }
 
+/* The client's address as a parameter: NULL when unknown. */
+const char *
+api_ip(const struct api_call *call)
+{
+	return call->ip[0] != '\0' ? call->ip : NULL;
+}
+
 /* A JSON number that is a row id: whole, 0..2^53. */
 bool
 api_id_ok(const cJSON *v)

@@ -142,6 +142,7 @@ void	api_db_error(struct api_call *call, const char *what,
 bool	api_query(struct api_call *call, const char *sql, int nparams,
 	    const char *const *values, db_result_fn cb)
 	    __attribute__((warn_unused_result));
+const char *api_ip(const struct api_call *call);
 /* A whole number usable as a row id; a real YYYY-MM-DD date. */
 bool	api_id_ok(const cJSON *v);
 bool	api_date_ok(const char *s);
@@ -178,6 +179,8 @@ cJSON	*api_staff_json(const struct console_staff *s);
 "     ORDER BY id DESC LIMIT 1) m ON true"
 cJSON	*conversation_summary_json(const struct api_call *call,
 	    const PGresult *res, int row);
+/* Answers {"now", "conversations": [...]} from a list of summaries. */
+void	conversation_list_done(void *arg, const PGresult *res, const char *why);
 /* The caller's id when they may see only unclaimed and own conversations. */
 const char *conversation_viewer(const struct api_call *call, char buf[24]);
 

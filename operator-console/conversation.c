@@ -121,6 +121,26 @@ static const char reply_mark_sql[] =
 ") SELECT pg_notify('madoguchi_console', json_build_object('id', id,"
 "    'change', 'replied')::text) FROM cv";
 
+/*
+ * Whether a statement found the one conversation the caller may see;
+ * if not, the call is answered (503 or 404).
+ */
+static bool
+conversation_found(struct api_call *call, const char *what,
+    const PGresult *res, const char *why)
+{
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		api_db_error(call, what, res, why);
+		return false;
+	}
+	if (PQntuples(res) != 1) {
+		api_error(call, 404, "not_found", "no such conversation, or "
+		    "another counsellor holds it");
+		return false;
+	}
+	return true;
+}
+
 static void
 id_text(int64_t v, char buf[24])
 {
@@ -206,18 +226,11 @@ conversation_summary_done(void *arg, const PGresult *res, const char *why)
 	struct api_call *call = arg;
 	char id[24], staff[24];
 	const char *params[6] = { id, call->now, staff, call->staff.login,
-	    call->ip[0] != '\0' ? call->ip : NULL, NULL };
+	    api_ip(call), NULL };
 	cJSON *o;
 
-	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
-		api_db_error(call, "conversation", res, why);
+	if (!conversation_found(call, "conversation", res, why))
 		return;
-	}
-	if (PQntuples(res) != 1) {
-		api_error(call, 404, "not_found", "no such conversation, or "
-		    "another counsellor holds it");
-		return;
-	}
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "now", call->now);
 	cJSON_AddItemToObject(o, "conversation",
@@ -326,15 +339,8 @@ conversation_noted(void *arg, const PGresult *res, const char *why)
 	struct api_call *call = arg;
 	cJSON *o;
 
-	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
-		api_db_error(call, "note", res, why);
+	if (!conversation_found(call, "note", res, why))
 		return;
-	}
-	if (PQntuples(res) != 1) {
-		api_error(call, 404, "not_found", "no such conversation, or "
-		    "another counsellor holds it");
-		return;
-	}
 	o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "event_id", atof(PQgetvalue(res, 0, 0)));
 	api_reply(call, 200, o);

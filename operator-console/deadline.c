@@ -89,31 +89,14 @@ deadline_sweep(struct console *c)
 	    deadline_swept, c);
 }
 
-static void
-deadline_listed(void *arg, const PGresult *res, const char *why)
-{
-	struct api_call *call = arg;
-	cJSON *o, *list;
-
-	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
-		api_db_error(call, "deadlines", res, why);
-		return;
-	}
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "now", call->now);
-	list = cJSON_AddArrayToObject(o, "conversations");
-	for (int i = 0; i < PQntuples(res); i++)
-		cJSON_AddItemToArray(list, conversation_summary_json(call, res, i));
-	api_reply(call, 200, o);
-}
-
 /* GET /api/deadlines: overdue and due today, for supervisors. */
 static void
 deadline_list(struct api_call *call)
 {
 	const char *params[1] = { call->now };
 
-	if (!api_query(call, deadline_list_sql, 1, params, deadline_listed))
+	if (!api_query(call, deadline_list_sql, 1, params,
+	    conversation_list_done))
 		api_db_error(call, "deadlines", NULL, "no connection");
 }
 

@@ -102,10 +102,7 @@ mfa_step_free(struct mfa_step *m)
 {
 	if (m == NULL)
 		return;
-	if (m->password != NULL) {
-		OPENSSL_cleanse(m->password, strlen(m->password));
-		free(m->password);
-	}
+	password_free(m->password);
 	free(m->hash);
 	OPENSSL_cleanse(m, sizeof(*m));
 	free(m);
@@ -260,7 +257,7 @@ mfa_checked(void *arg, const PGresult *res, const char *why)
 	uint8_t secret[TOTP_SECRET_BYTES];
 	char id[24], step_s[24], sid[24], hash[65], hours[12];
 	const char *params[7] = { id, call->now, step_s, hash, sid,
-	    call->ip[0] != '\0' ? call->ip : NULL, hours };
+	    api_ip(call), hours };
 	int64_t step;
 
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -364,7 +361,7 @@ mfa_hash_done(void *arg)
 	struct mfa_step *m = call->state;
 	char id[24], sid[24], hash[65], hours[12];
 	const char *params[8] = { id, call->now, m->hash, sid, hash,
-	    call->staff.login, call->ip[0] != '\0' ? call->ip : NULL, hours };
+	    call->staff.login, api_ip(call), hours };
 
 	if (m->hash == NULL) {
 		mfa_step_drop(call);

@@ -145,14 +145,14 @@ conversation_summary_json(const struct api_call *call, const PGresult *res,
 	return o;
 }
 
-static void
-queue_listed(void *arg, const PGresult *res, const char *why)
+void
+conversation_list_done(void *arg, const PGresult *res, const char *why)
 {
 	struct api_call *call = arg;
 	cJSON *o, *list;
 
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
-		api_db_error(call, "queue", res, why);
+		api_db_error(call, "list", res, why);
 		return;
 	}
 	o = cJSON_CreateObject();
@@ -190,7 +190,7 @@ queue_list(struct api_call *call)
 	char id[24];
 	const char *params[2] = { conversation_viewer(call, id), call->now };
 
-	if (!api_query(call, queue_sql, 2, params, queue_listed))
+	if (!api_query(call, queue_sql, 2, params, conversation_list_done))
 		api_db_error(call, "queue", NULL, "no connection");
 }
 

@@ -154,7 +154,7 @@ restriction_noticed(void *arg, const PGresult *res, const char *why)
 	char id[24], staff[24], ends[CLOCK_ISO_LEN], key[8];
 	const char *params[10] = { id, call->now, staff, r->kind,
 	    r->ends_us >= 0 ? ends : NULL, r->reason, key, r->message_id,
-	    call->staff.login, call->ip[0] != '\0' ? call->ip : NULL };
+	    call->staff.login, api_ip(call) };
 
 	(void)why;
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK ||
@@ -342,7 +342,7 @@ restriction_lift(struct api_call *call)
 {
 	char id[24], staff[24];
 	const char *params[5] = { id, call->now, staff, call->staff.login,
-	    call->ip[0] != '\0' ? call->ip : NULL };
+	    api_ip(call) };
 
 	snprintf(id, sizeof(id), "%lld", (long long)call->id);
 	snprintf(staff, sizeof(staff), "%lld", (long long)call->staff.id);
