@@ -22,6 +22,12 @@ struct cli {
 
 /* Connects, or says why on stderr and returns NULL. */
 PGconn	*cli_connect(const struct cli *cli);
+/*
+ * Connects, runs one statement, disconnects: 0 with *out set, or 1 after
+ * saying why on stderr.
+ */
+int	cli_query(const struct cli *cli, const char *sql, int nparams,
+	    const char *const *params, PGresult **out);
 /* Runs sql; on failure says why on stderr and returns NULL. */
 PGresult *cli_exec(PGconn *conn, const char *sql, int nparams,
 	    const char *const *params);

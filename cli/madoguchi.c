@@ -81,6 +81,19 @@ cli_connect(const struct cli *cli)
 	return conn;
 }
 
+int
+cli_query(const struct cli *cli, const char *sql, int nparams,
+    const char *const *params, PGresult **out)
+{
+	PGconn *conn = cli_connect(cli);
+
+	if (conn == NULL)
+		return 1;
+	*out = cli_exec(conn, sql, nparams, params);
+	PQfinish(conn);
+	return *out != NULL ? 0 : 1;
+}
+
 PGresult *
 cli_exec(PGconn *conn, const char *sql, int nparams, const char *const *params)
 {

@@ -54,25 +54,12 @@ static const char settings_history_sql[] =
 " ORDER BY id";
 
 static int
-settings_query(struct cli *cli, const char *sql, int n,
-    const char *const *params, PGresult **out)
-{
-	PGconn *conn = cli_connect(cli);
-
-	if (conn == NULL)
-		return 1;
-	*out = cli_exec(conn, sql, n, params);
-	PQfinish(conn);
-	return *out != NULL ? 0 : 1;
-}
-
-static int
 settings_list(struct cli *cli, const char *only)
 {
 	PGresult *res;
 	int found = 0;
 
-	if (settings_query(cli, settings_list_sql, 0, NULL, &res) != 0)
+	if (cli_query(cli, settings_list_sql, 0, NULL, &res) != 0)
 		return 1;
 	for (int i = 0; i < PQntuples(res); i++) {
 		if (only != NULL && strcmp(only, PQgetvalue(res, i, 0)) != 0)
@@ -100,7 +87,7 @@ settings_history(struct cli *cli)
 	const char *params[1] = { cli->argc > 2 ? cli->argv[2] : NULL };
 	PGresult *res;
 
-	if (settings_query(cli, settings_history_sql, 1, params, &res) != 0)
+	if (cli_query(cli, settings_history_sql, 1, params, &res) != 0)
 		return 1;
 	for (int i = 0; i < PQntuples(res); i++)
 		printf("%s JST\t%s\t%s\t%.200s -> %.200s\n", PQgetvalue(res, i, 0),
@@ -189,7 +176,7 @@ settings_set(struct cli *cli, const char *by)
 	params[0] = cli->argv[2];
 	params[1] = value;
 	params[2] = cli_actor(by);
-	rc = settings_query(cli, settings_set_sql, 3, params, &res);
+	rc = cli_query(cli, settings_set_sql, 3, params, &res);
 	if (rc == 0) {
 		printf("%s: changed by %s\n", cli->argv[2], params[2]);
 		PQclear(res);

@@ -127,24 +127,11 @@ user_name_ok(const char *name)
 }
 
 static int
-user_run(struct cli *cli, const char *sql, int n, const char *const *params,
-    PGresult **out)
-{
-	PGconn *conn = cli_connect(cli);
-
-	if (conn == NULL)
-		return 1;
-	*out = cli_exec(conn, sql, n, params);
-	PQfinish(conn);
-	return *out != NULL ? 0 : 1;
-}
-
-static int
 user_list(struct cli *cli)
 {
 	PGresult *res;
 
-	if (user_run(cli, user_list_sql, 0, NULL, &res) != 0)
+	if (cli_query(cli, user_list_sql, 0, NULL, &res) != 0)
 		return 1;
 	printf("%-16s %-11s %-8s %-5s %-18s %s\n", "LOGIN", "ROLE", "PRESENCE",
 	    "TOTP", "STATE", "NAME");
@@ -170,7 +157,7 @@ user_with_password(struct cli *cli, const char *sql, const char *login,
 
 	if (hash == NULL)
 		fprintf(stderr, "madoguchi: cannot make a password\n");
-	else if (user_run(cli, sql, name != NULL ? 5 : 3, name != NULL ?
+	else if (cli_query(cli, sql, name != NULL ? 5 : 3, name != NULL ?
 	    params : (const char *const[]){ login, by, hash }, &res) == 0) {
 		if (PQntuples(res) == 1) {
 			printf("login: %s\none-time password: %s\n", login,
@@ -230,7 +217,7 @@ user_change(struct cli *cli, const char *sql, const char *by,
 		fputs(user_usage, stderr);
 		return 2;
 	}
-	if ((rc = user_run(cli, sql, 2, params, &res)) != 0)
+	if ((rc = cli_query(cli, sql, 2, params, &res)) != 0)
 		return rc;
 	if (PQntuples(res) == 1)
 		printf("%s: %s\n", cli->argv[2], done);
@@ -262,7 +249,7 @@ user_capacity(struct cli *cli, const char *by)
 	}
 	params[0] = cli->argv[2];
 	params[2] = n > 0 ? cli->argv[3] : NULL;
-	if ((rc = user_run(cli, user_capacity_sql, 3, params, &res)) != 0)
+	if ((rc = cli_query(cli, user_capacity_sql, 3, params, &res)) != 0)
 		return rc;
 	rc = PQntuples(res) == 1 ? 0 : 1;
 	if (rc == 0)

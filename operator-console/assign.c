@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "log.h"
-#include "seal.h"
 
 #define ASSIGN_NOTE_AAD	"conversation_events.body"
 #define ASSIGN_NOTE_MAX	(4 * 1024)
@@ -80,23 +79,18 @@ assign_transfer(struct api_call *call)
 	const char *note = api_body_string(call, "note");
 	char id[24], by[24], target[24], key[8];
 	const char *params[6] = { id, call->now, by, target, NULL, NULL };
-	char *sealed = NULL;
-	int kid = 0;
+	char *sealed;
 
 	if (!api_id_ok(to) || to->valuedouble < 1 ||
 	    (note != NULL && strlen(note) > ASSIGN_NOTE_MAX)) {
 		api_error(call, 400, "invalid", "to (a staff id) is required");
 		return;
 	}
-	if (note != NULL && note[0] != '\0' && (sealed = seal_base64(
-	    call->c->keys, ASSIGN_NOTE_AAD, note, strlen(note), &kid)) == NULL) {
-		api_error(call, 500, "sealed", "cannot encrypt the note");
+	if (!api_seal(call, ASSIGN_NOTE_AAD, note, &sealed, key))
 		return;
-	}
 	snprintf(id, sizeof(id), "%lld", (long long)call->id);
 	snprintf(by, sizeof(by), "%lld", (long long)call->staff.id);
 	snprintf(target, sizeof(target), "%.0f", to->valuedouble);
-	snprintf(key, sizeof(key), "%d", kid);
 	params[4] = sealed;
 	params[5] = sealed != NULL ? key : NULL;
 	if (!api_query(call, transfer_sql, 6, params, transferred))

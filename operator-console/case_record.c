@@ -427,7 +427,6 @@ record_put(struct api_call *call)
 	struct record_params p;
 	const char *params[18];
 	char ver[12], key[8], *cats, *sealed = NULL;
-	int kid = 0;
 
 	if (!api_id_ok(version) || version->valuedouble > 1e9 || (summary != NULL &&
 	    strlen(summary) > TEXT_MAX) || (cats = record_categories(
@@ -449,13 +448,10 @@ record_put(struct api_call *call)
 			return;
 		}
 	params[15] = cats;
-	if (summary != NULL && summary[0] != '\0' && (sealed = seal_base64(
-	    call->c->keys, SUMMARY_AAD, summary, strlen(summary), &kid)) == NULL) {
+	if (!api_seal(call, SUMMARY_AAD, summary, &sealed, key)) {
 		free(cats);
-		api_error(call, 500, "sealed", "cannot encrypt the summary");
 		return;
 	}
-	snprintf(key, sizeof(key), "%d", kid);
 	params[16] = sealed;
 	params[17] = sealed != NULL ? key : NULL;
 	if (!api_query(call, record_save_sql, 18, params, record_saved))
@@ -484,26 +480,6 @@ simple_done(void *arg, const PGresult *res, const char *why)
 	api_reply(call, 200, o);
 }
 
-/* Seals text (NULL or "" stays NULL) into *sealed and its key id into key. */
-static bool
-record_seal(struct api_call *call, const char *aad, const char *text,
-    char **sealed, char key[8])
-{
-	int kid = 0;
-
-	*sealed = NULL;
-	key[0] = '\0';
-	if (text == NULL || text[0] == '\0')
-		return true;
-	if ((*sealed = seal_base64(call->c->keys, aad, text, strlen(text),
-	    &kid)) == NULL) {
-		api_error(call, 500, "sealed", "cannot encrypt the text");
-		return false;
-	}
-	snprintf(key, 8, "%d", kid);
-	return true;
-}
-
 /* PUT /api/contacts/:id/nickname {"nickname"}: "" clears it. */
 static void
 record_nickname(struct api_call *call)
@@ -517,7 +493,7 @@ record_nickname(struct api_call *call)
 		api_error(call, 400, "invalid", "nickname: up to 100 bytes");
 		return;
 	}
-	if (!record_seal(call, NICKNAME_AAD, nick, &sealed, key))
+	if (!api_seal(call, NICKNAME_AAD, nick, &sealed, key))
 		return;
 	record_params(call, &p);
 	memcpy(params, p.v, sizeof(p.v));
@@ -569,7 +545,7 @@ record_referral(struct api_call *call)
 		    "(YYYY-MM-DD) are required");
 		return;
 	}
-	if (!record_seal(call, REFERRAL_AAD, note, &sealed, key))
+	if (!api_seal(call, REFERRAL_AAD, note, &sealed, key))
 		return;
 	record_params(call, &p);
 	memcpy(params, p.v, sizeof(p.v));
@@ -599,7 +575,7 @@ record_follow_up(struct api_call *call)
 		    "YYYY-MM-DD");
 		return;
 	}
-	if (!record_seal(call, FOLLOW_UP_AAD, plan, &sealed, key))
+	if (!api_seal(call, FOLLOW_UP_AAD, plan, &sealed, key))
 		return;
 	record_params(call, &p);
 	memcpy(params, p.v, sizeof(p.v));

@@ -23,6 +23,7 @@
 #include "http_reply.h"
 #include "log.h"
 #include "metrics.h"
+#include "seal.h"
 
 #define CONSOLE_TICK_S		5
 #define CONSOLE_RELOAD_US	(60 * 1000000LL)
@@ -102,6 +103,29 @@ api_query(struct api_call *call, const char *sql, int nparams,
     const char *const *values, db_result_fn cb)
 {
 	return db_query(call->c->pool, sql, nparams, values, cb, call);
+}
+
+/*
+ * Seals a text staff wrote into *sealed (base64, for decode($n, 'base64'))
+ * and its key id into key; NULL or "" stays NULL. False after answering 500.
+ */
+bool
+api_seal(struct api_call *call, const char *aad, const char *text,
+    char **sealed, char key[8])
+{
+	int kid = 0;
+
+	*sealed = NULL;
+	key[0] = '\0';
+	if (text == NULL || text[0] == '\0')
+		return true;
+	if ((*sealed = seal_base64(call->c->keys, aad, text, strlen(text),
+	    &kid)) == NULL) {
+		api_error(call, 500, "sealed", "cannot encrypt the text");
+		return false;
+	}
+	snprintf(key, 8, "%d", kid);
+	return true;
 }
 
 /* The client's address as a parameter: NULL when unknown. */

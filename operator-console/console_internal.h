@@ -143,6 +143,8 @@ bool	api_query(struct api_call *call, const char *sql, int nparams,
 	    const char *const *values, db_result_fn cb)
 	    __attribute__((warn_unused_result));
 const char *api_ip(const struct api_call *call);
+bool	api_seal(struct api_call *call, const char *aad, const char *text,
+	    char **sealed, char key[8]) __attribute__((warn_unused_result));
 /* A whole number usable as a row id; a real YYYY-MM-DD date. */
 bool	api_id_ok(const cJSON *v);
 bool	api_date_ok(const char *s);

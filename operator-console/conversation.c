@@ -354,20 +354,15 @@ conversation_note(struct api_call *call)
 	char viewer[24], id[24], staff[24], key_id[8];
 	const char *params[6] = { NULL, id, NULL, staff, NULL, key_id };
 	char *sealed;
-	int kid = 0;
 
 	if (text == NULL)	/* answered, and the call freed */
 		return;
 	params[2] = call->now;
-	if ((sealed = seal_base64(call->c->keys, NOTE_AAD, text, strlen(text),
-	    &kid)) == NULL) {
-		api_error(call, 500, "sealed", "cannot encrypt the note");
+	if (!api_seal(call, NOTE_AAD, text, &sealed, key_id))
 		return;
-	}
 	params[0] = conversation_viewer(call, viewer);
 	id_text(call->id, id);
 	id_text(call->staff.id, staff);
-	snprintf(key_id, sizeof(key_id), "%d", kid);
 	params[4] = sealed;
 	if (!api_query(call, note_sql, 6, params, conversation_noted))
 		api_db_error(call, "note", NULL, "no connection");
