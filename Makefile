@@ -3,13 +3,13 @@
 
 CC	?= cc
 PKGS	:= libevent libcurl libcjson libpq openssl libargon2 \
-	   liboath libqrencode
+	   liboath libqrencode icu-uc icu-i18n
 CFLAGS	?= -O2 -g
 WARN	:= -std=c11 -Wall -Wextra -Werror -Wmissing-prototypes \
 	   -Wstrict-prototypes -Wshadow -Wpointer-arith -Wformat=2
 DEFS	:= -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 INCS	:= -Ilib -Istorage -Iwebhook -Iautoreply -Ioutbox -Ioperator-console \
-	   -Idaemon -Icli -Itests
+	   -Idaemon -Icli -Icrisis -Itests
 # Sanitizer builds live apart so they never mix objects with the plain one.
 BUILD	?= build
 BIN	?= bin
@@ -35,8 +35,10 @@ CONSOLE_SRC := operator-console/console.c operator-console/session.c \
 	   operator-console/closing.c operator-console/deadline.c \
 	   operator-console/case_record.c operator-console/assign.c \
 	   operator-console/restriction.c
+CRISIS_SRC := crisis/normalize.c crisis/lexicon.c crisis/detect.c
 DAEMON_SRC  := daemon/main.c daemon/health.c
-CLI_SRC	:= cli/madoguchi.c cli/calendar.c cli/settings.c cli/user.c
+CLI_SRC	:= cli/madoguchi.c cli/calendar.c cli/settings.c cli/user.c \
+	   cli/crisis.c
 SIM_SRC	:= $(wildcard simulator/*.c)
 MIGRATIONS := $(sort $(wildcard storage/migrations/*.sql))
 GEN_SRC	:= $(BUILD)/gen/migrations.c
@@ -44,7 +46,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 CORE_OBJ := $(call obj,$(LIB_SRC) $(STORAGE_SRC) $(WEBHOOK_SRC) \
-	    $(AUTOREPLY_SRC) $(OUTBOX_SRC) $(CONSOLE_SRC)) \
+	    $(AUTOREPLY_SRC) $(OUTBOX_SRC) $(CONSOLE_SRC) $(CRISIS_SRC)) \
 	    $(BUILD)/gen/migrations.o
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 

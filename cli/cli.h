@@ -46,5 +46,6 @@ bool	cli_take_flag(struct cli *cli, const char *flag, bool takes_value,
 int	cli_calendar(struct cli *cli);
 int	cli_settings(struct cli *cli);
 int	cli_user(struct cli *cli);
+int	cli_crisis(struct cli *cli);
 
 #endif

@@ -48,6 +48,9 @@ static const struct cli_command cli_commands[] = {
 	{ "user", "user <subcommand>", "staff accounts: list, add, disable, "
 	    "enable, reset-mfa, reset-password, unlock, capacity (user help)",
 	    cli_user },
+	{ "crisis", "crisis <subcommand>", "the crisis detector on text from "
+	    "standard input: check, normalize, eval FILE (crisis help)",
+	    cli_crisis },
 };
 
 #define CLI_NCOMMANDS (sizeof(cli_commands) / sizeof(cli_commands[0]))

@@ -48,6 +48,7 @@ static const struct config_key config_keys[] = {
 	NUM("console_cookie_secure", "MADOGUCHI_CONSOLE_COOKIE_SECURE", console_cookie_secure, "1", 0, 1),
 	STR("console_trusted_proxies", "MADOGUCHI_CONSOLE_TRUSTED_PROXIES", console_trusted_proxies, ""),
 	NUM("console_password_workers", "MADOGUCHI_CONSOLE_PASSWORD_WORKERS", console_password_workers, "1", 1, 16),
+	STR("crisis_lexicon", "MADOGUCHI_CRISIS_LEXICON", crisis_lexicon, "crisis/lexicon.txt"),
 	NUM("outbox_lease_seconds", "MADOGUCHI_OUTBOX_LEASE_SECONDS", outbox_lease_seconds, "300", 30, 86400),
 };
 

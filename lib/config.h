@@ -31,6 +31,7 @@ struct config {
 	long	 outbox_lease_seconds;	/* a claim held longer is taken over */
 	long	 outbox_busy_rate;	/* sends a second while webhooks wait */
 	char	*console_dir;		/* the web console's static files */
+	char	*crisis_lexicon;	/* the crisis detector's lexicon file */
 	long	 console_cookie_secure;	/* 0 only for a local demo over http */
 	long	 console_password_workers;	/* threads hashing passwords */
 	char	*console_trusted_proxies;	/* "127.0.0.1,::1": X-Forwarded-For */

@@ -1,0 +1,98 @@
+/*
+ * crisis.h - does a message suggest that a life is at risk?
+ *
+ * Text is normalised (normalize.c: ICU's NFKC with case folding for width
+ * and case, katakana to hiragana, small kana to large, symbols, spaces and
+ * emoji dropped, runs of one character collapsed) and matched against a
+ * lexicon (lexicon.c) kept as a data file, crisis/lexicon.txt, to which a
+ * desk may add its own lines (the crisis_terms setting).
+ *
+ * A lexicon line is "kind<TAB>rule<TAB>pattern[<TAB>flags]":
+ *   high, medium      the message alone has this level;
+ *   context-high, context-medium
+ *                     this level only if one of the conversation's
+ *                     recent messages already gave cause for concern
+ *                     ("さよなら" after "もう無理"): the caller decides;
+ *   except            an idiom or a harmless use: what it covers matches
+ *                     no term (死ぬほど in 死ぬほど眠い);
+ *   lower             what it covers is someone else's words or a past
+ *                     act: a high term that starts there counts as
+ *                     medium (友達が死にたいって, 昔ODした), unless the
+ *                     term is flagged "firm" (violence now is high
+ *                     whoever reports it);
+ *   soften            a laugh marker (ｗ, 笑): terms flagged "soft" do not
+ *                     count in a message that has one;
+ *   negate            a denial right after a term flagged "neg" cancels
+ *                     it (死にたい|とかは思ってない).
+ * A pattern is text, with (a|b|c) for alternatives, (a|b)? for optional
+ * ones, and * for a gap of up to ten characters; it is normalised as messages are, so it may be
+ * written in katakana, hiragana or either width.
+ *
+ * A lexicon holds ICU state: use each one from one thread only.
+ */
+#ifndef MADOGUCHI_CRISIS_H
+#define MADOGUCHI_CRISIS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum crisis_level {
+	CRISIS_NONE = 0,
+	CRISIS_MEDIUM = 1,
+	CRISIS_HIGH = 2
+};
+
+/* "none", "medium", "high" */
+const char	*crisis_level_name(enum crisis_level level);
+/* The level a name stands for, or -1. */
+int		 crisis_level_parse(const char *name);
+
+struct crisis_lexicon;
+
+/* An empty lexicon, or NULL when ICU cannot be set up (why says so). */
+struct crisis_lexicon *crisis_lexicon_new(char *why, size_t whylen);
+void	crisis_lexicon_free(struct crisis_lexicon *lex);
+/*
+ * Adds the lines of a lexicon file. False, with the file's name and line
+ * number in why, on the first bad line; lines before it stay added.
+ */
+bool	crisis_lexicon_load_file(struct crisis_lexicon *lex, const char *path,
+	    char *why, size_t whylen);
+/* Adds one line; source names it in messages ("crisis_terms[3]"). */
+bool	crisis_lexicon_add(struct crisis_lexicon *lex, const char *kind,
+	    const char *rule, const char *pattern, const char *flags,
+	    const char *source, char *why, size_t whylen);
+/*
+ * Adds the desk's own lines: the crisis_terms setting, a JSON array of
+ * {"kind", "rule", "pattern", "flags"} objects (flags optional).
+ */
+bool	crisis_lexicon_add_json(struct crisis_lexicon *lex, const char *json,
+	    char *why, size_t whylen);
+/* Checks a crisis_terms value without keeping it. */
+bool	crisis_terms_valid(const char *json, char *why, size_t whylen);
+
+#define CRISIS_RULE_MAX	96
+
+struct crisis_verdict {
+	enum crisis_level level;		/* on the message alone */
+	char		 rule[CRISIS_RULE_MAX];	/* "intent:死にたい", or "" */
+	enum crisis_level context_level;	/* if recent messages worried */
+	char		 context_rule[CRISIS_RULE_MAX];
+};
+
+/*
+ * Checks one message (UTF-8; invalid bytes are read as U+FFFD). False
+ * only when memory or ICU fails, and then the caller must not take the
+ * message as harmless: it should treat it as unchecked.
+ */
+bool	crisis_check(struct crisis_lexicon *lex, const char *text, size_t len,
+	    struct crisis_verdict *v);
+
+/*
+ * The normalised form of text as UTF-8, for tests and for showing a desk
+ * why a line matched. False if it does not fit in out.
+ */
+bool	crisis_normalize_utf8(struct crisis_lexicon *lex, const char *text,
+	    size_t len, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,102 @@
+/*
+ * crisis_internal.h - what normalize.c, lexicon.c and detect.c share.
+ * Not for use outside crisis/.
+ */
+#ifndef MADOGUCHI_CRISIS_INTERNAL_H
+#define MADOGUCHI_CRISIS_INTERNAL_H
+
+#include <unicode/unorm2.h>
+#include <unicode/utrans.h>
+
+#include "crisis.h"
+
+/* In a compiled pattern: a gap of up to CRISIS_GAP_MAX characters. */
+#define CRISIS_GAP	((UChar32)-1)
+#define CRISIS_GAP_MAX	10
+
+/* Text as code points, growable. */
+struct crisis_text {
+	UChar32		*cp;
+	size_t		 len, cap;
+};
+
+/* ICU's normaliser and transliterator, with their scratch buffers. */
+struct crisis_norm {
+	const UNormalizer2 *nfkc;
+	UTransliterator	*kana;
+	UChar		*a, *b;
+	int32_t		 acap, bcap;
+};
+
+bool	crisis_norm_init(struct crisis_norm *n, char *why, size_t whylen);
+void	crisis_norm_free(struct crisis_norm *n);
+/* Replaces out's content with the normalised form of text. */
+bool	crisis_normalize(struct crisis_norm *n, const char *text, size_t len,
+	    struct crisis_text *out);
+/* Collapses runs of one code point, as normalising does, in place. */
+void	crisis_collapse_runs(struct crisis_text *t);
+bool	crisis_text_push(struct crisis_text *t, UChar32 c);
+void	crisis_text_free(struct crisis_text *t);
+
+enum crisis_kind {
+	CRISIS_KIND_HIGH,
+	CRISIS_KIND_MEDIUM,
+	CRISIS_KIND_CONTEXT_HIGH,
+	CRISIS_KIND_CONTEXT_MEDIUM,
+	CRISIS_KIND_EXCEPT,
+	CRISIS_KIND_LOWER,
+	CRISIS_KIND_SOFTEN,
+	CRISIS_KIND_NEGATE
+};
+
+#define CRISIS_FLAG_SOFT	0x1	/* does not count beside a laugh */
+#define CRISIS_FLAG_NEG		0x2	/* a denial right after cancels it */
+#define CRISIS_FLAG_FIRM	0x4	/* stays high where a lower matched */
+
+/* One lexicon line. */
+struct crisis_entry {
+	enum crisis_kind kind;
+	unsigned	 flags;
+	char		 rule[CRISIS_RULE_MAX];	/* "intent:死にたい" */
+};
+
+/* One spelled-out alternative of a line's pattern, GAPs included. */
+struct crisis_alt {
+	const struct crisis_entry *entry;
+	UChar32		*cp;
+	size_t		 len;
+};
+
+/* The alternatives of one purpose, sorted by their first code point. */
+struct crisis_index {
+	struct crisis_alt *alt;
+	size_t		 len, cap;
+	bool		 sorted;
+};
+
+enum crisis_group {
+	CRISIS_GROUP_TERMS,	/* high, medium, context-* */
+	CRISIS_GROUP_EXCEPT,	/* except and lower */
+	CRISIS_GROUP_SOFTEN,
+	CRISIS_GROUP_NEGATE,
+	CRISIS_GROUPS
+};
+
+struct crisis_lexicon {
+	struct crisis_norm norm;
+	struct crisis_entry **entries;
+	size_t		 nentries, entries_cap;
+	struct crisis_index group[CRISIS_GROUPS];
+	struct crisis_text text;	/* scratch: the message */
+	unsigned char	*masked;	/* scratch: CRISIS_MASK_* by character */
+	size_t		 masked_cap;
+};
+
+/* What covers a character of the message: the strongest wins. */
+#define CRISIS_MASK_LOWERED	1	/* a term starting here is medium at most */
+#define CRISIS_MASK_EXCEPTED	2	/* no term matches here */
+
+/* Sorts each group's alternatives if a line was added since. */
+void	crisis_index_prepare(struct crisis_lexicon *lex);
+
+#endif

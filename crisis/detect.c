@@ -1,0 +1,238 @@
+/*
+ * detect.c - a message's crisis level from the lexicon.
+ *
+ * Three passes over the normalised text. Exceptions first mark what they
+ * cover (死ぬほど, テスト死んだ, 自殺予防), so no term can match there, and
+ * lowerings theirs (a friend's words, a past act), so a term starting
+ * there counts as medium at most. Laugh markers are looked for anywhere.
+ * Then every term that matches outside the excepted parts counts, unless
+ * it is soft beside a laugh or a denial follows it. The message gets the
+ * highest level found, and the rule of the first term that gave it. Each
+ * pass looks up the alternatives that begin with the character at hand,
+ * so a message costs about its length in lookups, whatever the lexicon's
+ * size.
+ */
+#include "crisis_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <unicode/utf8.h>
+
+static int
+alt_compare(const void *a, const void *b)
+{
+	UChar32 x = ((const struct crisis_alt *)a)->cp[0];
+	UChar32 y = ((const struct crisis_alt *)b)->cp[0];
+
+	return x < y ? -1 : x > y;
+}
+
+void
+crisis_index_prepare(struct crisis_lexicon *lex)
+{
+	for (int g = 0; g < CRISIS_GROUPS; g++) {
+		struct crisis_index *ix = &lex->group[g];
+
+		if (!ix->sorted && ix->len > 0)
+			qsort(ix->alt, ix->len, sizeof(*ix->alt), alt_compare);
+		ix->sorted = true;
+	}
+}
+
+/* The first alternative beginning with c, or ix->len. */
+static size_t
+index_first(const struct crisis_index *ix, UChar32 c)
+{
+	size_t lo = 0, hi = ix->len;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ix->alt[mid].cp[0] < c)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * Does p (plen code points, GAPs included) match t from i? Characters the
+ * pattern names must not be excepted (mask may be NULL); a gap may skip
+ * any.
+ * On a match, *end is just past it.
+ */
+static bool
+match_from(const UChar32 *p, size_t plen, const struct crisis_text *t,
+    size_t i, const unsigned char *mask, size_t *end)
+{
+	size_t k = 0;
+
+	for (; k < plen && p[k] != CRISIS_GAP; k++, i++)
+		if (i >= t->len || t->cp[i] != p[k] ||
+		    (mask != NULL && mask[i] == CRISIS_MASK_EXCEPTED))
+			return false;
+	if (k == plen) {
+		*end = i;
+		return true;
+	}
+	/* A gap: try every length, shortest first. */
+	for (size_t skip = 0; skip <= CRISIS_GAP_MAX && i + skip < t->len;
+	    skip++)
+		if (match_from(p + k + 1, plen - k - 1, t, i + skip, mask, end))
+			return true;
+	return false;
+}
+
+/* Calls found() for each alternative of ix that matches at i. */
+#define FOR_EACH_MATCH_AT(ix, t, i, mask, a, end)			\
+	for (size_t at_ = index_first((ix), (t)->cp[(i)]);		\
+	    at_ < (ix)->len && ((a) = &(ix)->alt[at_])->cp[0] == (t)->cp[(i)]; \
+	    at_++)							\
+		if (match_from((a)->cp, (a)->len, (t), (i), (mask), &(end)))
+
+static bool
+any_match_at(const struct crisis_index *ix, const struct crisis_text *t,
+    size_t i)
+{
+	const struct crisis_alt *a;
+	size_t end;
+
+	if (i >= t->len)
+		return false;
+	FOR_EACH_MATCH_AT(ix, t, i, NULL, a, end)
+		return true;
+	return false;
+}
+
+/* Marks what each exception (or lowering) covers; lex->masked has
+ * t->len bytes. */
+static void
+mask_exceptions(struct crisis_lexicon *lex)
+{
+	const struct crisis_index *ix = &lex->group[CRISIS_GROUP_EXCEPT];
+	const struct crisis_text *t = &lex->text;
+	const struct crisis_alt *a;
+	size_t end;
+
+	memset(lex->masked, 0, t->len);
+	for (size_t i = 0; i < t->len; i++)
+		FOR_EACH_MATCH_AT(ix, t, i, NULL, a, end) {
+			unsigned char m = a->entry->kind == CRISIS_KIND_EXCEPT ?
+			    CRISIS_MASK_EXCEPTED : CRISIS_MASK_LOWERED;
+
+			for (size_t k = i; k < end; k++)
+				if (lex->masked[k] < m)
+					lex->masked[k] = m;
+		}
+}
+
+static bool
+has_laugh(const struct crisis_lexicon *lex)
+{
+	for (size_t i = 0; i < lex->text.len; i++)
+		if (any_match_at(&lex->group[CRISIS_GROUP_SOFTEN], &lex->text, i))
+			return true;
+	return false;
+}
+
+static void
+verdict_raise(enum crisis_level *level, char *rule, enum crisis_level found,
+    const struct crisis_entry *e)
+{
+	if (found > *level) {
+		*level = found;
+		memcpy(rule, e->rule, CRISIS_RULE_MAX);
+	}
+}
+
+static void
+verdict_add(struct crisis_verdict *v, const struct crisis_entry *e,
+    bool lowered)
+{
+	enum crisis_level cap = lowered ? CRISIS_MEDIUM : CRISIS_HIGH;
+
+	switch (e->kind) {
+	case CRISIS_KIND_HIGH:
+		verdict_raise(&v->level, v->rule, cap, e);
+		break;
+	case CRISIS_KIND_MEDIUM:
+		verdict_raise(&v->level, v->rule, CRISIS_MEDIUM, e);
+		break;
+	case CRISIS_KIND_CONTEXT_HIGH:
+		verdict_raise(&v->context_level, v->context_rule, cap, e);
+		break;
+	case CRISIS_KIND_CONTEXT_MEDIUM:
+		verdict_raise(&v->context_level, v->context_rule, CRISIS_MEDIUM,
+		    e);
+		break;
+	default:
+		break;
+	}
+}
+
+static bool
+ensure_mask(struct crisis_lexicon *lex)
+{
+	unsigned char *m;
+
+	if (lex->text.len <= lex->masked_cap)
+		return true;
+	if ((m = realloc(lex->masked, lex->text.len)) == NULL)
+		return false;
+	lex->masked = m;
+	lex->masked_cap = lex->text.len;
+	return true;
+}
+
+bool
+crisis_check(struct crisis_lexicon *lex, const char *text, size_t len,
+    struct crisis_verdict *v)
+{
+	const struct crisis_index *terms = &lex->group[CRISIS_GROUP_TERMS];
+	const struct crisis_text *t = &lex->text;
+	const struct crisis_alt *a;
+	bool laugh;
+	size_t end;
+
+	memset(v, 0, sizeof(*v));
+	crisis_index_prepare(lex);
+	if (!crisis_normalize(&lex->norm, text, len, &lex->text) ||
+	    !ensure_mask(lex))
+		return false;
+	mask_exceptions(lex);
+	laugh = has_laugh(lex);
+	for (size_t i = 0; i < t->len; i++) {
+		if (lex->masked[i] == CRISIS_MASK_EXCEPTED)
+			continue;
+		FOR_EACH_MATCH_AT(terms, t, i, lex->masked, a, end) {
+			if ((a->entry->flags & CRISIS_FLAG_SOFT) && laugh)
+				continue;
+			if ((a->entry->flags & CRISIS_FLAG_NEG) &&
+			    any_match_at(&lex->group[CRISIS_GROUP_NEGATE], t,
+			    end))
+				continue;
+			verdict_add(v, a->entry,
+			    lex->masked[i] == CRISIS_MASK_LOWERED &&
+			    !(a->entry->flags & CRISIS_FLAG_FIRM));
+		}
+	}
+	return true;
+}
+
+bool
+crisis_normalize_utf8(struct crisis_lexicon *lex, const char *text,
+    size_t len, char *out, size_t outlen)
+{
+	int32_t w = 0, cap = outlen > INT32_MAX ? INT32_MAX : (int32_t)outlen;
+	UBool overflow = false;
+
+	if (cap == 0 || !crisis_normalize(&lex->norm, text, len, &lex->text))
+		return false;
+	cap--;				/* room for the terminator */
+	for (size_t i = 0; i < lex->text.len && !overflow; i++)
+		U8_APPEND((uint8_t *)out, w, cap, lex->text.cp[i], overflow);
+	out[w] = '\0';
+	return !overflow;
+}
