@@ -35,10 +35,11 @@ CONSOLE_SRC := operator-console/console.c operator-console/session.c \
 	   operator-console/closing.c operator-console/deadline.c \
 	   operator-console/case_record.c operator-console/assign.c \
 	   operator-console/restriction.c
-CRISIS_SRC := crisis/normalize.c crisis/lexicon.c crisis/detect.c
+CRISIS_SRC := crisis/normalize.c crisis/lexicon.c crisis/detect.c \
+	   crisis/live.c
 DAEMON_SRC  := daemon/main.c daemon/health.c
 CLI_SRC	:= cli/madoguchi.c cli/calendar.c cli/settings.c cli/user.c \
-	   cli/crisis.c
+	   cli/crisis.c cli/audit.c
 SIM_SRC	:= $(wildcard simulator/*.c)
 MIGRATIONS := $(sort $(wildcard storage/migrations/*.sql))
 GEN_SRC	:= $(BUILD)/gen/migrations.c

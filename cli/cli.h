@@ -47,5 +47,6 @@ int	cli_calendar(struct cli *cli);
 int	cli_settings(struct cli *cli);
 int	cli_user(struct cli *cli);
 int	cli_crisis(struct cli *cli);
+int	cli_audit(struct cli *cli);
 
 #endif

@@ -51,6 +51,8 @@ static const struct cli_command cli_commands[] = {
 	{ "crisis", "crisis <subcommand>", "the crisis detector on text from "
 	    "standard input: check, normalize, eval FILE (crisis help)",
 	    cli_crisis },
+	{ "audit", "audit verify", "check the audit trail's hash chain and "
+	    "name the first entry altered", cli_audit },
 };
 
 #define CLI_NCOMMANDS (sizeof(cli_commands) / sizeof(cli_commands[0]))

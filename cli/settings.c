@@ -12,6 +12,7 @@
 #include "autoreply.h"
 #include "cli.h"
 #include "console.h"
+#include "crisis.h"
 
 #define SETTINGS_FILE_MAX	(64 * 1024)
 
@@ -24,7 +25,9 @@ static const char settings_usage[] =
 "  set KEY --file PATH          ... or from a UTF-8 file\n"
 "  history [KEY]                who changed what, and when\n"
 "Texts may use {desk} {audience} {hours} {next_open} {hotlines} {queue}\n"
-"{ahead}; an empty text (\"\") turns that auto-reply off.\n";
+"{ahead}; an empty text (\"\") turns that auto-reply off.\n"
+"crisis_terms: the desk's own crisis lexicon lines, a JSON array of\n"
+"{\"kind\", \"rule\", \"pattern\", \"flags\"} (format: crisis/crisis.h).\n";
 
 /* $1 key, $2 value, $3 who: the desk-wide value (channel NULL). */
 static const char settings_set_sql[] =
@@ -165,7 +168,9 @@ settings_set(struct cli *cli, const char *by)
 	desk_settings_init(&scratch);
 	ok = desk_settings_apply(&scratch, cli->argv[2], value, err, sizeof(err));
 	desk_settings_free(&scratch);
-	if (!ok && strstr(err, "no such setting") != NULL)	/* the console's? */
+	if (!ok && strcmp(cli->argv[2], "crisis_terms") == 0)
+		ok = crisis_terms_valid(value, err, sizeof(err));
+	else if (!ok && strstr(err, "no such setting") != NULL)	/* the console's? */
 		ok = console_setting_valid(cli->argv[2], value, err,
 		    sizeof(err));
 	if (!ok) {

@@ -95,4 +95,26 @@ bool	crisis_check(struct crisis_lexicon *lex, const char *text, size_t len,
 bool	crisis_normalize_utf8(struct crisis_lexicon *lex, const char *text,
 	    size_t len, char *out, size_t outlen);
 
+/* ---- live.c: the detector in the daemon ---- */
+
+struct db_pool;
+struct offload;
+struct ingest_crisis;
+struct crisis_live;
+
+/*
+ * Loads the lexicon file now (NULL, with why, if it cannot: the daemon
+ * must not take in messages unchecked) and the desk's crisis_terms as
+ * soon as the database answers.
+ */
+struct crisis_live *crisis_live_new(struct db_pool *pool,
+	    struct offload *offload, const char *path, const char *channel_name,
+	    char *why, size_t whylen);
+void	crisis_live_free(struct crisis_live *live);
+/* The settings changed: rebuild with the desk's lines if they did. */
+void	crisis_live_reload(struct crisis_live *live);
+/* The ingest's hook (ingest_crisis_fn); arg is the crisis_live. */
+void	crisis_live_check(void *arg, const char *text, size_t len,
+	    struct ingest_crisis *out);
+
 #endif

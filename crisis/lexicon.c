@@ -394,19 +394,23 @@ rule_name_valid(const char *s)
 	return true;
 }
 
-/* "rule:pattern", cut at a character boundary if it is too long. */
+/*
+ * "rule:pattern"; a long one is cut at a character boundary and ends in
+ * "…", so the label stays valid UTF-8 (the database refuses anything else).
+ */
 static void
 rule_label(char *out, const char *rule, const char *pattern)
 {
 	size_t n = (size_t)snprintf(out, CRISIS_RULE_MAX, "%s:%s", rule,
 	    pattern);
 
-	if (n >= CRISIS_RULE_MAX) {
-		n = CRISIS_RULE_MAX - 1;
-		while (n > 0 && ((unsigned char)out[n] & 0xC0) == 0x80)
-			n--;
-		out[n] = '\0';
-	}
+	if (n < CRISIS_RULE_MAX)
+		return;
+	n = CRISIS_RULE_MAX - 1 - strlen("…");
+	/* Back to the first byte of the character that n cuts, if any. */
+	while (n > 0 && ((unsigned char)out[n] & 0xC0) == 0x80)
+		n--;
+	memcpy(out + n, "…", sizeof("…"));
 }
 
 static struct crisis_entry *

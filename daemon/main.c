@@ -26,6 +26,7 @@
 #include "clock.h"
 #include "config.h"
 #include "console.h"
+#include "crisis.h"
 #include "health.h"
 #include "http_client.h"
 #include "http_reply.h"
@@ -62,6 +63,7 @@ struct daemon {
 	struct health		*health;
 	struct offload		*offload;	/* password hashing */
 	struct console		*console;
+	struct crisis_live	*crisis;	/* checks inbound text */
 	struct event		*sigterm, *sigint, *drain;
 	int64_t			 drain_deadline_us;
 	int			 flush_ticks;
@@ -198,8 +200,10 @@ notified_cb(void *arg, const char *channel, const char *payload)
 
 	if (channel == NULL || strcmp(channel, "madoguchi_outbox") == 0)
 		outbox_sender_wake(d->sender);
-	if (channel == NULL || strcmp(channel, "madoguchi_settings") == 0)
+	if (channel == NULL || strcmp(channel, "madoguchi_settings") == 0) {
 		autoreply_reload(d->autoreply);
+		crisis_live_reload(d->crisis);
+	}
 	if (channel == NULL)	/* a reconnect: decisions may be waiting */
 		autoreply_wake(d->autoreply);
 	console_notify(d->console, channel, payload);
@@ -283,6 +287,19 @@ console_start(struct daemon *d)
 		fatal("console", "cannot start");
 }
 
+/* Every inbound text is checked before the transaction that stores it. */
+static void
+crisis_start(struct daemon *d)
+{
+	char why[512];
+
+	if ((d->crisis = crisis_live_new(d->pool, d->offload,
+	    d->cfg.crisis_lexicon, d->cfg.channel_name, why,
+	    sizeof(why))) == NULL)
+		fatal("crisis_lexicon", why);
+	ingest_set_crisis(d->ingest, crisis_live_check, d->crisis);
+}
+
 static void
 daemon_start(struct daemon *d)
 {
@@ -316,6 +333,7 @@ daemon_start(struct daemon *d)
 	    d->health == NULL)
 		fatal("startup", "out of memory");
 	console_start(d);
+	crisis_start(d);
 	replies_start(d);
 	d->sigterm = evsignal_new(d->base, SIGTERM, stop_cb, d);
 	d->sigint = evsignal_new(d->base, SIGINT, stop_cb, d);
@@ -344,6 +362,7 @@ daemon_free(struct daemon *d)
 		OPENSSL_cleanse(d->access_token, d->access_token_len);
 	free(d->access_token);
 	console_free(d->console);
+	crisis_live_free(d->crisis);	/* after the pools: their answers */
 	health_free(d->health);
 	webhook_free(d->webhook);
 	ingest_free(d->ingest);

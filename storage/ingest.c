@@ -79,7 +79,9 @@ static const char ingest_channel_sql[] =
 "  SELECT * FROM jsonb_to_recordset($3::jsonb) AS e(event_key text, kind text,"\
 "    contact_ref text, message_kind text, message_ref text, body text,"\
 "    body_key_id smallint, occurred_at timestamptz, redelivery boolean,"\
-"    reply_token text, unblocked boolean)"\
+"    reply_token text, unblocked boolean, crisis_level smallint,"\
+"    crisis_rule text, crisis_context_level smallint,"\
+"    crisis_context_rule text)"\
 "), fresh AS ("\
 "  INSERT INTO webhook_events (channel_id, event_key, kind, occurred_at,"\
 "      received_at, redelivery, reply_token, message_ref)"\
@@ -167,12 +169,15 @@ static const char ingest_channel_sql[] =
 "  SELECT id, contact_id FROM opened"\
 "), msg AS ("	/* a message already retracted is kept without text */\
 "  INSERT INTO messages (conversation_id, direction, kind, accepted,"\
-"      external_id, body, body_key_id, sent_at, received_at, unsent_at)"\
+"      external_id, body, body_key_id, sent_at, received_at, unsent_at,"\
+"      crisis_level, crisis_rule, crisis_context_level, crisis_context_rule)"\
 "  SELECT conv.id, 'in', e.message_kind, e.message_kind = 'text',"\
 "      e.message_ref,"\
 "      CASE WHEN NOT x.retracted THEN decode(e.body, 'base64') END,"\
 "      CASE WHEN NOT x.retracted THEN e.body_key_id END,"\
-"      e.occurred_at, $2, CASE WHEN x.retracted THEN $2 END"\
+"      e.occurred_at, $2, CASE WHEN x.retracted THEN $2 END,"\
+"      coalesce(e.crisis_level, 0), e.crisis_rule,"\
+"      coalesce(e.crisis_context_level, 0), e.crisis_context_rule"\
 "    FROM new_ev e JOIN who w ON w.external_id = e.contact_ref"\
 "    JOIN conv ON conv.contact_id = w.id,"\
 "    LATERAL (SELECT coalesce(e.message_ref IN (SELECT message_ref FROM new_ev"\
@@ -293,6 +298,8 @@ struct ingest {
 	ingest_calendar_fn	 calendar;
 	ingest_queued_fn	 queued_fn;
 	void			*hook_arg;
+	ingest_crisis_fn	 crisis;
+	void			*crisis_arg;
 	struct metrics_histogram *batch_events;
 	struct metrics_histogram *batch_deliveries;
 	struct metrics_histogram *commit_seconds;
@@ -332,6 +339,32 @@ ingest_write_body(const struct ingest *ing, struct evbuffer *out,
 	return true;
 }
 
+/*
+ * The crisis check's verdict, made here so that every receiver's text is
+ * checked before the transaction that stores it. The rule names a lexicon
+ * line, never the message's words.
+ */
+static bool
+ingest_write_crisis(const struct ingest *ing, struct evbuffer *out,
+    const struct inbound_event *ev)
+{
+	struct ingest_crisis c;
+
+	if (ing->crisis == NULL)
+		return true;
+	memset(&c, 0, sizeof(c));
+	ing->crisis(ing->crisis_arg, ev->text, ev->text_len, &c);
+	if (c.level == 0 && c.context_level == 0)
+		return true;
+	evbuffer_add_printf(out, ",\"crisis_level\":%d,\"crisis_context_level\":%d",
+	    c.level, c.context_level);
+	if (c.level > 0)
+		ingest_write_key(out, "crisis_rule", c.rule);
+	if (c.context_level > 0)
+		ingest_write_key(out, "crisis_context_rule", c.context_rule);
+	return true;
+}
+
 static bool
 ingest_write_event(const struct ingest *ing, struct evbuffer *out,
     const struct inbound_event *ev)
@@ -348,7 +381,8 @@ ingest_write_event(const struct ingest *ing, struct evbuffer *out,
 	ingest_write_key(out, "message_kind", ev->message_kind);
 	ingest_write_key(out, "message_ref", ev->message_ref);
 	ingest_write_key(out, "reply_token", ev->reply_token);
-	if (ev->text != NULL && !ingest_write_body(ing, out, ev))
+	if (ev->text != NULL && (!ingest_write_body(ing, out, ev) ||
+	    !ingest_write_crisis(ing, out, ev)))
 		return false;
 	return evbuffer_add(out, "}", 1) == 0;
 }
@@ -675,6 +709,13 @@ ingest_free(struct ingest *ing)
 	free(ing->channel_kind);
 	free(ing->channel_name);
 	free(ing);
+}
+
+void
+ingest_set_crisis(struct ingest *ing, ingest_crisis_fn check, void *arg)
+{
+	ing->crisis = check;
+	ing->crisis_arg = arg;
 }
 
 void

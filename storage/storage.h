@@ -177,6 +177,22 @@ typedef void (*ingest_queued_fn)(void *arg);
 void		 ingest_set_autoreply(struct ingest *ing,
 		    ingest_calendar_fn calendar, ingest_queued_fn queued,
 		    void *arg);
+/*
+ * The crisis check (crisis/ sits above storage, so it hooks in): called
+ * on the loop for each text as it is submitted. level and context_level
+ * are 0 none, 1 medium, 2 high; the context level applies when one of
+ * the conversation's recent messages gave cause for concern (the
+ * messages_crisis_context trigger decides). A rise is recorded, and
+ * alerted, in the transaction that stores the message.
+ */
+struct ingest_crisis {
+	int	level, context_level;
+	char	rule[96], context_rule[96];
+};
+typedef void (*ingest_crisis_fn)(void *arg, const char *text, size_t len,
+    struct ingest_crisis *out);
+void		 ingest_set_crisis(struct ingest *ing, ingest_crisis_fn check,
+		    void *arg);
 /* Deliveries taken but not yet answered. */
 size_t		 ingest_pending(const struct ingest *ing);
 /* Refuses new deliveries from now on (shutdown). */

@@ -1,0 +1,200 @@
+/*
+ * live.c - the detector as the daemon runs it: the lexicon file and the
+ * desk's crisis_terms setting, checking every inbound text for the ingest.
+ *
+ * The file is read once at start (a daemon that cannot read it does not
+ * start: it would take in messages unchecked). When the settings change,
+ * the desk's lines are read again and, if they changed, a new lexicon is
+ * built on a worker thread (it takes tens of milliseconds) and swapped in
+ * on the loop; until then the old one keeps checking.
+ */
+#include "crisis.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "metrics.h"
+#include "offload.h"
+#include "storage.h"
+
+/* The desk-wide value, overridden by the channel's own. */
+static const char live_terms_sql[] =
+"SELECT value::text FROM settings WHERE key = 'crisis_terms'"
+"   AND (channel_id IS NULL OR channel_id = (SELECT id FROM channels"
+"        WHERE kind = 'line' AND name = $1))"
+" ORDER BY channel_id NULLS FIRST";
+
+struct crisis_live {
+	struct db_pool		*pool;
+	struct offload		*offload;
+	char			*path;
+	char			*channel_name;
+	struct crisis_lexicon	*lex;
+	char			*terms;		/* the desk's lines now in lex */
+	bool			 reading, building, again;
+};
+
+/* One rebuild, from the worker's side to the loop's. */
+struct live_build {
+	struct crisis_live	*live;
+	char			*terms;
+	struct crisis_lexicon	*lex;		/* NULL: failed, see why */
+	char			 why[256];
+};
+
+static struct crisis_lexicon *
+lexicon_build(const char *path, const char *terms, char *why, size_t whylen)
+{
+	struct crisis_lexicon *lex = crisis_lexicon_new(why, whylen);
+
+	if (lex != NULL && crisis_lexicon_load_file(lex, path, why, whylen) &&
+	    (terms == NULL || crisis_lexicon_add_json(lex, terms, why, whylen)))
+		return lex;
+	crisis_lexicon_free(lex);
+	return NULL;
+}
+
+struct crisis_live *
+crisis_live_new(struct db_pool *pool, struct offload *offload,
+    const char *path, const char *channel_name, char *why, size_t whylen)
+{
+	struct crisis_live *live = calloc(1, sizeof(*live));
+
+	why[0] = '\0';
+	if (live == NULL || (live->path = strdup(path)) == NULL ||
+	    (live->channel_name = strdup(channel_name)) == NULL ||
+	    (live->lex = lexicon_build(path, NULL, why, whylen)) == NULL) {
+		if (live != NULL && live->lex == NULL && why[0] == '\0')
+			snprintf(why, whylen, "out of memory");
+		crisis_live_free(live);
+		return NULL;
+	}
+	live->pool = pool;
+	live->offload = offload;
+	crisis_live_reload(live);
+	return live;
+}
+
+void
+crisis_live_free(struct crisis_live *live)
+{
+	if (live == NULL)
+		return;
+	crisis_lexicon_free(live->lex);
+	free(live->terms);
+	free(live->path);
+	free(live->channel_name);
+	free(live);
+}
+
+static void
+build_work(void *arg)
+{
+	struct live_build *b = arg;
+
+	b->lex = lexicon_build(b->live->path, b->terms, b->why, sizeof(b->why));
+}
+
+static void
+build_done(void *arg)
+{
+	struct live_build *b = arg;
+	struct crisis_live *live = b->live;
+
+	live->building = false;
+	if (b->lex == NULL) {
+		/* The setting was checked when stored; keep what works. */
+		log_warn("crisis.terms_not_applied", "why=\"%s\"", b->why);
+		metrics_add("madoguchi_crisis_terms_errors_total", "", 1);
+		free(b->terms);
+	} else {
+		crisis_lexicon_free(live->lex);
+		live->lex = b->lex;
+		free(live->terms);
+		live->terms = b->terms;
+		log_info("crisis.terms_applied", "from=\"lexicon file and "
+		    "crisis_terms\"");
+	}
+	free(b);
+	if (live->again) {
+		live->again = false;
+		crisis_live_reload(live);
+	}
+}
+
+static void
+terms_read(void *arg, const PGresult *res, const char *why)
+{
+	struct crisis_live *live = arg;
+	const char *terms = "[]";
+	struct live_build *b;
+
+	live->reading = false;
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		log_warn("crisis.terms_unread", "why=\"%s\"", res == NULL ? why :
+		    db_sqlstate(res));
+		return;		/* the next settings notice tries again */
+	}
+	if (PQntuples(res) > 0)
+		terms = PQgetvalue(res, PQntuples(res) - 1, 0);
+	if (strcmp(terms, live->terms != NULL ? live->terms : "[]") == 0)
+		return;
+	if ((b = calloc(1, sizeof(*b))) == NULL ||
+	    (b->terms = strdup(terms)) == NULL) {
+		free(b);
+		return;
+	}
+	b->live = live;
+	live->building = true;
+	if (!offload_submit(live->offload, build_work, build_done, b)) {
+		live->building = false;
+		live->again = false;
+		log_warn("crisis.terms_not_applied", "why=\"worker busy\"");
+		free(b->terms);
+		free(b);
+	}
+}
+
+void
+crisis_live_reload(struct crisis_live *live)
+{
+	const char *params[1] = { live->channel_name };
+
+	if (live->reading || live->building) {
+		live->again = true;
+		return;
+	}
+	live->reading = db_query(live->pool, live_terms_sql, 1, params,
+	    terms_read, live);
+}
+
+static void
+copy_rule(char *out, size_t outlen, const char *rule)
+{
+	snprintf(out, outlen, "%s", rule);
+}
+
+void
+crisis_live_check(void *arg, const char *text, size_t len,
+    struct ingest_crisis *out)
+{
+	struct crisis_live *live = arg;
+	struct crisis_verdict v;
+
+	if (!crisis_check(live->lex, text, len, &v)) {
+		/* Unchecked is not harmless: a counsellor should look. */
+		metrics_add("madoguchi_crisis_unchecked_total", "", 1);
+		out->level = CRISIS_MEDIUM;
+		copy_rule(out->rule, sizeof(out->rule), "unchecked");
+		return;
+	}
+	out->level = (int)v.level;
+	out->context_level = (int)v.context_level;
+	copy_rule(out->rule, sizeof(out->rule), v.rule);
+	copy_rule(out->context_rule, sizeof(out->context_rule), v.context_rule);
+	if (v.level > CRISIS_NONE)
+		metrics_add("madoguchi_crisis_detected_total",
+		    v.level == CRISIS_HIGH ? "level=\"high\"" :
+		    "level=\"medium\"", 1);
+}
