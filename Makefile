@@ -34,9 +34,9 @@ CONSOLE_SRC := operator-console/console.c operator-console/session.c \
 	   operator-console/conversation.c operator-console/staff.c \
 	   operator-console/closing.c operator-console/deadline.c \
 	   operator-console/case_record.c operator-console/assign.c \
-	   operator-console/restriction.c
+	   operator-console/restriction.c operator-console/crisis.c
 CRISIS_SRC := crisis/normalize.c crisis/lexicon.c crisis/detect.c \
-	   crisis/live.c
+	   crisis/live.c crisis/alert.c
 DAEMON_SRC  := daemon/main.c daemon/health.c
 CLI_SRC	:= cli/madoguchi.c cli/calendar.c cli/settings.c cli/user.c \
 	   cli/crisis.c cli/audit.c

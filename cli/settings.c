@@ -170,6 +170,8 @@ settings_set(struct cli *cli, const char *by)
 	desk_settings_free(&scratch);
 	if (!ok && strcmp(cli->argv[2], "crisis_terms") == 0)
 		ok = crisis_terms_valid(value, err, sizeof(err));
+	else if (!ok && strcmp(cli->argv[2], "crisis_alert") == 0)
+		ok = crisis_alert_setting_valid(value, err, sizeof(err));
 	else if (!ok && strstr(err, "no such setting") != NULL)	/* the console's? */
 		ok = console_setting_valid(cli->argv[2], value, err,
 		    sizeof(err));

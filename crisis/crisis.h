@@ -117,4 +117,26 @@ void	crisis_live_reload(struct crisis_live *live);
 void	crisis_live_check(void *arg, const char *text, size_t len,
 	    struct ingest_crisis *out);
 
+/* ---- alert.c: alerts until acknowledged, in the console and outside ---- */
+
+struct event_base;
+struct http_client;
+struct crisis_alerts;
+
+/*
+ * Works the alert rounds and the outside sends on base's loop, every few
+ * seconds and whenever woken. The settings are read when the database
+ * answers; no round runs before.
+ */
+struct crisis_alerts *crisis_alerts_new(struct event_base *base,
+	    struct db_pool *pool, struct http_client *http);
+/* Requests in flight must have been cancelled (http_client_free) first. */
+void	crisis_alerts_free(struct crisis_alerts *a);
+/* A rise was stored (NOTIFY madoguchi_crisis), or a reconnect. */
+void	crisis_alerts_wake(struct crisis_alerts *a);
+/* The settings changed. */
+void	crisis_alerts_reload(struct crisis_alerts *a);
+/* Checks a crisis_alert setting's value (why says what is expected). */
+bool	crisis_alert_setting_valid(const char *json, char *why, size_t whylen);
+
 #endif

@@ -64,6 +64,8 @@ struct daemon {
 	struct offload		*offload;	/* password hashing */
 	struct console		*console;
 	struct crisis_live	*crisis;	/* checks inbound text */
+	struct http_client	*alert_http;	/* crisis alerts' targets */
+	struct crisis_alerts	*alerts;
 	struct event		*sigterm, *sigint, *drain;
 	int64_t			 drain_deadline_us;
 	int			 flush_ticks;
@@ -203,7 +205,10 @@ notified_cb(void *arg, const char *channel, const char *payload)
 	if (channel == NULL || strcmp(channel, "madoguchi_settings") == 0) {
 		autoreply_reload(d->autoreply);
 		crisis_live_reload(d->crisis);
+		crisis_alerts_reload(d->alerts);
 	}
+	if (channel == NULL || strcmp(channel, "madoguchi_crisis") == 0)
+		crisis_alerts_wake(d->alerts);
 	if (channel == NULL)	/* a reconnect: decisions may be waiting */
 		autoreply_wake(d->autoreply);
 	console_notify(d->console, channel, payload);
@@ -224,7 +229,7 @@ replies_start(struct daemon *d)
 {
 	static const char *const channels[] = { "madoguchi_outbox",
 	    "madoguchi_settings", "madoguchi_inbound", "madoguchi_console",
-	    NULL };
+	    "madoguchi_crisis", "madoguchi_crisis_alert", NULL };
 	struct http_client_options opt = { .user_agent = "madoguchi/"
 	    MADOGUCHI_VERSION };
 	struct outbox_sender_config sc = {
@@ -291,6 +296,8 @@ console_start(struct daemon *d)
 static void
 crisis_start(struct daemon *d)
 {
+	struct http_client_options opt = { .user_agent = "madoguchi/"
+	    MADOGUCHI_VERSION };
 	char why[512];
 
 	if ((d->crisis = crisis_live_new(d->pool, d->offload,
@@ -298,6 +305,10 @@ crisis_start(struct daemon *d)
 	    sizeof(why))) == NULL)
 		fatal("crisis_lexicon", why);
 	ingest_set_crisis(d->ingest, crisis_live_check, d->crisis);
+	if ((d->alert_http = http_client_new(d->base, &opt)) == NULL ||
+	    (d->alerts = crisis_alerts_new(d->base, d->pool,
+	    d->alert_http)) == NULL)
+		fatal("crisis alerts", "cannot start");
 }
 
 static void
@@ -351,6 +362,7 @@ static void
 daemon_free(struct daemon *d)
 {
 	http_client_free(d->line);
+	http_client_free(d->alert_http);
 	offload_free(d->offload);	/* its last callbacks still query */
 	db_pool_free(d->listen_pool);
 	db_pool_free(d->outbox_pool);
@@ -363,6 +375,7 @@ daemon_free(struct daemon *d)
 	free(d->access_token);
 	console_free(d->console);
 	crisis_live_free(d->crisis);	/* after the pools: their answers */
+	crisis_alerts_free(d->alerts);
 	health_free(d->health);
 	webhook_free(d->webhook);
 	ingest_free(d->ingest);

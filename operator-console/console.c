@@ -30,8 +30,7 @@
 
 static const struct api_route *const route_tables[] = {
 	auth_routes, queue_routes, conversation_routes, assign_routes,
-	restriction_routes,
-	closing_routes,
+	restriction_routes, crisis_routes, closing_routes,
 	deadline_routes, case_record_routes, desk_routes, staff_routes, NULL,
 };
 
@@ -545,6 +544,11 @@ console_notify(struct console *c, const char *channel, const char *payload)
 		sse_hub_publish(c->sse, "inbound", payload, ROLES_STAFF);
 	else if (strcmp(channel, "madoguchi_console") == 0)
 		sse_hub_publish(c->sse, "conversation", payload, ROLES_STAFF);
+	else if (strcmp(channel, "madoguchi_crisis") == 0)
+		sse_hub_publish(c->sse, "crisis", payload, ROLES_STAFF);
+	else if (strcmp(channel, "madoguchi_crisis_alert") == 0)
+		sse_hub_publish(c->sse, "crisis_alert", payload,
+		    ROLE_SUPERVISOR);
 }
 
 void

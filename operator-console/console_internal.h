@@ -124,6 +124,7 @@ extern const struct api_route case_record_routes[];
 extern const struct api_route desk_routes[];
 extern const struct api_route assign_routes[];
 extern const struct api_route restriction_routes[];
+extern const struct api_route crisis_routes[];
 
 /* The sweeps, from the console's timer. */
 void	deadline_sweep(struct console *c);
@@ -179,6 +180,15 @@ cJSON	*api_staff_json(const struct console_staff *s);
 "  LEFT JOIN LATERAL (SELECT kind, body, body_key_id, received_at FROM messages"\
 "     WHERE conversation_id = cv.id AND direction = 'in'"\
 "     ORDER BY id DESC LIMIT 1) m ON true"
+/*
+ * $1 the viewer when limited (a counsellor), $2 the conversation, $3 now:
+ * their own, or one waiting unclaimed (open, its contact not paused).
+ */
+#define CONVERSATION_VISIBLE \
+"  WHERE cv.id = $2::bigint AND ($1::bigint IS NULL"\
+"    OR cv.assignee_id = $1::bigint"\
+"    OR (cv.assignee_id IS NULL AND cv.state <> 'closed'"\
+"        AND NOT " SQL_RESTRICTED("cv.contact_id", "$3") "))"
 cJSON	*conversation_summary_json(const struct api_call *call,
 	    const PGresult *res, int row);
 /* Answers {"now", "conversations": [...]} from a list of summaries. */

@@ -21,16 +21,6 @@
 #define NOTE_MAX_BYTES		(8 * 1024)
 #define NOTE_AAD		"conversation_events.body"
 
-/*
- * $1 the viewer when limited (a counsellor), $2 the conversation, $3 now:
- * their own, or one waiting unclaimed (open, its contact not paused).
- */
-#define CONVERSATION_VISIBLE \
-"  WHERE cv.id = $2::bigint AND ($1::bigint IS NULL"\
-"    OR cv.assignee_id = $1::bigint"\
-"    OR (cv.assignee_id IS NULL AND cv.state <> 'closed'"\
-"        AND NOT " SQL_RESTRICTED("cv.contact_id", "$3") "))"
-
 static const char summary_sql[] = CONVERSATION_SUMMARY_SELECT("$3")
     CONVERSATION_VISIBLE;
 
