@@ -31,6 +31,7 @@ enum autoreply_kind {
 	AUTOREPLY_TEXT_ONLY,
 	AUTOREPLY_GREETING,
 	AUTOREPLY_WELCOME_BACK,
+	AUTOREPLY_CRISIS,	/* emergency numbers, when nobody can answer */
 	AUTOREPLY_KINDS
 };
 

@@ -18,6 +18,7 @@ const char *const autoreply_kind_names[AUTOREPLY_KINDS] = {
 	[AUTOREPLY_TEXT_ONLY] = "text_only",
 	[AUTOREPLY_GREETING] = "greeting",
 	[AUTOREPLY_WELCOME_BACK] = "welcome_back",
+	[AUTOREPLY_CRISIS] = "crisis",
 };
 
 const char *const desk_setting_keys[] = {
@@ -25,7 +26,7 @@ const char *const desk_setting_keys[] = {
 	"capacity_per_counsellor", "min_staff_on_duty",
 	"min_supervisors_on_duty", "hotlines", "autoreply_after_hours",
 	"autoreply_busy", "autoreply_text_only", "autoreply_greeting",
-	"autoreply_welcome_back", "reply_deadline", NULL,
+	"autoreply_welcome_back", "autoreply_crisis", "reply_deadline", NULL,
 };
 
 static const char *const weekday_keys[7] = {

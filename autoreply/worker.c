@@ -85,7 +85,9 @@ static const char worker_state_sql[] =
 "  st.online, st.signed_in, st.supervisors, st.free_slots,"
 "  EXISTS (SELECT 1 FROM contact_restrictions r"
 "           WHERE r.contact_id = p.contact_id AND r.lifted_at IS NULL"
-"             AND (r.ends_at IS NULL OR r.ends_at > $3::timestamptz))"
+"             AND (r.ends_at IS NULL OR r.ends_at > $3::timestamptz)),"
+"  cv.crisis_level, " EPOCH_US("cv.crisis_raised_at") ","
+"  " EPOCH_US("cv.crisis_replied_at")
 "  FROM autoreply_pending p JOIN contacts c ON c.id = p.contact_id"
 "  LEFT JOIN conversations cv ON cv.id = p.conversation_id"
 "  LEFT JOIN staff a ON a.id = cv.assignee_id"
@@ -104,8 +106,11 @@ static const char worker_mark_sql[] =
 "    busy_replied_at = CASE WHEN id = ANY ($4::bigint[])"
 "      THEN $2::timestamptz ELSE busy_replied_at END,"
 "    text_only_replied_at = CASE WHEN id = ANY ($5::bigint[])"
-"      THEN $2::timestamptz ELSE text_only_replied_at END"
-"  WHERE id = ANY ($4::bigint[]) OR id = ANY ($5::bigint[]) RETURNING 1"
+"      THEN $2::timestamptz ELSE text_only_replied_at END,"
+"    crisis_replied_at = CASE WHEN id = ANY ($6::bigint[])"
+"      THEN $2::timestamptz ELSE crisis_replied_at END"
+"  WHERE id = ANY ($4::bigint[]) OR id = ANY ($5::bigint[])"
+"     OR id = ANY ($6::bigint[]) RETURNING 1"
 ") "
 "SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM ah),"
 "  (SELECT count(*) FROM cv)";
@@ -116,7 +121,17 @@ enum {
 	COL_UNBLOCKED, COL_CHANNEL, COL_AFTER_HOURS_AT, COL_CONV_STATE,
 	COL_WAITING_SINCE, COL_BUSY_AT, COL_TEXT_ONLY_AT, COL_ASSIGNEE_ONLINE,
 	COL_REPLY_TOKEN, COL_TOKEN_AT, COL_AHEAD, COL_ONLINE, COL_SIGNED_IN,
-	COL_SUPERVISORS, COL_FREE_SLOTS, COL_RESTRICTED,
+	COL_SUPERVISORS, COL_FREE_SLOTS, COL_RESTRICTED, COL_CRISIS_LEVEL,
+	COL_CRISIS_RAISED_AT, COL_CRISIS_REPLIED_AT,
+};
+
+/* What batch_mark records as said, each a list of ids. */
+enum {
+	MARK_AFTER_HOURS,	/* contacts */
+	MARK_BUSY,		/* conversations, and so on */
+	MARK_TEXT_ONLY,
+	MARK_CRISIS,
+	MARKS
 };
 
 struct decision {
@@ -135,7 +150,7 @@ struct batch {
 	int64_t		 now_us;
 	int		 claimed;
 	struct evbuffer	*ids;		/* "{1,2,...}" of the events */
-	struct evbuffer	*mark[3];	/* contacts; busy and text-only conversations */
+	struct evbuffer	*mark[MARKS];
 	struct decision	 d[WORKER_BATCH];
 	int		 nd;
 	int		 next;		/* the decision being written */
@@ -287,6 +302,22 @@ batch_note_said(PGresult *res, int from, const char *contact, int col,
 	}
 }
 
+/*
+ * A conversation that rose to high while nobody can answer (the desk is
+ * closed, or nobody is signed in) gets the emergency numbers at once,
+ * once per rise.
+ */
+static bool
+crisis_reply_owed(const PGresult *res, int row, const struct calendar *cal,
+    int64_t now_s)
+{
+	return atoi(PQgetvalue(res, row, COL_CRISIS_LEVEL)) == 2 &&
+	    (!calendar_is_open(cal, now_s) ||
+	    atol(PQgetvalue(res, row, COL_SIGNED_IN)) == 0) &&
+	    !said_since(col_us(res, row, COL_CRISIS_REPLIED_AT),
+	    col_us(res, row, COL_CRISIS_RAISED_AT));
+}
+
 static void
 decide_message(struct batch *b, PGresult *res, int row, struct decision *d)
 {
@@ -297,10 +328,16 @@ decide_message(struct batch *b, PGresult *res, int row, struct decision *d)
 	struct autoreply_vars v = { .now = now_s,
 	    .ahead = atoi(PQgetvalue(res, row, COL_AHEAD)) };
 
+	if (crisis_reply_owed(res, row, cal, now_s)) {
+		decision_add(ar, d, AUTOREPLY_CRISIS, &v);
+		mark_add(b->mark[MARK_CRISIS], d->conversation_id);
+		batch_note_said(res, row + 1, d->contact_id,
+		    COL_CRISIS_REPLIED_AT, d->conversation_id, b->now_us);
+	}
 	if (strcmp(PQgetvalue(res, row, COL_MESSAGE_KIND), "text") != 0 &&
 	    !said_since(col_us(res, row, COL_TEXT_ONLY_AT), waiting)) {
 		decision_add(ar, d, AUTOREPLY_TEXT_ONLY, &v);
-		mark_add(b->mark[2], d->conversation_id);
+		mark_add(b->mark[MARK_TEXT_ONLY], d->conversation_id);
 		batch_note_said(res, row + 1, d->contact_id, COL_TEXT_ONLY_AT,
 		    d->conversation_id, b->now_us);
 	}
@@ -310,7 +347,7 @@ decide_message(struct batch *b, PGresult *res, int row, struct decision *d)
 		if (!said_since(col_us(res, row, COL_AFTER_HOURS_AT),
 		    since < 0 ? 0 : since * 1000000)) {
 			decision_add(ar, d, AUTOREPLY_AFTER_HOURS, &v);
-			mark_add(b->mark[0], d->contact_id);
+			mark_add(b->mark[MARK_AFTER_HOURS], d->contact_id);
 			batch_note_said(res, row + 1, d->contact_id,
 			    COL_AFTER_HOURS_AT, NULL, b->now_us);
 		}
@@ -319,7 +356,7 @@ decide_message(struct batch *b, PGresult *res, int row, struct decision *d)
 	    !said_since(col_us(res, row, COL_BUSY_AT), waiting) &&
 	    desk_busy(ar, res, row)) {
 		decision_add(ar, d, AUTOREPLY_BUSY, &v);
-		mark_add(b->mark[1], d->conversation_id);
+		mark_add(b->mark[MARK_BUSY], d->conversation_id);
 		batch_note_said(res, row + 1, d->contact_id, COL_BUSY_AT,
 		    d->conversation_id, b->now_us);
 	}
@@ -367,7 +404,7 @@ batch_free(struct batch *b)
 	}
 	if (b->ids != NULL)
 		evbuffer_free(b->ids);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < MARKS; i++)
 		if (b->mark[i] != NULL)
 			evbuffer_free(b->mark[i]);
 	free(b);
@@ -442,21 +479,21 @@ static void
 batch_mark(struct batch *b)
 {
 	char now[CLOCK_ISO_LEN];
-	const char *params[5];
-	char *lists[3];
+	const char *params[2 + MARKS];
+	char *lists[MARKS];
 
 	clock_format_utc(b->now_us, now);
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < MARKS; i++) {
 		evbuffer_prepend(b->mark[i], "{", 1);
 		evbuffer_add(b->mark[i], "}", 2);	/* with its NUL */
 		lists[i] = (char *)evbuffer_pullup(b->mark[i], -1);
 	}
 	params[0] = (const char *)evbuffer_pullup(b->ids, -1);
 	params[1] = now;
-	params[2] = lists[0];
-	params[3] = lists[1];
-	params[4] = lists[2];
-	if (!db_txn_query(b->txn, worker_mark_sql, 5, params, batch_marked, b))
+	for (int i = 0; i < MARKS; i++)
+		params[2 + i] = lists[i];
+	if (!db_txn_query(b->txn, worker_mark_sql, 2 + MARKS, params,
+	    batch_marked, b))
 		batch_end(b, false, "mark", NULL, NULL);
 }
 
@@ -625,10 +662,11 @@ worker_run(struct autoreply *ar)
 	b->ar = ar;
 	b->now_us = clock_now_us();
 	b->ids = evbuffer_new();
-	for (int i = 0; i < 3; i++)
-		b->mark[i] = evbuffer_new();
-	if (b->ids == NULL || b->mark[0] == NULL || b->mark[1] == NULL ||
-	    b->mark[2] == NULL || !db_txn_begin(ar->pool, batch_begun, b)) {
+	for (int i = 0; i < MARKS; i++)
+		if ((b->mark[i] = evbuffer_new()) == NULL)
+			b->failed = true;
+	if (b->ids == NULL || b->failed ||
+	    !db_txn_begin(ar->pool, batch_begun, b)) {
 		batch_free(b);
 		return;
 	}

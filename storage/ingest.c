@@ -195,7 +195,8 @@ static const char ingest_channel_sql[] =
 "      CASE WHEN state <> 'waiting_for_user'"\
 "        THEN text_only_replied_at >= waiting_since END AS text_only_done"\
 "    FROM open_known"\
-"), queued AS ("	/* what may call for an auto-reply: decided later */\
+"), queued AS ("	/* what may call for an auto-reply (crisis: the */\
+/* emergency numbers), decided later */\
 "  INSERT INTO autoreply_pending (channel_id, event_key, kind, contact_id,"\
 "      conversation_id, message_kind, received_at)"\
 "  SELECT $1, e.event_key, 'message', w.id, conv.id, e.message_kind, $2"\
@@ -205,7 +206,8 @@ static const char ingest_channel_sql[] =
 "   WHERE e.kind = 'message' AND (CASE WHEN $4::timestamptz IS NULL"\
 "       THEN NOT coalesce(r.busy_done, false)"\
 "       ELSE coalesce(w.after_hours_replied_at < $4, true) END"\
-"     OR (e.message_kind <> 'text' AND NOT coalesce(r.text_only_done, false)))"\
+"     OR (e.message_kind <> 'text' AND NOT coalesce(r.text_only_done, false))"\
+"     OR greatest(e.crisis_level, e.crisis_context_level) = 2)"\
 "   ORDER BY e.occurred_at, e.event_key"\
 "  RETURNING 1"
 

@@ -30,6 +30,7 @@ q1("UPDATE settings SET value = '$setting' WHERE key = 'crisis_alert'");
 my $d = $desk->daemon(MADOGUCHI_NOW => '2026-11-24T14:00:00+09:00');	# a Tuesday
 my $sup = console_signed_in($d, 'sato', staff_add($db, 'sato', 'supervisor', '佐藤'));
 my $cou = console_signed_in($d, 'kato', staff_add($db, 'kato', 'counsellor', '加藤'));
+$_->put('/api/me/presence', { presence => 'online' }) for $sup, $cou;
 $sup->events_open;
 $cou->events_open;
 sleep 0.5;
@@ -70,6 +71,10 @@ unlike(json_encode($n1), qr/死にます|さようなら/, 'never what the perso
 is(scalar @{ $on_call->received }, 0, 'the on-call list waits for round 2');
 ok(wait_until(5, sub { q1("SELECT count(*) FROM crisis_notifications WHERE sent_at IS NOT NULL") == 1 }),
 	'the send is recorded') or diag $d->log_text =~ /(.*crisis\..*)/g;
+
+sleep 1;
+is(q1("SELECT count(*) FROM messages WHERE 'crisis' = ANY (autoreply)"), 0,
+	'in hours, with counsellors signed in, no emergency auto-reply: they answer');
 
 # --- not acknowledged: again, wider ---
 like(q1('SELECT next_alert_at - at FROM crisis_events'), qr/^00:05:00/,
@@ -150,9 +155,22 @@ $d->stop;
 q1("UPDATE sessions SET ended_at = now(), end_reason = 'signed_out' WHERE ended_at IS NULL");
 my $night = $desk->daemon(MADOGUCHI_NOW => '2026-11-29T03:00:00+09:00');
 my $before = @{ $notify->received };
-$sim->send({ user => 'U' . ('3' x 32), type => 'text', text => 'ロープ用意した。もう終わりにする' });
+my $W = 'U' . ('3' x 32);
+sub to_w { [ map { $_->{body}{messages} } @{ $sim->delivered("?user=$W") } ] }
+$sim->send({ user => $W, type => 'text', text => 'ロープ用意した。もう終わりにする' });
 ok(wait_until(10, sub { @{ $notify->received } == $before + 1 }),
 	'at night, with nobody signed in, the outside alert still goes');
 is($notify->received->[-1]{level}, 'high', 'as high');
+ok(wait_until(10, sub { @{ to_w() } == 1 }), 'and the person gets an answer at once');
+my $reply = join "\n", map { $_->{text} } @{ to_w()->[0] };
+like($reply, qr/110番.*119番/s, 'with the emergency numbers');
+like($reply, qr/0120-279-338/, "and the desk's 24-hour lines");
+like($reply, qr/相談時間外/, 'with the after-hours reply after it');
+ok(index($reply, '110番') < index($reply, '相談時間外'), 'the emergency numbers first');
+is(q1("SELECT array_to_string(autoreply, ',') FROM messages WHERE direction = 'auto'"
+	. " ORDER BY id DESC LIMIT 1"), 'crisis,after_hours', 'recorded as both');
+$sim->send({ user => $W, type => 'text', text => 'しにたい' });
+sleep 3;
+is(scalar @{ to_w() }, 1, 'once per rise, not for every message');
 $night->stop;
 done_testing();
