@@ -8,7 +8,9 @@
  * see storage/ingest.c), then, with a fresh snapshot, close it only if no
  * message came in after the one the closer last saw. A person who writes
  * at the moment of closing is never left inside a closed conversation.
- * The person's next message opens a new conversation.
+ * The person's next message opens a new conversation. A conversation at
+ * high risk stays open until its escalation record is complete, and never
+ * closes by itself.
  */
 #include "console_internal.h"
 
@@ -26,9 +28,20 @@
 #define CLOSE_NOTE_AAD		"conversation_events.body"
 #define AUTO_CLOSE_BATCH	"100"
 
+/*
+ * The conversation, locked; and, at high risk, the required steps of the
+ * desk's protocol not yet in its escalation record (escalation.c).
+ */
 static const char close_lock_sql[] =
-"SELECT state, assignee_id FROM conversations WHERE id = $1::bigint"
-"  FOR UPDATE";
+"SELECT state, assignee_id, crisis_level,"
+"  (SELECT string_agg(p->>'code', ', ') FROM settings s,"
+"     jsonb_array_elements(s.value) p"
+"    WHERE s.channel_id IS NULL AND s.key = 'crisis_protocol'"
+"      AND (p->>'required')::boolean"
+"      AND NOT EXISTS (SELECT 1 FROM escalation_steps e"
+"                       WHERE e.conversation_id = $1::bigint"
+"                         AND e.step = p->>'code'))"
+"  FROM conversations WHERE id = $1::bigint FOR UPDATE";
 
 /*
  * $1 conversation, $2 now, $3 staff, $4 reason code, $5 sealed note or
@@ -62,7 +75,7 @@ static const char auto_close_lock_sql[] =
 "SELECT cv.id FROM conversations cv,"
 "  LATERAL (SELECT m.received_at AS at FROM messages m"
 "            WHERE m.conversation_id = cv.id ORDER BY m.id DESC LIMIT 1) last"
-"  WHERE cv.state = 'waiting_for_user'"
+"  WHERE cv.state = 'waiting_for_user' AND cv.crisis_level < 2"
 "    AND last.at < $1::timestamptz - make_interval(mins => $2::int)"
 "    AND NOT " SQL_RESTRICTED("cv.contact_id", "$1")
 "  ORDER BY cv.id LIMIT " AUTO_CLOSE_BATCH
@@ -73,6 +86,7 @@ static const char auto_close_sql[] =
 "  UPDATE conversations c SET state = 'closed', closed_at = $2::timestamptz,"
 "      close_reason = 'no_reply'"
 "   WHERE c.id = ANY ($1::bigint[]) AND c.state = 'waiting_for_user'"
+"     AND c.crisis_level < 2"
 "     AND (SELECT m.received_at FROM messages m"
 "           WHERE m.conversation_id = c.id ORDER BY m.id DESC LIMIT 1)"
 "         < $2::timestamptz - make_interval(mins => $3::int)"
@@ -188,6 +202,9 @@ closing_locked(void *arg, const PGresult *res, const char *why)
 	    staff) != 0 && call->staff.role != ROLE_SUPERVISOR)
 		closing_finish(call, 409, "not_yours", "another counsellor "
 		    "holds this conversation");
+	else if (atoi(PQgetvalue(res, 0, 2)) == 2 && !PQgetisnull(res, 0, 3))
+		closing_finish(call, 409, "escalation_incomplete", "a life may "
+		    "be at risk: record the escalation steps first");
 	else {
 		snprintf(id, sizeof(id), "%lld", (long long)call->id);
 		snprintf(key, sizeof(key), "%d", cl->note_key);

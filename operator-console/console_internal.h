@@ -125,6 +125,7 @@ extern const struct api_route desk_routes[];
 extern const struct api_route assign_routes[];
 extern const struct api_route restriction_routes[];
 extern const struct api_route crisis_routes[];
+extern const struct api_route escalation_routes[];
 
 /* The sweeps, from the console's timer. */
 void	deadline_sweep(struct console *c);

@@ -197,6 +197,21 @@ settings_text(const cJSON *v, bool null_ok)
 	    v->valuestring[0] != '\0' && strlen(v->valuestring) <= 4000);
 }
 
+/* The escalation checklist: a code list whose steps say if required. */
+static bool
+settings_protocol(const cJSON *v)
+{
+	const cJSON *a;
+
+	if (!settings_code_list(v) || cJSON_GetArraySize(v) > 20)
+		return false;
+	cJSON_ArrayForEach(a, v)
+		if (!cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(a,
+		    "required")))
+			return false;
+	return true;
+}
+
 /* The console's settings the daemon does not hold in struct form. */
 static bool
 settings_valid_other(const char *key, const cJSON *v)
@@ -207,6 +222,8 @@ settings_valid_other(const char *key, const cJSON *v)
 		return settings_code_list(v);
 	if (strcmp(key, "case_attributes") == 0)
 		return settings_attributes(v);
+	if (strcmp(key, "crisis_protocol") == 0)
+		return settings_protocol(v);
 	if (strcmp(key, "canned_phrases") == 0)
 		return settings_phrases(v);
 	if (strcmp(key, "idle_close_text") == 0)
@@ -241,7 +258,7 @@ static const char desk_sql[] =
 "  WHERE channel_id IS NULL AND key IN ('desk_name', 'close_reasons',"
 "    'case_categories', 'case_attributes', 'referral_agencies',"
 "    'canned_phrases', 'session_soft_limit_minutes', 'session_idle_minutes',"
-"    'due_soon_minutes')";
+"    'due_soon_minutes', 'crisis_protocol')";
 
 static void
 desk_listed(void *arg, const PGresult *res, const char *why)
