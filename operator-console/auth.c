@@ -52,6 +52,11 @@ static const char auth_failed_sql[] =
 "WITH a AS ("
 "  INSERT INTO login_attempts (at, login, staff_id, ip, factor, ok)"
 "  VALUES ($2::timestamptz, $1, $3::bigint, $4::inet, $5, false)"
+"), au AS ("	/* the login as typed, cut: it may be anything */
+"  INSERT INTO audit_log (at, staff_id, actor, action, object_type,"
+"      object_id, detail, ip)"
+"  VALUES ($2::timestamptz, $3::bigint, left($1, 64), 'session.sign_in_failed',"
+"      'staff', $3::bigint, json_build_object('factor', $5::text), $4::inet)"
 ") SELECT coalesce((SELECT locked_until > $2::timestamptz FROM staff"
 "    WHERE id = $3::bigint), false)";
 
@@ -76,6 +81,11 @@ static const char auth_signout_sql[] =
 "WITH s AS ("
 "  UPDATE sessions SET ended_at = $2::timestamptz, end_reason = 'signed_out'"
 "   WHERE id = $1::bigint AND ended_at IS NULL RETURNING staff_id"
+"), au AS ("
+"  INSERT INTO audit_log (at, staff_id, actor, action, object_type,"
+"      object_id, ip)"
+"  SELECT $2::timestamptz, staff_id, $3, 'session.sign_out', 'staff',"
+"      staff_id, $4::inet FROM s"
 ") UPDATE staff SET presence = 'offline', presence_changed_at = $2::timestamptz"
 "  WHERE id = (SELECT staff_id FROM s) AND NOT EXISTS ("
 "    SELECT 1 FROM sessions o WHERE o.staff_id = staff.id"
@@ -346,10 +356,11 @@ static void
 auth_sign_out(struct api_call *call)
 {
 	char id[24];
-	const char *params[2] = { id, call->now };
+	const char *params[4] = { id, call->now, call->staff.login,
+	    api_ip(call) };
 
 	snprintf(id, sizeof(id), "%lld", (long long)call->session_id);
-	if (!api_query(call, auth_signout_sql, 2, params, auth_signed_out))
+	if (!api_query(call, auth_signout_sql, 4, params, auth_signed_out))
 		api_db_error(call, "sign_out", NULL, "no connection");
 }
 

@@ -60,6 +60,11 @@ static const char mfa_passed_sql[] =
 "), a AS ("
 "  INSERT INTO login_attempts (at, login, staff_id, ip, factor, ok)"
 "  SELECT $2::timestamptz, login, $1::bigint, $6::inet, 'totp', true FROM st"
+"), au AS ("	/* both factors passed: signed in */
+"  INSERT INTO audit_log (at, staff_id, actor, action, object_type,"
+"      object_id, ip)"
+"  SELECT $2::timestamptz, $1::bigint, login, 'session.sign_in', 'staff',"
+"      $1::bigint, $6::inet FROM st"
 ") UPDATE sessions SET token_hash = decode($4, 'hex'), last_seen_at = $2::timestamptz,"
 "    stage = CASE WHEN (SELECT password_temporary FROM st) THEN 'totp'"
 "      ELSE 'full' END,"

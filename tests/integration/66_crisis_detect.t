@@ -144,6 +144,15 @@ is($rc, 2, 'an unknown subcommand exits 2');
 my $s = console_signed_in($d, 'sato', staff_add($db, 'sato', 'supervisor', '佐藤'));
 $s->get("/api/conversations/$c1") for 1 .. 3;
 ok(q1('SELECT count(*) FROM audit_log') >= 4, 'views and sign-ins are in the audit trail');
+Madoguchi::Console->new($d)->post('/api/session', { login => 'sato', password => 'wrong password!' });
+$s->post("/api/conversations/$c1/claim");
+$s->post("/api/conversations/$c1/notes", { text => '本人と連絡を取る' });
+$s->call('DELETE', '/api/session');
+my %did = map { $_ => 1 } split /,/, q1("SELECT string_agg(DISTINCT action, ',') FROM audit_log");
+ok($did{$_}, "audited: $_") for qw(session.sign_in session.sign_in_failed session.sign_out
+	conversation.view conversation.claimed conversation.note settings.change staff.add);
+is(q1("SELECT count(*) FROM audit_log WHERE detail::text LIKE '%連絡%'"), 0,
+	'a note is audited, never its words');
 ($out, $rc) = cli(undef, 'audit', 'verify');
 is($rc, 0, 'audit verify: the chain holds') or diag $out;
 like($out, qr/^audit: \d+ entries, chain intact, last entry \d+, hash [0-9a-f]{64}$/m,

@@ -85,6 +85,13 @@ ok(q1("SELECT count(*) FROM audit_log WHERE action = 'escalation.view'") >= 1, '
 
 ($st) = $cou->post("/api/conversations/$conv/close", { reason => 'emergency', seen => $seen + 0 });
 is($st, 200, 'now it can be closed');
+is(q1("SELECT string_agg(action, ',' ORDER BY id) FROM audit_log WHERE object_id = $conv"
+	. " AND action IN ('conversation.claimed', 'conversation.reply', 'conversation.closed')"),
+	'conversation.claimed,conversation.reply,conversation.closed',
+	'taking, answering and closing it are audited, by whom');
+is(q1("SELECT string_agg(DISTINCT actor, ',') FROM audit_log WHERE object_id = $conv"
+	. " AND action IN ('conversation.claimed', 'conversation.reply', 'conversation.closed')"),
+	'kato', 'the counsellor');
 
 # --- never closed by itself while at high risk ---
 my ($V, $W) = ('U' . ('2' x 32), 'U' . ('3' x 32));
