@@ -2,8 +2,9 @@
  * crisis.h - does a message suggest that a life is at risk?
  *
  * Text is normalised (normalize.c: ICU's NFKC with case folding for width
- * and case, katakana to hiragana, small kana to large, symbols, spaces and
- * emoji dropped, runs of one character collapsed) and matched against a
+ * and case, then katakana to hiragana, small kana to large, symbols,
+ * spaces and emoji dropped, runs of one character collapsed) and matched
+ * (index.c, detect.c) against a
  * lexicon (lexicon.c) kept as a data file, crisis/lexicon.txt, to which a
  * desk may add its own lines (the crisis_terms setting).
  *
@@ -28,7 +29,7 @@
  * ones, and * for a gap of up to ten characters; it is normalised as messages are, so it may be
  * written in katakana, hiragana or either width.
  *
- * A lexicon holds ICU state: use each one from one thread only.
+ * A lexicon holds scratch buffers: use each one from one thread only.
  */
 #ifndef MADOGUCHI_CRISIS_H
 #define MADOGUCHI_CRISIS_H

@@ -5,8 +5,9 @@
 #ifndef MADOGUCHI_CRISIS_INTERNAL_H
 #define MADOGUCHI_CRISIS_INTERNAL_H
 
+#include <stdint.h>
+
 #include <unicode/unorm2.h>
-#include <unicode/utrans.h>
 
 #include "crisis.h"
 
@@ -20,10 +21,9 @@ struct crisis_text {
 	size_t		 len, cap;
 };
 
-/* ICU's normaliser and transliterator, with their scratch buffers. */
+/* ICU's normaliser, with its scratch buffers. */
 struct crisis_norm {
 	const UNormalizer2 *nfkc;
-	UTransliterator	*kana;
 	UChar		*a, *b;
 	int32_t		 acap, bcap;
 };
@@ -65,14 +65,55 @@ struct crisis_alt {
 	const struct crisis_entry *entry;
 	UChar32		*cp;
 	size_t		 len;
+	size_t		 head;		/* code points before the first GAP */
 };
 
-/* The alternatives of one purpose, sorted by their first code point. */
+/* index.c: a prefix tree over the alternatives' heads. */
+struct crisis_trie_node {
+	uint32_t	 edges, nedges;	/* children, by code point */
+	uint32_t	 alts, nalts;	/* alternatives whose head ends here */
+};
+
+struct crisis_trie_edge {
+	UChar32		 cp;
+	uint32_t	 node;
+};
+
+/* The alternatives of one purpose, and the tree over them. */
 struct crisis_index {
 	struct crisis_alt *alt;
 	size_t		 len, cap;
-	bool		 sorted;
+	bool		 built;		/* false: a line was added since */
+	struct crisis_trie_node *node;
+	size_t		 nnodes, nodes_cap;
+	struct crisis_trie_edge *edge;
+	size_t		 nedges, edges_cap;
+	/* The root's children by BMP code point (node + 1; 0: none), in
+	 * pages of 256 made as needed: every place in every message starts
+	 * there, and a search among thousands of edges cost most of a check. */
+	uint32_t	*root_page[256];
 };
+
+/* Sorts and files the alternatives if a line was added; false: memory. */
+bool	crisis_index_build(struct crisis_index *ix);
+void	crisis_index_free(struct crisis_index *ix);
+
+/* A walk from t's position i that yields each alternative matching there. */
+struct crisis_match {
+	const struct crisis_index *ix;
+	const struct crisis_text *t;
+	const unsigned char	*mask;	/* CRISIS_MASK_*, or NULL */
+	size_t			 i, depth;
+	uint32_t		 node, k;
+	bool			 done;
+};
+
+void	crisis_match_start(struct crisis_match *m,
+	    const struct crisis_index *ix, const struct crisis_text *t,
+	    size_t i, const unsigned char *mask);
+/* The next match (and just past its end), or false when none is left. */
+bool	crisis_match_next(struct crisis_match *m, const struct crisis_alt **a,
+	    size_t *end);
 
 enum crisis_group {
 	CRISIS_GROUP_TERMS,	/* high, medium, context-* */
@@ -96,7 +137,5 @@ struct crisis_lexicon {
 #define CRISIS_MASK_LOWERED	1	/* a term starting here is medium at most */
 #define CRISIS_MASK_EXCEPTED	2	/* no term matches here */
 
-/* Sorts each group's alternatives if a line was added since. */
-void	crisis_index_prepare(struct crisis_lexicon *lex);
 
 #endif

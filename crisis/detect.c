@@ -19,91 +19,18 @@
 
 #include <unicode/utf8.h>
 
-static int
-alt_compare(const void *a, const void *b)
-{
-	UChar32 x = ((const struct crisis_alt *)a)->cp[0];
-	UChar32 y = ((const struct crisis_alt *)b)->cp[0];
-
-	return x < y ? -1 : x > y;
-}
-
-void
-crisis_index_prepare(struct crisis_lexicon *lex)
-{
-	for (int g = 0; g < CRISIS_GROUPS; g++) {
-		struct crisis_index *ix = &lex->group[g];
-
-		if (!ix->sorted && ix->len > 0)
-			qsort(ix->alt, ix->len, sizeof(*ix->alt), alt_compare);
-		ix->sorted = true;
-	}
-}
-
-/* The first alternative beginning with c, or ix->len. */
-static size_t
-index_first(const struct crisis_index *ix, UChar32 c)
-{
-	size_t lo = 0, hi = ix->len;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (ix->alt[mid].cp[0] < c)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/*
- * Does p (plen code points, GAPs included) match t from i? Characters the
- * pattern names must not be excepted (mask may be NULL); a gap may skip
- * any.
- * On a match, *end is just past it.
- */
-static bool
-match_from(const UChar32 *p, size_t plen, const struct crisis_text *t,
-    size_t i, const unsigned char *mask, size_t *end)
-{
-	size_t k = 0;
-
-	for (; k < plen && p[k] != CRISIS_GAP; k++, i++)
-		if (i >= t->len || t->cp[i] != p[k] ||
-		    (mask != NULL && mask[i] == CRISIS_MASK_EXCEPTED))
-			return false;
-	if (k == plen) {
-		*end = i;
-		return true;
-	}
-	/* A gap: try every length, shortest first. */
-	for (size_t skip = 0; skip <= CRISIS_GAP_MAX && i + skip < t->len;
-	    skip++)
-		if (match_from(p + k + 1, plen - k - 1, t, i + skip, mask, end))
-			return true;
-	return false;
-}
-
-/* Calls found() for each alternative of ix that matches at i. */
-#define FOR_EACH_MATCH_AT(ix, t, i, mask, a, end)			\
-	for (size_t at_ = index_first((ix), (t)->cp[(i)]);		\
-	    at_ < (ix)->len && ((a) = &(ix)->alt[at_])->cp[0] == (t)->cp[(i)]; \
-	    at_++)							\
-		if (match_from((a)->cp, (a)->len, (t), (i), (mask), &(end)))
-
 static bool
 any_match_at(const struct crisis_index *ix, const struct crisis_text *t,
     size_t i)
 {
+	struct crisis_match m;
 	const struct crisis_alt *a;
 	size_t end;
 
 	if (i >= t->len)
 		return false;
-	FOR_EACH_MATCH_AT(ix, t, i, NULL, a, end)
-		return true;
-	return false;
+	crisis_match_start(&m, ix, t, i, NULL);
+	return crisis_match_next(&m, &a, &end);
 }
 
 /* Marks what each exception (or lowering) covers; lex->masked has
@@ -114,17 +41,20 @@ mask_exceptions(struct crisis_lexicon *lex)
 	const struct crisis_index *ix = &lex->group[CRISIS_GROUP_EXCEPT];
 	const struct crisis_text *t = &lex->text;
 	const struct crisis_alt *a;
+	struct crisis_match m;
 	size_t end;
 
 	memset(lex->masked, 0, t->len);
 	for (size_t i = 0; i < t->len; i++)
-		FOR_EACH_MATCH_AT(ix, t, i, NULL, a, end) {
-			unsigned char m = a->entry->kind == CRISIS_KIND_EXCEPT ?
-			    CRISIS_MASK_EXCEPTED : CRISIS_MASK_LOWERED;
+		for (crisis_match_start(&m, ix, t, i, NULL);
+		    crisis_match_next(&m, &a, &end);) {
+			unsigned char cover = a->entry->kind ==
+			    CRISIS_KIND_EXCEPT ? CRISIS_MASK_EXCEPTED :
+			    CRISIS_MASK_LOWERED;
 
 			for (size_t k = i; k < end; k++)
-				if (lex->masked[k] < m)
-					lex->masked[k] = m;
+				if (lex->masked[k] < cover)
+					lex->masked[k] = cover;
 		}
 }
 
@@ -193,11 +123,14 @@ crisis_check(struct crisis_lexicon *lex, const char *text, size_t len,
 	const struct crisis_index *terms = &lex->group[CRISIS_GROUP_TERMS];
 	const struct crisis_text *t = &lex->text;
 	const struct crisis_alt *a;
+	struct crisis_match m;
 	bool laugh;
 	size_t end;
 
 	memset(v, 0, sizeof(*v));
-	crisis_index_prepare(lex);
+	for (int g = 0; g < CRISIS_GROUPS; g++)
+		if (!crisis_index_build(&lex->group[g]))
+			return false;
 	if (!crisis_normalize(&lex->norm, text, len, &lex->text) ||
 	    !ensure_mask(lex))
 		return false;
@@ -206,7 +139,8 @@ crisis_check(struct crisis_lexicon *lex, const char *text, size_t len,
 	for (size_t i = 0; i < t->len; i++) {
 		if (lex->masked[i] == CRISIS_MASK_EXCEPTED)
 			continue;
-		FOR_EACH_MATCH_AT(terms, t, i, lex->masked, a, end) {
+		for (crisis_match_start(&m, terms, t, i, lex->masked);
+		    crisis_match_next(&m, &a, &end);) {
 			if ((a->entry->flags & CRISIS_FLAG_SOFT) && laugh)
 				continue;
 			if ((a->entry->flags & CRISIS_FLAG_NEG) &&

@@ -78,11 +78,8 @@ crisis_lexicon_free(struct crisis_lexicon *lex)
 {
 	if (lex == NULL)
 		return;
-	for (int g = 0; g < CRISIS_GROUPS; g++) {
-		for (size_t i = 0; i < lex->group[g].len; i++)
-			free(lex->group[g].alt[i].cp);
-		free(lex->group[g].alt);
-	}
+	for (int g = 0; g < CRISIS_GROUPS; g++)
+		crisis_index_free(&lex->group[g]);
 	for (size_t i = 0; i < lex->nentries; i++)
 		free(lex->entries[i]);
 	free(lex->entries);
@@ -238,9 +235,12 @@ alt_add(struct crisis_lexicon *lex, const struct crisis_entry *e,
 		return false;
 	memcpy(a->cp, t->cp, t->len * sizeof(*a->cp));
 	a->len = t->len;
+	for (a->head = 0; a->head < a->len && a->cp[a->head] != CRISIS_GAP;
+	    a->head++)
+		;
 	a->entry = e;
 	ix->len++;
-	ix->sorted = false;
+	ix->built = false;
 	return true;
 }
 

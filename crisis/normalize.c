@@ -2,15 +2,13 @@
  * normalize.c - Japanese text into the form the lexicon is matched in.
  *
  * ｼﾆﾀｲ, シニタイ, し に た い, しにたいーーー and ｓｈｉｎｉｔａｉ must all meet
- * one lexicon entry. ICU does the parts that need Unicode's tables:
- * NFKC with case folding (half-width kana and voiced marks, full-width
- * letters, upper case) and its Katakana-Hiragana transliterator. The
- * prolonged sound mark goes first: the transliterator would read it as a
- * vowel, and らくになりたーい would miss なりたい. What is
- * left is small enough to do here: elongation dropped (ー, and small vowels
- * such as the ぁ of つらぁい), other small kana read as large ones (っ as
- * つ), everything that is not a letter or a digit dropped (spaces,
- * punctuation, emoji), and runs of one character collapsed (つらすぎいいい).
+ * one lexicon entry. ICU does the part that needs Unicode's tables: NFKC
+ * with case folding (half-width kana and their voiced marks, full-width
+ * letters, upper case). The rest is plain code point work: katakana read
+ * as hiragana, elongation dropped (ー, and small vowels such as the ぁ of
+ * つらぁい), other small kana read as large ones (っ as つ), everything that
+ * is not a letter or a digit dropped (spaces, punctuation, emoji), and
+ * runs of one character collapsed (つらすぎいいい).
  */
 #include "crisis_internal.h"
 
@@ -49,17 +47,11 @@ bool
 crisis_norm_init(struct crisis_norm *n, char *why, size_t whylen)
 {
 	UErrorCode err = U_ZERO_ERROR;
-	UChar id[32];
 
 	memset(n, 0, sizeof(*n));
 	n->nfkc = unorm2_getNFKCCasefoldInstance(&err);
-	u_uastrcpy(id, "Katakana-Hiragana");
-	if (U_SUCCESS(err))
-		n->kana = utrans_openU(id, -1, UTRANS_FORWARD, NULL, 0, NULL,
-		    &err);
 	if (U_FAILURE(err)) {
 		snprintf(why, whylen, "ICU: %s", u_errorName(err));
-		crisis_norm_free(n);
 		return false;
 	}
 	return true;
@@ -68,8 +60,6 @@ crisis_norm_init(struct crisis_norm *n, char *why, size_t whylen)
 void
 crisis_norm_free(struct crisis_norm *n)
 {
-	if (n->kana != NULL)
-		utrans_close(n->kana);
 	free(n->a);
 	free(n->b);
 	memset(n, 0, sizeof(*n));
@@ -126,19 +116,17 @@ fold(struct crisis_norm *n, int32_t alen)
 }
 
 /*
- * Katakana to hiragana in n->b, in place; the new length, or -1. Kana
- * for kana, one for one: twice the room is more than it can need.
+ * Katakana to hiragana: the two blocks are laid out alike, 0x60 apart,
+ * from ァ to ヶ and for the iteration marks ヽ ヾ; ヷ to ヺ have no
+ * hiragana and stay. ICU's Katakana-Hiragana transliterator does the same
+ * but cost more than the rest of the check together (bench/, 2026-11).
  */
-static int32_t
-to_hiragana(struct crisis_norm *n, int32_t blen)
+static UChar32
+to_hiragana(UChar32 c)
 {
-	UErrorCode err = U_ZERO_ERROR;
-	int32_t len = blen, limit = blen;
-
-	if (!grow(&n->b, &n->bcap, blen * 2 + 16))
-		return -1;
-	utrans_transUChars(n->kana, n->b, &len, n->bcap, 0, &limit, &err);
-	return U_SUCCESS(err) ? len : -1;
+	if ((c >= 0x30A1 && c <= 0x30F6) || c == 0x30FD || c == 0x30FE)
+		return c - 0x60;
+	return c;
 }
 
 /*
@@ -170,18 +158,6 @@ kept(UChar32 c)
 	return c != 0 && (u_isalpha(c) || u_isdigit(c));
 }
 
-/* Removes prolonged sound marks (ー; NFKC made ｰ one) from n->b. */
-static int32_t
-drop_elongation(struct crisis_norm *n, int32_t blen)
-{
-	int32_t w = 0;
-
-	for (int32_t r = 0; r < blen; r++)
-		if (n->b[r] != 0x30FC)
-			n->b[w++] = n->b[r];
-	return w;
-}
-
 void
 crisis_collapse_runs(struct crisis_text *t)
 {
@@ -202,14 +178,13 @@ crisis_normalize(struct crisis_norm *n, const char *text, size_t len,
 
 	out->len = 0;
 	if ((alen = to_utf16(n, text, len)) < 0 ||
-	    !grow(&n->b, &n->bcap, alen + 16) || (blen = fold(n, alen)) < 0 ||
-	    (blen = to_hiragana(n, drop_elongation(n, blen))) < 0)
+	    !grow(&n->b, &n->bcap, alen + 16) || (blen = fold(n, alen)) < 0)
 		return false;
 	while (i < blen) {
 		UChar32 c;
 
 		U16_NEXT(n->b, i, blen, c);
-		c = large_kana(c);
+		c = large_kana(to_hiragana(c));
 		if (kept(c) && (out->len == 0 || out->cp[out->len - 1] != c) &&
 		    !crisis_text_push(out, c))
 			return false;
