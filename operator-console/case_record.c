@@ -59,16 +59,25 @@ static const char record_sql[] =
 "    WHERE cr.contact_id = ct.id AND cr.lifted_at IS NULL"
 "      AND (cr.ends_at IS NULL OR cr.ends_at > $3::timestamptz)) x ON true";
 
-/* The record's lists, one row each: type, id, then per type. */
+/*
+ * The record's lists, one row each: type, id, then per type. A
+ * conversation brings its crisis level and its escalation steps (what,
+ * when; the details are read through the conversation).
+ */
 static const char record_items_sql[] =
 "SELECT 'referral', r.id, r.agency, r.referred_on::text, r.outcome, r.note,"
-"    r.note_key_id, NULL::text FROM referrals r WHERE r.contact_id = $1::bigint"
+"    r.note_key_id, NULL::text, NULL::text"
+"  FROM referrals r WHERE r.contact_id = $1::bigint"
 " UNION ALL "
 "SELECT 'follow_up', f.id, NULL, f.due_on::text, NULL, f.plan, f.plan_key_id,"
-"    " SQL_ISO("f.done_at") " FROM follow_ups f WHERE f.contact_id = $1::bigint"
+"    " SQL_ISO("f.done_at") ", NULL FROM follow_ups f"
+"  WHERE f.contact_id = $1::bigint"
 " UNION ALL "
 "SELECT 'conversation', c.id, c.state, " SQL_ISO("c.opened_at") ","
-"    c.close_reason, NULL, NULL, " SQL_ISO("c.closed_at")
+"    c.close_reason, NULL, c.crisis_level, " SQL_ISO("c.closed_at") ","
+"    (SELECT json_agg(json_build_object('step', e.step, 'status', e.status,"
+"        'contacted_at', " SQL_ISO("e.contacted_at") ") ORDER BY e.id)"
+"       FROM escalation_steps e WHERE e.conversation_id = c.id)::text"
 "  FROM conversations c WHERE c.contact_id = $1::bigint"
 " ORDER BY 1, 2";
 
@@ -254,6 +263,10 @@ record_items_done(void *arg, const PGresult *res, const char *why)
 			add_text_or_null(e, "opened_at", res, i, 3);
 			add_text_or_null(e, "close_reason", res, i, 4);
 			add_text_or_null(e, "closed_at", res, i, 7);
+			cJSON_AddNumberToObject(e, "crisis_level",
+			    atoi(PQgetvalue(res, i, 6)));
+			cJSON_AddItemToObject(e, "escalation", cJSON_Parse(
+			    PQgetisnull(res, i, 8) ? "[]" : PQgetvalue(res, i, 8)));
 			cJSON_AddItemToArray(convs, e);
 		}
 	}

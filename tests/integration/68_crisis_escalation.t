@@ -83,6 +83,12 @@ is(q1("SELECT count(*) FROM escalation_steps WHERE detail::text LIKE '%警察%'"
 is(q1("SELECT count(*) FROM audit_log WHERE action = 'escalation.record'"), 3, 'each step audited');
 ok(q1("SELECT count(*) FROM audit_log WHERE action = 'escalation.view'") >= 1, 'and each reading');
 
+my $contact = q1("SELECT contact_id FROM conversations WHERE id = $conv");
+($st, $r) = $sup->get("/api/contacts/$contact/case-record");
+my ($in_record) = grep { $_->{id} == $conv } @{ $r->{conversations} };
+is($in_record->{crisis_level}, 2, 'the case record shows the conversation at high risk');
+is_deeply([ map { "$_->{step}:$_->{status}" } @{ $in_record->{escalation} } ],
+	[qw(police:done situation:done prefecture:not_needed)], 'with its escalation steps in order');
 ($st) = $cou->post("/api/conversations/$conv/close", { reason => 'emergency', seen => $seen + 0 });
 is($st, 200, 'now it can be closed');
 is(q1("SELECT string_agg(action, ',' ORDER BY id) FROM audit_log WHERE object_id = $conv"
