@@ -253,6 +253,7 @@ test_apply_valid(void)
 		{ "autoreply_text_only", "\"文字で送ってください。\"" },
 		{ "autoreply_greeting", "\"{desk}です。{audience}の方へ。{hours}\"" },
 		{ "autoreply_welcome_back", "\"おかえりなさい。{hotlines}\"" },
+		{ "autoreply_crisis", "\"110番か119番へ。{hotlines}\"" },
 		{ "reply_deadline", "{\"kind\": \"business_minutes\", "
 		    "\"minutes\": 90}" },
 	};
