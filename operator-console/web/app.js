@@ -18,6 +18,8 @@
 	var TZ = "Asia/Tokyo";
 	var DEBOUNCE_MS = 100;
 	var TICK_MS = 30000;
+	var FIELD_MAX = 2048;		/* bytes: an escalation step's each text */
+	var REASON_MAX = 4096;		/* bytes: a crisis level's reason */
 	var IDLE_WARN_MS = 2 * 60 * 1000;
 	var NEAR_BOTTOM_PX = 80;
 	var WEEKDAYS = {
@@ -76,7 +78,14 @@
 		recBase: null,		/* its form's values, as JSON, as loaded */
 		recMine: null,		/* the counsellor's, after a conflict */
 		recDrafts: {},		/* contact id -> {values, version} */
-		recOpen: true
+		recOpen: true,
+		alerts: [],		/* supervisors: unacknowledged, one per conversation */
+		alertsSeq: 0,
+		acking: {},		/* conversation id -> true while acknowledging */
+		esc: null,		/* {id, level, r}: the open conversation's escalation record */
+		escSeq: 0,
+		escStale: false,
+		levelFor: null
 	};
 
 	/* ---- words ---- */
@@ -406,6 +415,8 @@
 		if (!signedIn)
 			showIdle(false);
 		renderHeader();
+		renderAlerts();
+		renderSound();
 		updateTitle();
 	}
 
@@ -438,7 +449,11 @@
 					n++;
 			}
 		}
-		document.title = (n > 0 ? "(" + n + ") " : "") + t("app.title");
+		/* A crisis alert shows in the tab's title too: the desk may be behind another window. */
+		document.title = (isSupervisor() && state.view === "desk" &&
+		    state.alerts.length > 0 ? t("alert.title",
+		    { n: state.alerts.length }) : "") + (n > 0 ? "(" + n + ") " : "") +
+		    t("app.title");
 	}
 
 	/* ---- signing in ---- */
@@ -747,8 +762,13 @@
 		renderDeadlines();
 		setPresence(rememberedPresence());
 		scheduleQueue(0);
-		if (isSupervisor())
+		if (isSupervisor()) {
 			scheduleDeadlines(0);
+			scheduleAlerts(0);
+			/* Signed in here by hand: the page may already play sound. */
+			if (navigator.userActivation && navigator.userActivation.hasBeenActive)
+				unlockAudio();
+		}
 		loadDesk();
 	}
 
@@ -798,21 +818,31 @@
 		state.recMine = null;
 		state.recDrafts = {};
 		state.recSeq++;
-		["close-dialog", "transfer-dialog"].forEach(function (d) {
+		state.alerts = [];
+		state.acking = {};
+		state.alertsSeq++;
+		state.esc = null;
+		state.escSeq++;
+		state.escStale = false;
+		state.levelFor = null;
+		["close-dialog", "transfer-dialog", "level-dialog"].forEach(function (d) {
 			if ($(d).open)
 				$(d).close();
 		});
 		/* Nobody's words stay in the page after a sign-out. */
 		setRecValues({});
 		["close-note", "transfer-note", "nick-input", "ref-note", "fu-plan",
-		    "fu-date"].forEach(function (id) { $(id).value = ""; });
+		    "fu-date", "level-reason", "esc-who", "esc-ref", "esc-outcome",
+		    "esc-at"].forEach(function (id) { $(id).value = ""; });
 		rsReset();
-		["deadlines", "ref-list", "fu-list", "rc-list", "rec-mine"].forEach(
+		["deadlines", "ref-list", "fu-list", "rc-list", "rec-mine", "alert-list",
+		    "esc-steps"].forEach(
 		    function (id) { $(id).replaceChildren(); });
 		$("history").replaceChildren();
 		$("composer").value = "";
 		$("note-input").value = "";
 		showIdle(false);
+		renderAlerts();
 	}
 
 	function renderHeader() {
@@ -922,7 +952,7 @@
 
 	function openEvents() {
 		var es, types = ["hello", "resync", "inbound", "conversation",
-		    "signed_out"];
+		    "crisis", "crisis_alert", "signed_out"];
 
 		closeEvents();
 		if (typeof window.EventSource !== "function")
@@ -1002,13 +1032,22 @@
 		}
 		if (!isStaff() || state.view !== "desk")
 			return;
+		/* An alert shows before anything is fetched: seconds may count. */
+		if (type === "crisis_alert")
+			onCrisisAlert(data);
 		scheduleQueue(undefined, true);
 		if (isSupervisor())
 			scheduleDeadlines(undefined, true);
+		if (isSupervisor() && (type === "crisis" || type === "crisis_alert" ||
+		    type === "hello" || type === "resync"))
+			scheduleAlerts(undefined, true);
 		if (state.openId === null)
 			return;
 		if (type === "hello" || type === "resync") {
 			concerned = true;
+			state.escStale = true;
+		} else if (type === "crisis" || type === "crisis_alert") {
+			concerned = Number(data.conversation) === state.openId;
 		} else if (type === "inbound") {
 			ids = Array.isArray(data.conversations) ? data.conversations : [];
 			for (i = 0; i < ids.length; i++)
@@ -1016,6 +1055,9 @@
 					concerned = true;
 		} else if (type === "conversation") {
 			concerned = Number(data.id) === state.openId;
+			/* A step recorded by someone else: read the record again. */
+			if (concerned && data.change === "escalation")
+				state.escStale = true;
 			/* {"conversations", "change": "delivery"}: sent, retrying... */
 			ids = Array.isArray(data.conversations) ? data.conversations : [];
 			for (i = 0; i < ids.length; i++)
@@ -1087,6 +1129,10 @@
 				scheduleQueue(0, true);
 			if (isSupervisor())
 				scheduleDeadlines(0, true);
+			renderAlerts();
+			/* Without the stream, alerts are polled: never missed for long. */
+			if (isSupervisor() && connState !== "connected")
+				scheduleAlerts(0, true);
 		}
 	}
 
@@ -1269,6 +1315,14 @@
 		return m;
 	}
 
+	/* The level in words: high and medium look different, and say so. */
+	function crisisMark(level) {
+		var high = Number(level) >= 2;
+
+		return mark(high ? "crisis" : "crisis-mid",
+		    t(high ? "crisis.mark_2" : "crisis.mark_1"), "crisis-mark");
+	}
+
 	function restrictedMark() {
 		return mark("restricted", t("queue.restricted"), "restricted-mark");
 	}
@@ -1291,8 +1345,10 @@
 		b.type = "button";
 		b.setAttribute("data-testid", testid || "queue-item");
 		b.setAttribute("data-conversation-id", String(c.id));
-		if (c.crisis_level > 0)
+		if (c.crisis_level >= 2)
 			b.classList.add("is-crisis");
+		else if (c.crisis_level > 0)
+			b.classList.add("is-crisis-mid");
 		if (overdue)
 			b.classList.add("is-overdue");
 		else if (c.due_soon)
@@ -1307,7 +1363,7 @@
 		}
 
 		if (c.crisis_level > 0)
-			top.appendChild(mark("crisis", t("queue.crisis")));
+			top.appendChild(crisisMark(c.crisis_level));
 		if (c.restricted)
 			top.appendChild(restrictedMark());
 		top.appendChild(el("span", "q-case", caseName(c)));
@@ -1517,6 +1573,12 @@
 			$("nick-input").value = state.nickShown = "";
 			$("note-input").value = state.noteDrafts[id] || "";
 			$("history").replaceChildren();
+			state.esc = null;
+			state.escSeq++;
+			state.escStale = false;
+			escFormReset();
+			/* Its own record (and escalation) from the top. */
+			document.querySelector(".record-scroll").scrollTop = 0;
 			clearError();
 		}
 		state.selectedId = id;
@@ -1541,6 +1603,7 @@
 			if (!initial)
 				clearError(true);
 			renderConversation(initial);
+			syncEscalation(r, bg);
 		}, function (e) {
 			if (seq !== state.convSeq || id !== state.openId)
 				return;
@@ -1577,6 +1640,8 @@
 			$("history").replaceChildren();
 			renderActions(null);
 			updateCompose(null);
+			renderLevel(null);
+			renderEscalation();
 			return;
 		}
 		c = state.conv.conversation || {};
@@ -1596,8 +1661,7 @@
 		renderNick(c);
 
 		badges.replaceChildren();
-		if (c.crisis_level > 0)
-			badges.appendChild(mark("crisis", t("queue.crisis")));
+		renderLevel(c);
 		if (c.restricted)
 			badges.appendChild(restrictedMark());
 		badges.appendChild(el("span", "tag " + (contact.returning ?
@@ -1628,6 +1692,7 @@
 			    Date.parse(c.waiting_since)) })));
 
 		renderActions(c);
+		renderEscalation();
 	}
 
 	/* Who may do what: the server decides; the buttons follow it. */
@@ -1800,7 +1865,7 @@
 			line.appendChild(el("span", "event-who", name));
 		if (e.code !== null && e.code !== undefined && e.code !== "") {
 			extra = kind.indexOf("crisis") === 0 ?
-			    t("event.level", { code: String(e.code) }) :
+			    t("event.level_to", { level: levelName(e.code) }) :
 			    t("event.code", { code: codeLabel(
 			    deskList("close_reasons"), String(e.code)) });
 			line.appendChild(el("span", "event-code", extra));
@@ -1808,7 +1873,8 @@
 		line.appendChild(timeEl(e.at));
 		li.appendChild(line);
 		if (e.text)
-			li.appendChild(el("div", "event-text", String(e.text)));
+			li.appendChild(el("div", "event-text", kind.indexOf("crisis_") === 0 ?
+			    t("event.reason", { text: String(e.text) }) : String(e.text)));
 		return li;
 	}
 
@@ -2176,6 +2242,12 @@
 			fresh = null;
 			ok(r);
 		}, function (e) {
+			if (e.code === "escalation_incomplete") {
+				if (dialog)
+					$(dialog + "-dialog").close();
+				closeBlocked(id);
+				return;
+			}
 			if (dialog && e.code !== "signed_out" &&
 			    e.code !== "sign_in_incomplete" && e.code !== "new_message") {
 				err.textContent = t(errorKey(e.code, ctx),
@@ -2241,6 +2313,8 @@
 		state.closeSeen = newestSeen();
 		choices(box, deskList("close_reasons"), "radio", "close-reason", same);
 		$("close-error").textContent = "";
+		$("close-esc").textContent = escMissingText("close.esc_warning");
+		$("close-esc").hidden = $("close-esc").textContent === "";
 		$("close-dialog").showModal();
 		focusSoon(box.querySelector("input:checked") ||
 		    box.querySelector("input"));
@@ -2868,6 +2942,741 @@
 		focusSoon(open ? $("rec-hide") : $("rec-toggle"));
 	}
 
+	/* ---- supervisors: crisis alerts, a banner above the desk ---- */
+
+	var scheduleAlerts = refresher(fetchAlerts);
+
+	/*
+	 * GET /api/crisis/alerts: what still waits for an acknowledgement.
+	 * An answer older than a change made here (an alert from the stream,
+	 * an acknowledgement) is dropped: the next read says what is true.
+	 */
+	function fetchAlerts(bg) {
+		var seq;
+
+		if (!isSupervisor() || !state.mainStarted)
+			return Promise.resolve();
+		seq = ++state.alertsSeq;
+		return api("GET", "/api/crisis/alerts", undefined, { bg: bg })
+		    .then(function (r) {
+			if (seq !== state.alertsSeq || !state.mainStarted)
+				return;
+			state.alerts = groupAlerts(Array.isArray(r.alerts) ? r.alerts : []);
+			renderAlerts();
+		}, function (e) {
+			fail(e, "alerts", true);
+		});
+	}
+
+	/* One row per conversation: an acknowledgement is per conversation. */
+	function groupAlerts(list) {
+		var rows = [], by = {};
+
+		list.forEach(function (a) {
+			var id = Number(a.conversation), row = by[id];
+
+			if (!(id > 0))
+				return;
+			if (row === undefined) {
+				row = by[id] = { conversation: id, case_number: null,
+				    at: a.at, round: 0 };
+				rows.push(row);
+			}
+			/* Oldest first: the first rise says since when; the newest, how. */
+			row.case_number = a.case_number || row.case_number;
+			row.round = Math.max(row.round, Number(a.alerts_sent) || 0);
+			row.source = a.source;
+			row.raised_by = a.raised_by || null;
+		});
+		return rows;
+	}
+
+	function findAlert(id) {
+		for (var i = 0; i < state.alerts.length; i++)
+			if (state.alerts[i].conversation === id)
+				return state.alerts[i];
+		return null;
+	}
+
+	function alertCase(a) {
+		var i;
+
+		if (a.case_number)
+			return a.case_number;
+		i = indexOf(a.conversation);
+		return i >= 0 ? caseName(state.queue[i]) : "#" + a.conversation;
+	}
+
+	/* A round from the stream: shown at once, with the sound. */
+	function onCrisisAlert(data) {
+		var id = Number(data.conversation), row;
+
+		if (!isSupervisor() || !(id > 0))
+			return;
+		state.alertsSeq++;
+		row = findAlert(id);
+		if (row === null) {
+			row = { conversation: id, case_number: null, round: 0,
+			    at: new Date(serverNow()).toISOString(), source: null,
+			    raised_by: null };
+			state.alerts.push(row);
+		}
+		row.round = Math.max(row.round, Number(data.round) || 1);
+		renderAlerts();
+		chime();
+		announceUrgent(t("alert.new", { case: alertCase(row) }));
+	}
+
+	var urgentTimer = null;
+
+	/* Said at once by a screen reader, over what it was saying. */
+	function announceUrgent(text) {
+		var live = $("live-urgent");
+
+		live.textContent = "";
+		if (urgentTimer !== null)
+			clearTimeout(urgentTimer);
+		urgentTimer = setTimeout(function () {
+			urgentTimer = null;
+			live.textContent = text;
+		}, 60);
+	}
+
+	/* "19:55", then "3分前": when it rose, and how long it has waited. */
+	function alertRow(a) {
+		var li = el("li", "alert-row"), info = el("span", "alert-info"),
+		    ms = serverNow() - Date.parse(a.at), when, open, ack;
+
+		li.setAttribute("data-testid", "crisis-alert");
+		li.setAttribute("data-conversation-id", String(a.conversation));
+		info.appendChild(el("span", "alert-case", alertCase(a)));
+		when = el("span", "alert-when", t("alert.when", { time: fmtTime(a.at),
+		    ago: ms < 60000 ? t("alert.just_now") : t("alert.ago",
+		    { time: fmtDuration(ms) }) }));
+		when.title = fmtDateTime(a.at);
+		info.appendChild(when);
+		if (a.source)
+			info.appendChild(el("span", "alert-source", a.source === "raised" ?
+			    (a.raised_by ? t("alert.raised_by", { name: a.raised_by }) :
+			    t("alert.raised")) : t("alert.detected")));
+		if (a.round > 0)
+			info.appendChild(el("span", "alert-round", t("alert.round",
+			    { n: a.round })));
+		open = el("button", "btn alert-open", t("alert.open"));
+		ack = el("button", "btn alert-ack", t("alert.ack"));
+		[[open, "open"], [ack, "ack"]].forEach(function (x) {
+			x[0].type = "button";
+			x[0].setAttribute("data-action", x[1]);
+			x[0].setAttribute("data-conversation-id", String(a.conversation));
+			x[0].setAttribute("data-testid", "crisis-alert-" + x[1]);
+		});
+		/* Busy, not disabled: a disabled button would drop the focus. */
+		if (state.acking[a.conversation]) {
+			ack.setAttribute("aria-busy", "true");
+			ack.setAttribute("aria-disabled", "true");
+		}
+		li.append(info, el("span", "alert-buttons"));
+		li.lastChild.append(open, ack);
+		return li;
+	}
+
+	function renderAlerts() {
+		var box = $("alerts"), list = $("alert-list"), show = isSupervisor() &&
+		    state.view === "desk" && state.alerts.length > 0,
+		    active = document.activeElement, keep = null, inside,
+		    fresh = document.createElement("ul"), again;
+
+		inside = box.contains(active);
+		if (inside && active.getAttribute("data-action"))
+			keep = "[data-action=" + active.getAttribute("data-action") +
+			    "][data-conversation-id=\"" +
+			    active.getAttribute("data-conversation-id") + "\"]";
+		state.alerts.forEach(function (a) {
+			fresh.appendChild(alertRow(a));
+		});
+		/* Rebuilt only when it changed: a press in progress survives. */
+		if (fresh.innerHTML !== list.innerHTML)
+			list.replaceChildren.apply(list,
+			    Array.prototype.slice.call(fresh.childNodes));
+		$("alerts-heading").textContent = t("alert.heading",
+		    { n: state.alerts.length });
+		if (box.hidden !== !show)
+			keepEnd(function () {
+				box.hidden = !show;
+			});
+		renderSound();
+		updateTitle();
+		if (!inside || box.contains(document.activeElement))
+			return;
+		/* The row that had the focus went: the next one, or the desk. */
+		again = keep !== null ? list.querySelector(keep) : null;
+		if (again === null)
+			again = list.querySelector("[data-action=ack]");
+		focusSoon(again !== null ? again : state.openId !== null ?
+		    $("history") : $("queue"));
+	}
+
+	function ackAlert(id) {
+		var row = findAlert(id);
+
+		if (row === null || state.acking[id])
+			return;
+		state.acking[id] = true;
+		renderAlerts();
+		function done() {
+			state.alertsSeq++;
+			state.alerts = state.alerts.filter(function (a) {
+				return a.conversation !== id;
+			});
+			announce(t("alert.acked", { case: alertCase(row) }));
+		}
+		api("POST", "/api/conversations/" + id + "/crisis/ack", {})
+		    .then(done, function (e) {
+			/* Another supervisor was first: it is acknowledged. */
+			if (e.code === "nothing_to_acknowledge")
+				done();
+			else
+				fail(e, "ack");
+		}).then(function () {
+			delete state.acking[id];
+			renderAlerts();
+			scheduleAlerts(0);
+			scheduleQueue(0);
+		});
+	}
+
+	function onAlertClick(ev) {
+		var b = ev.target.closest("[data-action]"), id;
+
+		if (b === null || b.disabled)
+			return;
+		id = Number(b.getAttribute("data-conversation-id"));
+		if (b.getAttribute("data-action") === "ack") {
+			ackAlert(id);
+		} else {
+			showTab("queue");
+			openConversation(id);
+			focusSoon($("history"));
+		}
+	}
+
+	/* ---- the alert sound: made here with Web Audio, no file ---- */
+
+	var audio = { ctx: null, chimes: 0 };
+
+	function audioClass() {
+		return window.AudioContext || window.webkitAudioContext || null;
+	}
+
+	function audioReady() {
+		return audio.ctx !== null && audio.ctx.state === "running";
+	}
+
+	/*
+	 * Browsers let a page play sound only once the user has done
+	 * something on it: the context is made (or resumed) in such a moment,
+	 * never before, so the first alert does not meet a silent one.
+	 */
+	function unlockAudio() {
+		var AC = audioClass();
+
+		if (AC === null || !isSupervisor() || !state.mainStarted)
+			return Promise.resolve();
+		if (audio.ctx === null) {
+			try {
+				audio.ctx = new AC();
+			} catch (e) {
+				return Promise.resolve();
+			}
+			audio.ctx.addEventListener("statechange", renderSound);
+		}
+		renderSound();
+		if (audio.ctx.state === "running")
+			return Promise.resolve();
+		return audio.ctx.resume().catch(function () { return null; })
+		    .then(renderSound);
+	}
+
+	function onGesture() {
+		if (!audioReady() && isSupervisor() && state.mainStarted)
+			unlockAudio();
+	}
+
+	/* A soft falling two-note chime, about a second long. */
+	function chime() {
+		var ctx = audio.ctx, at;
+
+		if (!audioReady()) {
+			renderSound();
+			return;
+		}
+		at = ctx.currentTime + 0.03;
+		tone(ctx, 659.25, at, 0.9);
+		tone(ctx, 523.25, at + 0.35, 1.2);
+		audio.chimes++;
+		$("alerts").setAttribute("data-chimes", String(audio.chimes));
+	}
+
+	function tone(ctx, freq, at, len) {
+		var osc = ctx.createOscillator(), gain = ctx.createGain();
+
+		osc.type = "sine";
+		osc.frequency.value = freq;
+		gain.gain.setValueAtTime(0.0001, at);
+		gain.gain.exponentialRampToValueAtTime(0.3, at + 0.02);
+		gain.gain.exponentialRampToValueAtTime(0.0001, at + len);
+		osc.connect(gain);
+		gain.connect(ctx.destination);
+		osc.start(at);
+		osc.stop(at + len + 0.05);
+	}
+
+	/* The button says the sound is off, and turns it on (with a chime). */
+	function testSound() {
+		unlockAudio().then(function () {
+			if (audioReady()) {
+				chime();
+				announce(t("sound.on"));
+			}
+		});
+	}
+
+	function renderSound() {
+		var ready = audioReady(), can = audioClass() !== null,
+		    sup = isSupervisor() && state.view === "desk";
+
+		$("sound").hidden = !sup || ready || !can;
+		$("sound").title = t("sound.enable_title");
+		$("alert-sound").hidden = ready || !can;
+		$("alerts").setAttribute("data-sound", ready ? "on" : "blocked");
+	}
+
+	/* ---- the crisis level of the open conversation ---- */
+
+	function levelName(level) {
+		var n = Number(level);
+
+		return t("level." + (n >= 2 ? 2 : n >= 1 ? 1 : 0));
+	}
+
+	/* Always shown; changeable while the conversation is open. */
+	function renderLevel(c) {
+		var btn = $("level"), n = c ? Number(c.crisis_level) || 0 : 0;
+
+		btn.hidden = !c;
+		btn.disabled = !c || c.state === "closed";
+		btn.setAttribute("data-level", String(n));
+		$("level-text").textContent = t("level.text", { level: levelName(n) });
+		btn.setAttribute("aria-label", btn.disabled ? t("level.text",
+		    { level: levelName(n) }) : t("level.change_label",
+		    { level: levelName(n) }));
+	}
+
+	function openLevel() {
+		var c = state.conv && state.conv.conversation, box = $("level-choices"),
+		    now;
+
+		if (!c || c.state === "closed")
+			return;
+		now = Number(c.crisis_level) || 0;
+		/* A reason half-written for this conversation stays. */
+		if (state.levelFor !== state.openId)
+			$("level-reason").value = "";
+		state.levelFor = state.openId;
+		box.replaceChildren.apply(box, [2, 1, 0].map(function (n) {
+			var lab = el("label", "choice level-choice level-choice-" + n),
+			    input = el("input");
+
+			input.type = "radio";
+			input.name = "level";
+			input.value = String(n);
+			input.disabled = n === now;
+			input.setAttribute("data-testid", "crisis-choice");
+			lab.append(input, el("span", null, t("level.opt_" + n) +
+			    (n === now ? t("level.current") : "")));
+			return lab;
+		}));
+		$("level-error").textContent = "";
+		levelEffect();
+		$("level-dialog").showModal();
+		focusSoon(box.querySelector("input:not(:disabled)"));
+	}
+
+	/* What the change will do, said before it is done. */
+	function levelEffect() {
+		var c = state.conv && state.conv.conversation,
+		    r = $("level-choices").querySelector("input:checked"),
+		    to = r ? Number(r.value) : null, key = null;
+
+		if (to === 2)
+			key = "level.effect_up";
+		else if (to !== null && c && Number(c.crisis_level) === 2)
+			key = "level.effect_down";
+		$("level-effect").hidden = key === null;
+		$("level-effect").textContent = key ? t(key) : "";
+	}
+
+	function confirmLevel(ev) {
+		var r = $("level-choices").querySelector("input:checked"),
+		    reason = $("level-reason").value.trim(), level, bad = null;
+
+		ev.preventDefault();
+		if (r === null)
+			bad = ["err.level.choose", $("level-choices").querySelector(
+			    "input:not(:disabled)")];
+		else if (reason === "")
+			bad = ["err.level.reason", $("level-reason")];
+		else if (new TextEncoder().encode(reason).length > REASON_MAX)
+			bad = ["err.level.too_long", $("level-reason")];
+		if (bad !== null) {
+			$("level-error").textContent = t(bad[0]);
+			focusSoon(bad[1]);
+			return;
+		}
+		level = Number(r.value);
+		convAction($("level-confirm"), "crisis", { level: level,
+		    reason: reason }, "level", function () {
+			$("level-reason").value = "";
+			state.levelFor = null;
+			announce(t("level.done", { level: levelName(level) }));
+		}, "level");
+	}
+
+	/* ---- the escalation record of the open conversation ---- */
+
+	/*
+	 * Read while the conversation is, or was, in crisis. Each read is
+	 * audited: it is read again only when something says it changed (the
+	 * level, a step recorded, the stream reopened), not on every refresh.
+	 */
+	function syncEscalation(r, bg) {
+		var c = r.conversation || {}, h = Array.isArray(r.history) ?
+		    r.history : [], level = Number(c.crisis_level) || 0,
+		    x = state.esc, wanted = level > 0 || h.some(function (e) {
+			return e.type === "event" && /^crisis_/.test(String(e.kind));
+		    });
+
+		if (x !== null && x.id !== state.openId)
+			x = state.esc = null;
+		if (!wanted && x === null)
+			return;
+		if (x === null || x.level !== level || state.escStale)
+			loadEscalation(state.openId, bg);
+	}
+
+	function loadEscalation(id, bg) {
+		var seq = ++state.escSeq;
+
+		state.escStale = false;
+		return api("GET", "/api/conversations/" + id + "/escalation",
+		    undefined, { bg: bg }).then(function (r) {
+			if (seq !== state.escSeq || id !== state.openId)
+				return;
+			state.esc = { id: id, level: Number(r.crisis_level) || 0, r: r };
+			renderEscalation();
+		}, function (e) {
+			if (seq !== state.escSeq || id !== state.openId)
+				return;
+			if (e.code === "not_found") {
+				state.esc = null;
+				renderEscalation();
+				return;
+			}
+			fail(e, "escalation", bg);
+		});
+	}
+
+	function escRecord() {
+		var x = state.esc;
+
+		return x !== null && x.id === state.openId ? x.r : null;
+	}
+
+	function escLabel(r, code) {
+		var p = (r.protocol || []).filter(function (s) {
+			return itemCode(s) === code;
+		})[0];
+
+		return p ? itemLabel(p) : t("esc.unknown_step", { code: code });
+	}
+
+	/* "警察に連絡、都道府県に連絡" as a sentence, or "" when none is missing. */
+	function escMissingText(key) {
+		var r = escRecord(), c = state.conv && state.conv.conversation,
+		    m = r && Array.isArray(r.missing) ? r.missing : [];
+
+		if (!c || Number(c.crisis_level) !== 2 || m.length === 0)
+			return "";
+		return t(key, { n: m.length, steps: m.map(function (code) {
+			return escLabel(r, code);
+		}).join(t("list.sep")) });
+	}
+
+	function renderEscalation() {
+		var r = escRecord(), c = state.conv && state.conv.conversation,
+		    level = c ? Number(c.crisis_level) || 0 : 0, steps,
+		    show = r !== null && !!c && (level === 2 ||
+		    (r.steps || []).length > 0), missing = $("esc-missing");
+
+		renderEscStrip(c, level, r);
+		$("esc").hidden = !show;
+		if (!show) {
+			$("esc-form").hidden = true;
+			return;
+		}
+		steps = Array.isArray(r.steps) ? r.steps : [];
+		$("esc-of").textContent = t("esc.of", { id: state.openId });
+		missing.textContent = level !== 2 ? "" : r.missing.length > 0 ?
+		    escMissingText("esc.missing") : t("esc.complete");
+		missing.classList.toggle("is-complete", r.missing.length === 0);
+		missing.hidden = level !== 2;
+		renderEscSteps(r, steps);
+		renderEscForm(r, steps);
+	}
+
+	/* Under the conversation's head: at high risk, what is still missing. */
+	function renderEscStrip(c, level, r) {
+		var strip = $("esc-strip"), show = !!c && level === 2, text;
+
+		if (strip.hidden === show)
+			keepEnd(function () { strip.hidden = !show; });
+		if (!show)
+			return;
+		if (r === null)
+			text = t("esc.strip_loading");
+		else if (r.missing.length > 0)
+			text = escMissingText("esc.strip_missing") +
+			    (isSupervisor() ? "" : t("esc.by_supervisor"));
+		else
+			text = t("esc.strip_complete");
+		strip.classList.toggle("is-complete", r !== null &&
+		    r.missing.length === 0);
+		$("esc-strip-text").textContent = text;
+	}
+
+	/* The protocol in its order, each with what was done about it. */
+	function renderEscSteps(r, steps) {
+		var list = $("esc-steps"), by = {}, items = [], codes = {};
+
+		steps.forEach(function (s) { by[s.step] = s; });
+		(r.protocol || []).forEach(function (p) {
+			codes[itemCode(p)] = true;
+			items.push(escItem(itemLabel(p), !!p.required, by[itemCode(p)]));
+		});
+		/* A step the protocol no longer lists stays on record. */
+		steps.forEach(function (s) {
+			if (!codes[s.step])
+				items.push(escItem(t("esc.unknown_step", { code: s.step }),
+				    false, s));
+		});
+		/* Drawn again on every tick: replaced only when it changed. */
+		if (items.map(function (li) { return li.outerHTML; }).join("") !==
+		    list.innerHTML)
+			list.replaceChildren.apply(list, items);
+	}
+
+	function escItem(label, required, s) {
+		var st = s ? (s.status === "done" ? "done" : "not_needed") :
+		    required ? "missing" : "open",
+		    li = el("li", "esc-item is-" + st), body = el("div", "esc-body"),
+		    head = el("div", "esc-item-head"), lines = [];
+
+		li.setAttribute("data-testid", "escalation-item");
+		li.setAttribute("data-state", st);
+		head.appendChild(el("span", "esc-label", label));
+		if (required)
+			head.appendChild(el("span", "tag esc-req", t("esc.required")));
+		body.appendChild(head);
+		li.append(el("span", "esc-state", t("esc.state_" + st)), body);
+		if (!s)
+			return li;
+		if (s.status === "done") {
+			if (s.contacted_at)
+				lines.push(t("esc.detail_at", { time: fmtDateTime(s.contacted_at) }));
+			if (s.counterpart)
+				lines.push(t("esc.detail_who", { text: s.counterpart }));
+			if (s.reference)
+				lines.push(t("esc.detail_ref", { text: s.reference }));
+			if (s.outcome)
+				lines.push(t("esc.detail_outcome", { text: s.outcome }));
+		} else if (s.outcome) {
+			lines.push(t("esc.detail_why", { text: s.outcome }));
+		}
+		lines.forEach(function (x) {
+			body.appendChild(el("div", "esc-detail", x));
+		});
+		body.appendChild(el("div", "esc-by", t("esc.detail_by", {
+		    name: s.recorded_by || "", time: fmtDateTime(s.recorded_at) })));
+		return li;
+	}
+
+	/* Supervisors record; each step once, so only those not yet on record. */
+	function renderEscForm(r, steps) {
+		var form = $("esc-form"), sel = $("esc-step"), done = {}, v = sel.value,
+		    open, opts, first = null;
+
+		steps.forEach(function (s) { done[s.step] = true; });
+		open = (r.protocol || []).filter(function (p) {
+			return !done[itemCode(p)];
+		});
+		form.hidden = !isSupervisor() || open.length === 0;
+		if (form.hidden)
+			return;
+		opts = open.map(function (p) {
+			if (first === null && p.required)
+				first = itemCode(p);
+			return option(itemCode(p), itemLabel(p) + (p.required ?
+			    t("esc.opt_required") : ""));
+		});
+		/* An open list is not pulled from under the pointer by a tick. */
+		if (opts.map(function (o) { return o.outerHTML; }).join("") !==
+		    sel.innerHTML)
+			sel.replaceChildren.apply(sel, opts);
+		sel.value = v;
+		if (sel.value === "" || sel.selectedIndex < 0)
+			sel.value = first !== null ? first : itemCode(open[0]);
+		if ($("esc-at").value === "")
+			$("esc-at").value = tokyoLocal(serverNow());
+		escFormMode();
+	}
+
+	/* "2026-11-27T19:58" on the desk's clock, for a datetime-local input. */
+	function tokyoLocal(ms) {
+		var k = tokyo(ms);
+
+		return k.y + "-" + two(k.m) + "-" + two(k.d) + "T" + two(k.hh) +
+		    ":" + two(k.mm);
+	}
+
+	function escDone() {
+		var r = $("esc-form").querySelector("input[name=esc-status]:checked");
+
+		return r === null || r.value === "done";
+	}
+
+	/* Done: when, whom, their reference, the outcome. Not needed: why. */
+	function escFormMode() {
+		var done = escDone(), nodes = $("esc-form").querySelectorAll(".esc-done"),
+		    i;
+
+		for (i = 0; i < nodes.length; i++)
+			nodes[i].hidden = !done;
+		$("esc-outcome-label").textContent = t(done ? "esc.outcome" : "esc.why");
+		$("esc-outcome-label").setAttribute("data-i18n", done ? "esc.outcome" :
+		    "esc.why");
+	}
+
+	function escFormReset() {
+		["esc-who", "esc-ref", "esc-outcome", "esc-at"].forEach(function (id) {
+			$(id).value = "";
+			$(id).removeAttribute("aria-invalid");
+		});
+		$("esc-form").querySelector("input[value=done]").checked = true;
+		$("esc-error").textContent = "";
+		escFormMode();
+	}
+
+	/* The server's words for "+09:00": the input holds Tokyo's wall clock. */
+	function tokyoIso(local) {
+		var m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d)(:\d\d)?/.exec(local);
+
+		return m === null ? null : m[1] + (m[2] || ":00") + "+09:00";
+	}
+
+	function escCheck(body) {
+		var at;
+
+		if (body.status === "done") {
+			at = body.contacted_at === null ? NaN : Date.parse(body.contacted_at);
+			if (isNaN(at))
+				return ["err.esc.at", "esc-at"];
+			if (at > serverNow() + 60000)
+				return ["err.esc.future", "esc-at"];
+			if (!body.counterpart)
+				return ["err.esc.counterpart", "esc-who"];
+		} else if (!body.outcome) {
+			return ["err.esc.why", "esc-outcome"];
+		}
+		return [["counterpart", "esc-who"], ["reference", "esc-ref"],
+		    ["outcome", "esc-outcome"]].reduce(function (bad, f) {
+			return bad || (body[f[0]] && new TextEncoder().encode(
+			    body[f[0]]).length > FIELD_MAX ? ["err.esc.too_long", f[1]] :
+			    null);
+		}, null);
+	}
+
+	function addStep(ev) {
+		var id = state.openId, btn = $("esc-add"), done = escDone(), bad,
+		    body = { step: $("esc-step").value, status: done ? "done" :
+		    "not_needed" }, outcome = $("esc-outcome").value.trim();
+
+		ev.preventDefault();
+		if (id === null || btn.disabled || body.step === "")
+			return;
+		if (done) {
+			body.contacted_at = tokyoIso($("esc-at").value);
+			body.counterpart = $("esc-who").value.trim();
+			if ($("esc-ref").value.trim() !== "")
+				body.reference = $("esc-ref").value.trim();
+		}
+		if (outcome !== "")
+			body.outcome = outcome;
+		["esc-at", "esc-who", "esc-outcome", "esc-ref"].forEach(function (f) {
+			$(f).removeAttribute("aria-invalid");
+		});
+		bad = escCheck(body);
+		$("esc-error").textContent = bad ? t(bad[0]) : "";
+		if (bad) {
+			$(bad[1]).setAttribute("aria-invalid", "true");
+			focusSoon($(bad[1]));
+			return;
+		}
+		btn.disabled = true;
+		api("POST", "/api/conversations/" + id + "/escalation", body)
+		    .then(function () {
+			if (id === state.openId)
+				escFormReset();
+			/* The refusal to close pointed here: it has been answered. */
+			if (state.error !== null && /escalation_incomplete/.test(state.error.key))
+				clearError();
+			announce(t("esc.added"));
+		}, function (e) {
+			if (["invalid", "step", "recorded"].indexOf(e.code) >= 0)
+				$("esc-error").textContent = t("err.esc." + e.code);
+			else
+				fail(e, "escalation");
+		}).then(function () {
+			btn.disabled = false;
+			if (id === state.openId)
+				loadEscalation(id);
+		});
+	}
+
+	/* Beside the conversation: the side pane opens, the record in view. */
+	function showEscalation() {
+		if (!state.recOpen) {
+			state.recOpen = true;
+			try {
+				window.localStorage.setItem(REC_KEY, "1");
+			} catch (e) { /* this page only */ }
+			renderRecord();
+		}
+		if (!$("esc").hidden) {
+			$("esc").scrollIntoView({ block: "start" });
+			focusSoon($("esc"));
+		}
+	}
+
+	/* Closing was refused: say why, and where to go. */
+	function closeBlocked(id) {
+		state.error = { key: isSupervisor() ? "err.escalation_incomplete" :
+		    "err.close.escalation_incomplete_counsellor", params: {},
+		    background: false };
+		renderError();
+		if (id === state.openId)
+			loadEscalation(id).then(showEscalation);
+	}
+
 	/* ---- everything again, in the current language ---- */
 
 	function renderAll() {
@@ -2885,6 +3694,10 @@
 			state.convKey = null;
 			renderConversation();
 			renderRecord();
+			renderAlerts();
+			renderSound();
+			if ($("level-dialog").open)
+				levelEffect();
 		}
 		idleCheck();
 	}
@@ -3013,6 +3826,29 @@
 			if (digits !== v.value)
 				v.value = digits;
 		});
+		$("sound").addEventListener("click", testSound);
+		$("alert-list").addEventListener("click", onAlertClick);
+		$("level").addEventListener("click", openLevel);
+		$("level-form").addEventListener("submit", confirmLevel);
+		$("level-choices").addEventListener("change", levelEffect);
+		$("level-reason").addEventListener("input", function () {
+			$("level-error").textContent = "";
+		});
+		$("level-cancel").addEventListener("click", function () {
+			$("level-dialog").close();
+		});
+		$("esc-show").addEventListener("click", showEscalation);
+		$("esc-form").addEventListener("submit", addStep);
+		$("esc-form").addEventListener("change", escFormMode);
+		/* The first click or key after sign-in lets the alert sound play. */
+		document.addEventListener("pointerdown", onGesture, true);
+		document.addEventListener("keydown", onGesture, true);
+		/* The banner's height, whatever it wraps to, is taken from the desk. */
+		if (typeof window.ResizeObserver === "function")
+			new window.ResizeObserver(function () {
+				document.body.style.setProperty("--alerts-h",
+				    $("alerts").offsetHeight + "px");
+			}).observe($("alerts"));
 		document.addEventListener("keydown", onKey);
 		boot();
 	}

@@ -2,7 +2,8 @@
 // playwright-core), against the real madoguchid and the simulated LINE.
 // Run by tests/integration/80_browser.t: `node tests/browser/console.mjs
 // PHASE` with BASE_URL, SIM_URL, SHOTS, LOGIN, PASSWORD, SECRET_FILE (and
-// NEW_PASSWORD in phase "first").
+// NEW_PASSWORD in phase "first"; in phase "crisis" a counsellor too:
+// LOGIN2, PASSWORD2, SECRET_FILE2, already enrolled).
 //
 // Prints one line per check: "ok <what>" or "not ok <what>: <why>", and
 // "info <text>" for notes. Exits non-zero only when the phase could not go
@@ -78,6 +79,24 @@ async function until(fn, ms, what) {
 	}
 }
 
+// A code of the next 30-second step that this account has not used yet:
+// the server accepts each step once, and every phase signs in anew. The
+// step used is kept beside the secret.
+async function freshCode(secretFile) {
+	const secret = fs.readFileSync(secretFile, 'utf8').trim();
+	const stepFile = secretFile + '.step';
+	const last = fs.existsSync(stepFile) ? Number(fs.readFileSync(stepFile, 'utf8')) : 0;
+	for (;;) {
+		const step = Math.floor(Date.now() / 30000) + 1;
+		if (step > last) {
+			fs.writeFileSync(stepFile, String(step));
+			return execFileSync('oathtool', ['--totp', '-b', secret, '--now', '@' + step * 30],
+			    { encoding: 'utf8' }).trim();
+		}
+		await sleep(1000);
+	}
+}
+
 function totp(secret, ahead) {
 	const args = ['--totp', '-b', secret];
 	if (ahead)
@@ -127,8 +146,8 @@ async function visibleText(loc) {
 	return (await loc.textContent()) || '';
 }
 
-async function signIn(page, password, code) {
-	await page.getByTestId('login-id').fill(env.LOGIN);
+async function signIn(page, password, code, login) {
+	await page.getByTestId('login-id').fill(login || env.LOGIN);
 	await page.getByTestId('login-password').fill(password);
 	await page.getByTestId('login-submit').click();
 	if (code === undefined)
@@ -433,10 +452,9 @@ async function phaseFirst(page, context, seen) {
 
 async function phaseOverdue(page, context, seen) {
 	shotNo = 20;
-	const secret = fs.readFileSync(env.SECRET_FILE, 'utf8').trim();
 	await page.goto(BASE + '/console/');
 	await page.getByTestId('login-id').waitFor({ state: 'visible', timeout: 10000 });
-	await signIn(page, env.PASSWORD, totp(secret, 30));
+	await signIn(page, env.PASSWORD, await freshCode(env.SECRET_FILE));
 	await check('signing in again with the password and a code', () => deskShown(page), true);
 	await check('the waiting conversation shows the overdue mark', async () => {
 		const item = queueItem(page, TEXT_B);
@@ -567,19 +585,348 @@ async function phaseOverdue(page, context, seen) {
 	    page.getByTestId('login-id').waitFor({ state: 'visible', timeout: 5000 }));
 }
 
+// ---- phase three: a life at risk, on a Friday evening ----
+
+const USER_C = 'U' + 'c0c1c2c3c4c5c6c7'.repeat(2);
+const USER_D = 'U' + 'd0d1d2d3d4d5d6d7'.repeat(2);
+const USER_E = 'U' + 'e0e1e2e3e4e5e6e7'.repeat(2);
+const TEXT_E = 'もう限界。今から飛び降ります';
+const TEXT_C = 'もう死にたい。薬を全部飲んだ';
+const TEXT_D = '最近よく眠れなくて、学校もつらい';
+const POLICE = { who: '中央警察署 生活安全課 山田さん', ref: '受理番号 2026-1127-19',
+    outcome: '警察官が自宅へ向かい、本人を保護した' };
+const RAISE = '通話で自傷をほのめかした（ブラウザ試験）';
+const LOWER = '本人と話し、今は安全と確認した（ブラウザ試験）';
+
+async function signedInAt(page, login, password, secretFile) {
+	await page.goto(BASE + '/console/');
+	await page.getByTestId('login-id').waitFor({ state: 'visible', timeout: 10000 });
+	await signIn(page, password, await freshCode(secretFile), login);
+	await deskShown(page);
+	await streamConnected(page);
+}
+
+function banner(page) { return page.getByTestId('crisis-banner'); }
+
+function alertRow(page, text) {
+	return page.getByTestId('crisis-alert').filter({ hasText: text });
+}
+
+// Whether a box lies inside the window (what a person at the desk sees).
+async function inView(page, loc) {
+	const b = await loc.boundingBox();
+	const v = page.viewportSize();
+	return b && b.y >= -1 && b.y + Math.min(b.height, 80) <= v.height + 1 && b.x >= 0 &&
+	    b.x + b.width <= v.width + 1;
+}
+
+async function phaseCrisis(newPage) {
+	shotNo = 40;
+	// A supervisor at a 1366x768 screen, signed in, the console open.
+	const sup = await newPage({ width: 1366, height: 768 });
+	await check('the supervisor signs in (password and code)', () =>
+	    signedInAt(sup, env.LOGIN, env.PASSWORD, env.SECRET_FILE), true);
+	await check('no crisis banner while nothing waits', async () =>
+	    await banner(sup).isHidden());
+	await check('the alert sound is ready after signing in by hand (no hint shown)', async () => {
+		const s = await until(async () => await banner(sup).getAttribute('data-sound') === 'on',
+		    3000, 'data-sound="on"').catch((e) => e);
+		if (s instanceof Error) {
+			info(`sound: ${await banner(sup).getAttribute('data-sound')}, hint visible: ` +
+			    `${await sup.getByTestId('sound-hint').isVisible()}`);
+			throw s;
+		}
+		return await sup.getByTestId('sound-hint').isHidden();
+	});
+
+	// The person writes; the banner must show within 2 s.
+	const sentAt = Date.now();
+	await simSend(USER_C, TEXT_C);
+	let shownAfter = null;
+	await check('the crisis banner appears at once, live', async () => {
+		await banner(sup).waitFor({ state: 'visible', timeout: 10000 });
+		shownAfter = Date.now() - sentAt;
+		info(`the crisis banner showed ${shownAfter} ms after the message was sent`);
+		return true;
+	}, true);
+	await check('within 2 seconds of sending', () => {
+		if (shownAfter >= 2000)
+			throw new Error(`${shownAfter} ms`);
+		return true;
+	});
+	const row = alertRow(sup, 'No.');
+	let caseNo = '';
+	await check('the banner names the case, says how long ago and which round', async () => {
+		const t = await until(async () => {
+			const s = await row.first().textContent();
+			return /No\.\d{6}/.test(s) && s;
+		}, 3000, 'the case number in the banner');
+		caseNo = /No\.\d{6}/.exec(t)[0];
+		if (!t.includes('通知 1回目') || !/たった今|分前/.test(t) || !t.includes('自動検知'))
+			throw new Error(t);
+		const head = await sup.locator('#alerts-heading').textContent();
+		return head.includes('命の危険') && head.includes('1件') &&
+		    (await row.getByTestId('crisis-alert-ack').textContent()).trim() === '確認しました' &&
+		    (await row.getByTestId('crisis-alert-open').textContent()).trim() === '相談を開く';
+	});
+	await check('a chime was played (Web Audio) for the round', async () =>
+	    Number(await banner(sup).getAttribute('data-chimes')) >= 1);
+	await check('the tab title carries the alert', async () =>
+	    (await sup.title()).startsWith('【緊急 1件】'));
+	await check('the conversation is first in the queue, marked 緊急度 高', async () => {
+		const first = sup.getByTestId('queue-item').first();
+		await until(async () => (await first.textContent()).includes(caseNo), 5000, 'the queue');
+		return (await first.getByTestId('crisis-mark').textContent()).includes('緊急度 高');
+	});
+	await check('the banner does not cover the desk: the queue starts below it', async () => {
+		const [b, q] = [await banner(sup).boundingBox(), await sup.getByTestId('queue').boundingBox()];
+		return q.y >= b.y + b.height - 1 && await noOverflow(sup, 1366) === undefined;
+	});
+	await shot(sup, 'crisis-banner');
+
+	// From the banner to the conversation: level, strip, escalation record.
+	await row.getByTestId('crisis-alert-open').click();
+	await check('"相談を開く" opens the conversation, its level shown as 高', async () => {
+		await until(async () => (await sup.locator('#conv-heading').textContent()).includes(caseNo),
+		    5000, 'the conversation');
+		await until(async () => (await sup.getByTestId('crisis-level').textContent())
+		    .includes('緊急度：高'), 5000, 'the level');
+		return await sup.getByTestId('crisis-level').getAttribute('data-level') === '2';
+	});
+	await check('the escalation record shows the protocol, required steps marked, 3 missing', async () => {
+		const esc = sup.getByTestId('escalation');
+		await esc.waitFor({ state: 'visible', timeout: 5000 });
+		const items = esc.getByTestId('escalation-item');
+		await until(async () => (await items.count()) === 5, 5000, 'five steps');
+		const req = await items.filter({ hasText: '必須' }).count();
+		const missing = await esc.getByTestId('escalation-missing').textContent();
+		const strip = await sup.getByTestId('escalation-strip').textContent();
+		if (req !== 3 || !missing.includes('3件') || !missing.includes('警察に連絡') ||
+		    !strip.includes('あと3件'))
+			throw new Error(JSON.stringify({ req, missing, strip }));
+		return await items.filter({ hasText: '警察に連絡' }).getAttribute('data-state') === 'missing';
+	});
+
+	await row.getByTestId('crisis-alert-ack').click();
+	await check('"確認しました" takes the banner away', () =>
+	    banner(sup).waitFor({ state: 'hidden', timeout: 5000 }));
+	await check('and nothing waits any more (GET /api/crisis/alerts is empty)', async () => {
+		const n = await sup.evaluate(async () =>
+		    (await (await fetch('/api/crisis/alerts')).json()).alerts.length);
+		return n === 0 && !(await sup.title()).includes('緊急');
+	});
+
+	// Closing before the required steps are on record.
+	await sup.getByTestId('close-button').click();
+	await check('the close dialog warns that required steps are missing', async () => {
+		await sup.getByTestId('close-dialog').waitFor({ state: 'visible', timeout: 2000 });
+		return (await visibleText(sup.locator('#close-esc'))).includes('警察に連絡');
+	});
+	await sup.getByTestId('close-reason').and(sup.locator('[value="emergency"]')).check();
+	await sup.getByTestId('close-confirm').click();
+	await check('closing is refused, and the message points to the escalation record', async () => {
+		const t = await until(async () => {
+			const s = await sup.getByTestId('error').textContent();
+			return s && s.includes('まだ終了できません') && s;
+		}, 5000, 'the escalation message');
+		await sup.getByTestId('close-dialog').waitFor({ state: 'hidden', timeout: 2000 });
+		if (!t.includes('緊急対応の記録') || !t.includes('必須の対応'))
+			throw new Error(t);
+		return await inView(sup, sup.getByTestId('escalation'));
+	});
+	await shot(sup, 'close-refused-escalation');
+
+	// A supervisor records the police contact.
+	const calls = () => seenCalls.filter((r) => r.method === 'POST' && r.path.endsWith('/escalation'));
+	await sup.getByTestId('escalation-step').selectOption('police');
+	await sup.getByTestId('escalation-status-done').check();
+	await check('the time defaults to now, on the desk\'s Japan clock', async () =>
+	    /^2026-11-27T19:5\d$/.test(await sup.getByTestId('escalation-at').inputValue()));
+	await sup.getByTestId('escalation-add').click();
+	await check('a step done without whom was contacted is refused before sending', async () => {
+		const t = await visibleText(sup.locator('#esc-error'));
+		return t.includes('連絡した相手') && calls().length === 0;
+	});
+	await sup.getByTestId('escalation-at').fill('2026-11-27T19:55');
+	await sup.getByTestId('escalation-counterpart').fill(POLICE.who);
+	await sup.getByTestId('escalation-reference').fill(POLICE.ref);
+	await sup.getByTestId('escalation-outcome').fill(POLICE.outcome);
+	await sup.getByTestId('escalation-add').click();
+	await check('the police step shows as done: when, whom, reference, outcome, who recorded it', async () => {
+		const item = sup.getByTestId('escalation-item').filter({ hasText: '警察に連絡' });
+		await until(async () => await item.getAttribute('data-state') === 'done', 5000, 'done');
+		const t = await item.textContent();
+		for (const w of ['11/27(金) 19:55', POLICE.who, POLICE.ref, POLICE.outcome, '記録：佐藤 花子'])
+			if (!t.includes(w))
+				throw new Error(`no "${w}" in "${t}"`);
+		return true;
+	});
+	await check('the step went as 19:55+09:00, and 2 required steps are still missing', async () => {
+		const missing = await sup.getByTestId('escalation-missing').textContent();
+		const opts = await sup.locator('[data-testid="escalation-step"] option')
+		    .evaluateAll((o) => o.map((x) => x.value));
+		const id = Number(await sup.locator('[data-testid="queue-item"].is-open')
+		    .getAttribute('data-conversation-id'));
+		const req = await sup.evaluate(async (id) => (await (await fetch(
+		    `/api/conversations/${id}/escalation`)).json()).steps, id);
+		if (!missing.includes('2件') || missing.includes('警察') || opts.includes('police') ||
+		    req.length !== 1 || req[0].contacted_at !== '2026-11-27T10:55:00.000Z')
+			throw new Error(JSON.stringify({ missing, opts, req }));
+		return (await sup.getByTestId('escalation-strip').textContent()).includes('あと2件');
+	});
+	await sup.getByTestId('escalation').evaluate((e) => e.scrollIntoView({ block: 'start' }));
+	await shot(sup, 'escalation-panel');
+	await sup.getByTestId('escalation-add').scrollIntoViewIfNeeded();
+	await shot(sup, 'escalation-form');
+
+	// A counsellor raises another conversation's level by hand, then lowers it.
+	const cou = await newPage({ width: 1366, height: 768 });
+	await check('the counsellor signs in', () =>
+	    signedInAt(cou, env.LOGIN2, env.PASSWORD2, env.SECRET_FILE2), true);
+	await simSend(USER_D, TEXT_D);
+	await check('the counsellor opens the new conversation; its level is なし', async () => {
+		await queueItem(cou, TEXT_D).waitFor({ timeout: 5000 });
+		await openConversation(cou, TEXT_D);
+		return (await cou.getByTestId('crisis-level').textContent()).includes('緊急度：なし');
+	}, true);
+	await cou.getByTestId('crisis-level').click();
+	await check('the level dialog offers 高, 中 (なし is the current one)', async () => {
+		await cou.getByTestId('crisis-dialog').waitFor({ state: 'visible', timeout: 2000 });
+		const choices = cou.getByTestId('crisis-choice');
+		return (await choices.count()) === 3 &&
+		    await choices.and(cou.locator('[value="0"]')).isDisabled();
+	});
+	await cou.getByTestId('crisis-choice').and(cou.locator('[value="2"]')).check();
+	await check('choosing 高 says that every supervisor will be alerted', async () =>
+	    (await visibleText(cou.locator('#level-effect'))).includes('スーパーバイザー全員'));
+	await cou.getByTestId('crisis-confirm').click();
+	await check('a change without a reason is refused before sending', async () =>
+	    (await visibleText(cou.locator('#level-error'))).includes('理由') &&
+	    !seenCalls.some((r) => r.path.endsWith('/crisis')));
+	await cou.getByTestId('crisis-reason').fill(RAISE);
+	await shot(cou, 'level-dialog');
+	await cou.getByTestId('crisis-confirm').click();
+	await check('the counsellor\'s conversation shows 高, and the history the reason and level', async () => {
+		await cou.getByTestId('crisis-dialog').waitFor({ state: 'hidden', timeout: 5000 });
+		await until(async () => await cou.getByTestId('crisis-level').getAttribute('data-level') === '2',
+		    5000, 'level 2');
+		const e = cou.locator('#history [data-kind="crisis_raised"]');
+		await e.waitFor({ timeout: 5000 });
+		const t = await e.textContent();
+		if (!t.includes('緊急度を引き上げました') || !t.includes('緊急度：高') ||
+		    !t.includes('理由：' + RAISE) || !t.includes('加藤 次郎'))
+			throw new Error(t);
+		return true;
+	});
+	await check('the counsellor reads the escalation record, with no form to record steps', async () => {
+		await cou.getByTestId('escalation').waitFor({ state: 'visible', timeout: 5000 });
+		const strip = await cou.getByTestId('escalation-strip').textContent();
+		return strip.includes('スーパーバイザーが行います') &&
+		    await cou.getByTestId('escalation-form').isHidden();
+	});
+	await check('the supervisor is alerted: "raised by 加藤 次郎"', async () => {
+		await banner(sup).waitFor({ state: 'visible', timeout: 5000 });
+		const r = alertRow(sup, '加藤 次郎さんが引き上げ');
+		await r.waitFor({ timeout: 5000 });
+		return true;
+	});
+	await shot(cou, 'counsellor-raised');
+
+	// A second person at risk while the first alert waits; the supervisor's
+	// page is reloaded: the banner comes from GET /api/crisis/alerts, and the
+	// sound waits for a click on this new page.
+	await simSend(USER_E, TEXT_E);
+	await until(async () => (await sup.getByTestId('crisis-alert').count()) === 2, 5000,
+	    'two alerts in the banner');
+	await sup.reload();
+	await deskShown(sup);
+	await check('after a reload the banner lists both, oldest first, from the server', async () => {
+		const rows = sup.getByTestId('crisis-alert');
+		await until(async () => (await rows.count()) === 2, 5000, 'two rows');
+		const [a, b] = [await rows.nth(0).textContent(), await rows.nth(1).textContent()];
+		return a.includes('加藤 次郎さんが引き上げ') && b.includes('自動検知') &&
+		    (await sup.locator('#alerts-heading').textContent()).includes('2件');
+	});
+	await check('with sound still blocked on the new page, a small hint says so', async () =>
+	    await banner(sup).getAttribute('data-sound') === 'blocked' &&
+	    await sup.getByTestId('crisis-sound-blocked').isVisible() &&
+	    await sup.getByTestId('sound-hint').isVisible());
+	await shot(sup, 'crisis-banner-two-sound-blocked');
+	await sup.getByTestId('crisis-alert').nth(1).getByTestId('crisis-alert-open').click();
+	await check('the first click unlocks the sound: the hints go', () => until(async () =>
+	    await banner(sup).getAttribute('data-sound') === 'on' &&
+	    await sup.getByTestId('crisis-sound-blocked').isHidden() &&
+	    await sup.getByTestId('sound-hint').isHidden(), 3000, 'the sound on'));
+	await until(async () => (await sup.getByTestId('crisis-level').getAttribute('data-level')) === '2' &&
+	    (await sup.locator('#history').textContent()).includes(TEXT_E), 5000, 'the second conversation');
+	await shot(sup, 'crisis-banner-conversation');
+	await sup.setViewportSize({ width: 800, height: 1000 });
+	await sleep(300);
+	await check('no horizontal overflow at 800x1000 with the banner', () => noOverflow(sup, 800));
+	await shot(sup, 'crisis-banner-narrow');
+	await sup.setViewportSize({ width: 1366, height: 768 });
+
+	await cou.getByTestId('crisis-level').click();
+	await cou.getByTestId('crisis-choice').and(cou.locator('[value="1"]')).check();
+	await check('lowering from 高 says that the alerts stop', async () =>
+	    (await visibleText(cou.locator('#level-effect'))).includes('通知も止まります'));
+	await cou.getByTestId('crisis-reason').fill(LOWER);
+	await cou.getByTestId('crisis-confirm').click();
+	await check('lowered to 中: the history shows why, the queue marks 緊急度 中', async () => {
+		const e = cou.locator('#history [data-kind="crisis_lowered"]');
+		await e.waitFor({ timeout: 5000 });
+		const t = await e.textContent();
+		if (!t.includes('緊急度：中') || !t.includes('理由：' + LOWER))
+			throw new Error(t);
+		await until(async () => (await queueItem(cou, TEXT_D).getByTestId('crisis-mark')
+		    .textContent()).includes('緊急度 中'), 5000, 'the medium mark');
+		return await cou.getByTestId('escalation-strip').isHidden();
+	});
+	await check('its row leaves the supervisor\'s banner (the lowering acknowledged it); the other stays',
+	    () => until(async () => {
+		const rows = sup.getByTestId('crisis-alert');
+		return (await rows.count()) === 1 && (await rows.first().textContent()).includes('自動検知');
+	}, 5000, 'one row left'));
+	await sup.getByTestId('crisis-alert-ack').click();
+	await check('acknowledging the last one takes the banner away, focus back on the desk', async () => {
+		await banner(sup).waitFor({ state: 'hidden', timeout: 5000 });
+		return await until(() => sup.evaluate(() => document.activeElement &&
+		    document.activeElement.id === 'history'), 2000, 'the focus on the history');
+	});
+
+	await sup.getByTestId('lang-toggle').click();
+	await check('in English: the level and the escalation record', async () => {
+		await sup.getByTestId('queue-item').filter({ hasText: caseNo }).click();
+		await until(async () => (await sup.locator('#conv-heading').textContent()).includes(caseNo) &&
+		    (await sup.getByTestId('crisis-level').textContent()).includes('Crisis: high'),
+		    5000, 'the level in English');
+		const t = await until(async () => {
+			const x = await sup.getByTestId('escalation').textContent();
+			return x.includes('Required steps not yet recorded (2)') && x;
+		}, 5000, 'the record of the first conversation');
+		return t.includes('Escalation record') && t.includes('Police contacted') &&
+		    t.includes('Recorded by 佐藤 花子');
+	});
+	await shot(sup, 'escalation-english');
+	await sup.getByTestId('lang-toggle').click();
+}
+
+let seenCalls = [];
+
 async function main() {
-	if (!['first', 'overdue'].includes(phase))
+	if (!['first', 'overdue', 'crisis'].includes(phase))
 		throw new Error(`unknown phase "${phase}"`);
 	fs.mkdirSync(SHOTS, { recursive: true });
 	const browser = await chromium.launch({ executablePath: '/usr/bin/chromium',
 	    args: ['--no-sandbox'], headless: true });
 	let aborted = false;
-	try {
-		const context = await browser.newContext({ viewport: { width: 1280, height: 800 },
+	const errors = [];
+	const seen = seenCalls;
+	// Each page in its own context (its own cookie), watched the same way.
+	async function newPage(viewport) {
+		const context = await browser.newContext({ viewport: viewport || { width: 1280, height: 800 },
 		    locale: 'ja-JP', timezoneId: 'Asia/Tokyo' });
 		const page = await context.newPage();
-		const errors = [];
-		const seen = [];
 		page.on('pageerror', (e) => errors.push(e.message));
 		if (env.DEBUG) page.on("console", (m) => info("page: " + m.text()));
 		page.on('console', (m) => {
@@ -592,17 +939,27 @@ async function main() {
 				seen.push({ method: r.method(), path: u.pathname,
 				    bg: r.headers()['x-madoguchi-background'] === '1' });
 		});
+		return page;
+	}
+	let last = null;
+	try {
 		try {
-			if (phase === 'first')
-				await phaseFirst(page, context, seen);
-			else
-				await phaseOverdue(page, context, seen);
+			if (phase === 'crisis') {
+				await phaseCrisis(async (v) => (last = await newPage(v)));
+			} else {
+				const page = last = await newPage();
+				if (phase === 'first')
+					await phaseFirst(page, page.context(), seen);
+				else
+					await phaseOverdue(page, page.context(), seen);
+			}
 		} catch (e) {
 			if (!(e instanceof Abort))
 				throw e;
 			aborted = true;
 			info(`phase ${phase} stopped after a failed step`);
-			await shot(page, 'stopped').catch(() => null);
+			if (last !== null)
+				await shot(last, 'stopped').catch(() => null);
 		}
 		await check(`no script errors or CSP violations in phase ${phase}`, () => {
 			if (errors.length > 0)

@@ -5,7 +5,11 @@
 # TOTP enrolment, a new password), a message arriving live, claim, reply
 # (checked at the simulator), a note, a case record, <script> shown inert,
 # sign-out. Phase two, after the daemon restarts on a later test clock: the
-# waiting conversation shows overdue. Screenshots go to build/screenshots/.
+# waiting conversation shows overdue. Phase three, a Friday at 19:55: a
+# message that puts a life at risk alerts the supervisor's open console
+# (banner and sound) within 2 s; acknowledged, escalation recorded, closing
+# refused while required steps are missing; a counsellor raises and lowers
+# another conversation by hand. Screenshots go to build/screenshots/.
 use strict;
 use warnings;
 use utf8;
@@ -61,7 +65,7 @@ sub phase {
 
 my $d = daemon_at('2026-11-24T14:00:00+09:00');	# a Tuesday afternoon
 my $secrets = "$shots/totp-secret";
-unlink $secrets;
+unlink $secrets, "$secrets.step";
 phase('first', LOGIN => 'sato', PASSWORD => $pw, NEW_PASSWORD => 'ブラウザで選んだ長いパスワード',
 	SECRET_FILE => $secrets);
 ok(-s $secrets, 'the browser enrolled an authenticator');
@@ -78,5 +82,40 @@ ok(wait_until(15, sub { $db->query("SELECT count(*) FROM conversations WHERE ove
 	'the sweeper marks the waiting conversation overdue');
 phase('overdue', LOGIN => 'sato', PASSWORD => 'ブラウザで選んだ長いパスワード',
 	SECRET_FILE => $secrets);
+is($d->stop, 0, 'madoguchid stops cleanly');
+
+# Friday, 19:55. A counsellor is enrolled through the API; the browser
+# signs both in.
+$d = daemon_at('2026-11-27T19:55:00+09:00');
+my $kato = console_signed_in($d, 'kato', staff_add($db, 'kato', 'counsellor', '加藤 次郎'));
+my $kato_secret = "$shots/totp-secret-kato";
+unlink "$kato_secret.step";
+open(my $ks, '>', $kato_secret) or die "$kato_secret: $!";
+print $ks "$kato->{secret}\n";
+close $ks;
+phase('crisis', LOGIN => 'sato', PASSWORD => 'ブラウザで選んだ長いパスワード',
+	SECRET_FILE => $secrets, LOGIN2 => 'kato', PASSWORD2 => $kato->{password},
+	SECRET_FILE2 => $kato_secret);
+sub q1 { $db->query($_[0]) }
+my $conv = q1("SELECT cv.id FROM conversations cv JOIN contacts ct ON ct.id = cv.contact_id"
+	. " WHERE ct.external_id = 'U" . ('c0c1c2c3c4c5c6c7' x 2) . "'");
+ok($conv, 'the high-risk conversation exists');
+is(q1("SELECT string_agg(s.login, ',') FROM crisis_events e JOIN staff s ON s.id = e.acknowledged_by"
+	. " WHERE e.conversation_id = $conv"), 'sato',
+	'crisis_events.acknowledged_by: the supervisor who pressed 確認しました');
+is(q1("SELECT step || ':' || status || ':' || s.login FROM escalation_steps e"
+	. " JOIN staff s ON s.id = e.staff_id WHERE e.conversation_id = $conv"), 'police:done:sato',
+	'the police step recorded through the form');
+is(q1("SELECT state <> 'closed' FROM conversations WHERE id = $conv"), 't',
+	'closing it was refused: still open');
+is(q1("SELECT s.login FROM crisis_events e JOIN staff s ON s.id = e.acknowledged_by"
+	. " JOIN conversations cv ON cv.id = e.conversation_id JOIN contacts ct ON ct.id = cv.contact_id"
+	. " WHERE ct.external_id = 'U" . ('e0e1e2e3e4e5e6e7' x 2) . "'"), 'sato',
+	'the second alert, acknowledged from the banner after a reload');
+is(q1("SELECT string_agg(e.source || ':' || e.previous_level || '>' || e.level || ':'"
+	. " || coalesce(a.login, '-'), ',' ORDER BY e.id) FROM crisis_events e"
+	. " JOIN staff s ON s.id = e.staff_id LEFT JOIN staff a ON a.id = e.acknowledged_by"
+	. " WHERE s.login = 'kato'"), 'raised:0>2:kato,lowered:2>1:-',
+	"the counsellor's raise (acknowledged by lowering it), then the lowering");
 is($d->stop, 0, 'madoguchid stops cleanly');
 done_testing();
