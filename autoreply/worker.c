@@ -318,6 +318,20 @@ crisis_reply_owed(const PGresult *res, int row, const struct calendar *cal,
 	    col_us(res, row, COL_CRISIS_RAISED_AT));
 }
 
+/* The emergency numbers, when owed: even to a contact who is paused. */
+static void
+decide_crisis(struct batch *b, PGresult *res, int row, struct decision *d)
+{
+	struct autoreply_vars v = { .now = b->now_us / 1000000 };
+
+	if (!crisis_reply_owed(res, row, &b->ar->desk.cal, v.now))
+		return;
+	decision_add(b->ar, d, AUTOREPLY_CRISIS, &v);
+	mark_add(b->mark[MARK_CRISIS], d->conversation_id);
+	batch_note_said(res, row + 1, d->contact_id, COL_CRISIS_REPLIED_AT,
+	    d->conversation_id, b->now_us);
+}
+
 static void
 decide_message(struct batch *b, PGresult *res, int row, struct decision *d)
 {
@@ -328,12 +342,7 @@ decide_message(struct batch *b, PGresult *res, int row, struct decision *d)
 	struct autoreply_vars v = { .now = now_s,
 	    .ahead = atoi(PQgetvalue(res, row, COL_AHEAD)) };
 
-	if (crisis_reply_owed(res, row, cal, now_s)) {
-		decision_add(ar, d, AUTOREPLY_CRISIS, &v);
-		mark_add(b->mark[MARK_CRISIS], d->conversation_id);
-		batch_note_said(res, row + 1, d->contact_id,
-		    COL_CRISIS_REPLIED_AT, d->conversation_id, b->now_us);
-	}
+	decide_crisis(b, res, row, d);
 	if (strcmp(PQgetvalue(res, row, COL_MESSAGE_KIND), "text") != 0 &&
 	    !said_since(col_us(res, row, COL_TEXT_ONLY_AT), waiting)) {
 		decision_add(ar, d, AUTOREPLY_TEXT_ONLY, &v);
@@ -379,9 +388,12 @@ batch_decide(struct batch *b, PGresult *res)
 			d->reply_token = strdup(PQgetvalue(res, i, COL_REPLY_TOKEN));
 			d->token_us = col_us(res, i, COL_TOKEN_AT);
 		}
-		if (PQgetvalue(res, i, COL_RESTRICTED)[0] == 't')
-			;	/* paused by a supervisor: stored, not answered */
-		else if (strcmp(PQgetvalue(res, i, COL_KIND), "follow") == 0)
+		if (PQgetvalue(res, i, COL_RESTRICTED)[0] == 't') {
+			/* paused by a supervisor: stored, not answered, but
+			 * never left without the emergency numbers */
+			if (!PQgetisnull(res, i, COL_CONVERSATION))
+				decide_crisis(b, res, i, d);
+		} else if (strcmp(PQgetvalue(res, i, COL_KIND), "follow") == 0)
 			decision_add(b->ar, d,
 			    PQgetvalue(res, i, COL_UNBLOCKED)[0] == 't' ?
 			    AUTOREPLY_WELCOME_BACK : AUTOREPLY_GREETING, &v);

@@ -72,9 +72,11 @@ cli_help(struct cli *cli)
 PGconn *
 cli_connect(const struct cli *cli)
 {
+	/* UTF-8 whatever PGCLIENTENCODING says: the audit chain hashes it */
 	static const char *const keys[] = { "dbname",
-	    "fallback_application_name", NULL };
-	const char *values[] = { cli->cfg.database_url, "madoguchi", NULL };
+	    "fallback_application_name", "client_encoding", NULL };
+	const char *values[] = { cli->cfg.database_url, "madoguchi", "UTF8",
+	    NULL };
 	PGconn *conn = PQconnectdbParams(keys, values, 1);
 
 	if (PQstatus(conn) != CONNECTION_OK) {

@@ -169,7 +169,8 @@ settings_set(struct cli *cli, const char *by)
 	ok = desk_settings_apply(&scratch, cli->argv[2], value, err, sizeof(err));
 	desk_settings_free(&scratch);
 	if (!ok && strcmp(cli->argv[2], "crisis_terms") == 0)
-		ok = crisis_terms_valid(value, err, sizeof(err));
+		ok = crisis_terms_valid(cli->cfg.crisis_lexicon, value, err,
+		    sizeof(err));
 	else if (!ok && strcmp(cli->argv[2], "crisis_alert") == 0)
 		ok = crisis_alert_setting_valid(value, err, sizeof(err));
 	else if (!ok && strstr(err, "no such setting") != NULL)	/* the console's? */

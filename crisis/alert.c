@@ -42,14 +42,21 @@ static const char alert_settings_sql[] =
  */
 static const char alert_round_sql[] =
 "WITH due AS ("
-"  SELECT id FROM crisis_events"
-"   WHERE next_alert_at IS NOT NULL AND acknowledged_at IS NULL"
-"     AND next_alert_at <= $1::timestamptz"
-"   ORDER BY next_alert_at LIMIT 50 FOR UPDATE SKIP LOCKED"
+"  SELECT e.id FROM crisis_events e"
+"   WHERE e.next_alert_at IS NOT NULL AND e.acknowledged_at IS NULL"
+"     AND e.next_alert_at <= $1::timestamptz"
+"   ORDER BY e.next_alert_at LIMIT 50 FOR UPDATE SKIP LOCKED"
+"), ended AS ("	/* closed (its escalation record complete): no more rounds */
+"  UPDATE crisis_events e SET next_alert_at = NULL"
+"    FROM conversations cv"
+"   WHERE e.id IN (SELECT id FROM due) AND cv.id = e.conversation_id"
+"     AND cv.state = 'closed'"
+"  RETURNING e.id"
 "), sent AS ("
 "  UPDATE crisis_events e SET alerts_sent = e.alerts_sent + 1,"
 "      next_alert_at = $1::timestamptz + make_interval(mins => $2::int)"
 "    FROM due WHERE e.id = due.id"
+"     AND e.id NOT IN (SELECT id FROM ended)"
 "  RETURNING e.id, e.conversation_id, e.alerts_sent, e.level"
 "), targets AS ("
 "  SELECT value AS target, 1 AS from_round"
@@ -62,6 +69,12 @@ static const char alert_round_sql[] =
 "  SELECT s.id, s.alerts_sent, t.target, $1::timestamptz, $1::timestamptz"
 "    FROM sent s JOIN targets t ON s.alerts_sent >= t.from_round"
 "  RETURNING 1"
+"), au AS ("
+"  INSERT INTO audit_log (at, actor, action, object_type, object_id,"
+"      detail)"
+"  SELECT $1::timestamptz, 'system', 'crisis.alerted', 'conversation',"
+"      conversation_id, json_build_object('crisis_event', id,"
+"      'round', alerts_sent) FROM sent"
 ") SELECT count(*),"
 "  (SELECT count(*) FROM queued),"
 "  count(pg_notify('madoguchi_crisis_alert', json_build_object("
@@ -69,11 +82,23 @@ static const char alert_round_sql[] =
 "      'round', alerts_sent, 'level', level)::text))"
 "  FROM sent";
 
-/* Sends that are due, leased: $1 now. */
+/*
+ * Sends that are due, leased: $1 now. Those whose alert was acknowledged
+ * meanwhile are dropped, not sent: a target that comes back must not get
+ * a backlog of alarms already dealt with.
+ */
 static const char alert_claim_sql[] =
-"WITH due AS ("
+"WITH dropped AS ("
+"  UPDATE crisis_notifications n SET next_attempt_at = NULL,"
+"      gave_up_at = $1::timestamptz, last_error = 'acknowledged'"
+"    FROM crisis_events e"
+"   WHERE n.next_attempt_at IS NOT NULL AND e.id = n.crisis_event_id"
+"     AND e.acknowledged_at IS NOT NULL"
+"  RETURNING n.id"
+"), due AS ("
 "  SELECT id FROM crisis_notifications"
 "   WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= $1::timestamptz"
+"     AND id NOT IN (SELECT id FROM dropped)"
 "   ORDER BY next_attempt_at LIMIT " ALERT_SEND_BATCH " FOR UPDATE SKIP LOCKED"
 ") UPDATE crisis_notifications n SET attempts = n.attempts + 1,"
 "    next_attempt_at = $1::timestamptz + interval '" ALERT_SEND_LEASE_S " s'"
@@ -256,16 +281,22 @@ static char *
 send_body(const struct crisis_alerts *a, const PGresult *res, int row)
 {
 	cJSON *o = cJSON_CreateObject();
-	char case_number[32], text[256];
-	char *out;
+	const char *desk = a->desk_name ? a->desk_name : "madoguchi";
+	char case_number[32], *text, *out;
+	size_t len;
 
 	snprintf(case_number, sizeof(case_number), "No.%06lld",
 	    strtoll(PQgetvalue(res, row, 7), NULL, 10));
-	/* Enough to act on, nothing of what the person wrote. */
-	snprintf(text, sizeof(text), "【緊急】%s: 命の危険を示すメッセージが"
+	/* Enough to act on, nothing of what the person wrote; sized to fit
+	 * whatever the desk's name is, so never cut inside a character. */
+	len = strlen(desk) + 512;
+	if ((text = malloc(len)) == NULL) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	snprintf(text, len, "【緊急】%s: 命の危険を示すメッセージが"
 	    "届きました（相談 %s、%s回目の通知）。コンソールで確認し、対応"
-	    "してください。", a->desk_name ? a->desk_name : "madoguchi",
-	    case_number, PQgetvalue(res, row, 3));
+	    "してください。", desk, case_number, PQgetvalue(res, row, 3));
 	cJSON_AddStringToObject(o, "type", "crisis_alert");
 	cJSON_AddStringToObject(o, "desk", a->desk_name ? a->desk_name : "");
 	cJSON_AddNumberToObject(o, "conversation",
@@ -276,6 +307,7 @@ send_body(const struct crisis_alerts *a, const PGresult *res, int row)
 	cJSON_AddNumberToObject(o, "round", atof(PQgetvalue(res, row, 3)));
 	cJSON_AddStringToObject(o, "detected_at", PQgetvalue(res, row, 8));
 	cJSON_AddStringToObject(o, "text", text);
+	free(text);
 	out = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	return out;
@@ -380,7 +412,8 @@ claim_done(void *arg, const PGresult *res, const char *why)
 		    why : db_sqlstate(res));
 		return;
 	}
-	a->send_wanted = PQntuples(res) == atoi(ALERT_SEND_BATCH);
+	/* A wake may have come while claiming: keep it. */
+	a->send_wanted |= PQntuples(res) == atoi(ALERT_SEND_BATCH);
 	for (int i = 0; i < PQntuples(res); i++)
 		send_one(a, res, i);
 	alerts_run(a);
@@ -419,9 +452,13 @@ crisis_alerts_wake(struct crisis_alerts *a)
 static void
 tick_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct crisis_alerts *a = arg;
+
 	(void)fd;
 	(void)what;
-	crisis_alerts_wake(arg);
+	if (a->notify == NULL)		/* the settings never came: ask again */
+		crisis_alerts_reload(a);
+	crisis_alerts_wake(a);
 }
 
 struct crisis_alerts *

@@ -69,14 +69,23 @@ bool	crisis_lexicon_add(struct crisis_lexicon *lex, const char *kind,
  */
 bool	crisis_lexicon_add_json(struct crisis_lexicon *lex, const char *json,
 	    char *why, size_t whylen);
-/* Checks a crisis_terms value without keeping it. */
-bool	crisis_terms_valid(const char *json, char *why, size_t whylen);
+/*
+ * Checks a crisis_terms value without keeping it, with the lexicon file's
+ * lines when path is not NULL (together they must fit its limits).
+ */
+bool	crisis_terms_valid(const char *path, const char *json, char *why,
+	    size_t whylen);
+/*
+ * Builds the lexicon's search index now, as the first check would (tens
+ * of milliseconds): so it can be done off the event loop. False: memory.
+ */
+bool	crisis_lexicon_prepare(struct crisis_lexicon *lex);
 
 #define CRISIS_RULE_MAX	96
 
 struct crisis_verdict {
 	enum crisis_level level;		/* on the message alone */
-	char		 rule[CRISIS_RULE_MAX];	/* "intent:死にたい", or "" */
+	char		 rule[CRISIS_RULE_MAX];	/* "intent@lexicon.txt:57", or "" */
 	enum crisis_level context_level;	/* if recent messages worried */
 	char		 context_rule[CRISIS_RULE_MAX];
 };
@@ -98,6 +107,7 @@ bool	crisis_normalize_utf8(struct crisis_lexicon *lex, const char *text,
 
 /* ---- live.c: the detector in the daemon ---- */
 
+struct event_base;
 struct db_pool;
 struct offload;
 struct ingest_crisis;
@@ -108,9 +118,9 @@ struct crisis_live;
  * must not take in messages unchecked) and the desk's crisis_terms as
  * soon as the database answers.
  */
-struct crisis_live *crisis_live_new(struct db_pool *pool,
-	    struct offload *offload, const char *path, const char *channel_name,
-	    char *why, size_t whylen);
+struct crisis_live *crisis_live_new(struct event_base *base,
+	    struct db_pool *pool, struct offload *offload, const char *path,
+	    const char *channel_name, char *why, size_t whylen);
 void	crisis_live_free(struct crisis_live *live);
 /* The settings changed: rebuild with the desk's lines if they did. */
 void	crisis_live_reload(struct crisis_live *live);
@@ -120,7 +130,6 @@ void	crisis_live_check(void *arg, const char *text, size_t len,
 
 /* ---- alert.c: alerts until acknowledged, in the console and outside ---- */
 
-struct event_base;
 struct http_client;
 struct crisis_alerts;
 

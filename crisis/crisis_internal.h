@@ -103,6 +103,7 @@ struct crisis_match {
 	const struct crisis_index *ix;
 	const struct crisis_text *t;
 	const unsigned char	*mask;	/* CRISIS_MASK_*, or NULL */
+	size_t			*pos;	/* where each character matched, or NULL */
 	size_t			 i, depth;
 	uint32_t		 node, k;
 	bool			 done;
@@ -110,8 +111,12 @@ struct crisis_match {
 
 void	crisis_match_start(struct crisis_match *m,
 	    const struct crisis_index *ix, const struct crisis_text *t,
-	    size_t i, const unsigned char *mask);
-/* The next match (and just past its end), or false when none is left. */
+	    size_t i, const unsigned char *mask, size_t *pos);
+/*
+ * The next match (and just past its end), or false when none is left.
+ * With pos, pos[k] is where the alternative's k-th code point matched
+ * (SIZE_MAX for a gap): pos needs room for the longest alternative.
+ */
 bool	crisis_match_next(struct crisis_match *m, const struct crisis_alt **a,
 	    size_t *end);
 
@@ -130,7 +135,11 @@ struct crisis_lexicon {
 	struct crisis_index group[CRISIS_GROUPS];
 	struct crisis_text text;	/* scratch: the message */
 	unsigned char	*masked;	/* scratch: CRISIS_MASK_* by character */
+	unsigned char	*laugh;		/* scratch: a laugh marker starts here */
 	size_t		 masked_cap;
+	size_t		*pos;		/* scratch: where an exception matched */
+	size_t		 pos_cap;
+	size_t		 longest;	/* the longest alternative */
 };
 
 /* What covers a character of the message: the strongest wins. */

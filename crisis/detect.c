@@ -2,11 +2,11 @@
  * detect.c - a message's crisis level from the lexicon.
  *
  * Three passes over the normalised text. Exceptions first mark what they
- * cover (死ぬほど, テスト死んだ, 自殺予防), so no term can match there, and
+ * name (死ぬほど, テスト死んだ, 自殺予防), so no term can match there, and
  * lowerings theirs (a friend's words, a past act), so a term starting
- * there counts as medium at most. Laugh markers are looked for anywhere.
- * Then every term that matches outside the excepted parts counts, unless
- * it is soft beside a laugh or a denial follows it. The message gets the
+ * there counts as medium at most. Laugh markers are found next. Then
+ * every term that matches outside the excepted parts counts, unless it
+ * is soft with a laugh right after it or a denial follows it. The message gets the
  * highest level found, and the rule of the first term that gave it. Each
  * pass looks up the alternatives that begin with the character at hand,
  * so a message costs about its length in lookups, whatever the lexicon's
@@ -29,12 +29,15 @@ any_match_at(const struct crisis_index *ix, const struct crisis_text *t,
 
 	if (i >= t->len)
 		return false;
-	crisis_match_start(&m, ix, t, i, NULL);
+	crisis_match_start(&m, ix, t, i, NULL, NULL);
 	return crisis_match_next(&m, &a, &end);
 }
 
-/* Marks what each exception (or lowering) covers; lex->masked has
- * t->len bytes. */
+/*
+ * Marks the characters each exception (or lowering) names; lex->masked
+ * has t->len bytes. Only those: what a gap skips is the message's own,
+ * and 彼氏と別れた。死にたい。さようなら must not lose its middle.
+ */
 static void
 mask_exceptions(struct crisis_lexicon *lex)
 {
@@ -46,25 +49,64 @@ mask_exceptions(struct crisis_lexicon *lex)
 
 	memset(lex->masked, 0, t->len);
 	for (size_t i = 0; i < t->len; i++)
-		for (crisis_match_start(&m, ix, t, i, NULL);
+		for (crisis_match_start(&m, ix, t, i, NULL, lex->pos);
 		    crisis_match_next(&m, &a, &end);) {
 			unsigned char cover = a->entry->kind ==
 			    CRISIS_KIND_EXCEPT ? CRISIS_MASK_EXCEPTED :
 			    CRISIS_MASK_LOWERED;
 
-			for (size_t k = i; k < end; k++)
-				if (lex->masked[k] < cover)
-					lex->masked[k] = cover;
+			for (size_t k = 0; k < a->len; k++)
+				if (lex->pos[k] != SIZE_MAX &&
+				    lex->masked[lex->pos[k]] < cover)
+					lex->masked[lex->pos[k]] = cover;
 		}
 }
 
 static bool
-has_laugh(const struct crisis_lexicon *lex)
+latin(const struct crisis_text *t, size_t i)
 {
-	for (size_t i = 0; i < lex->text.len; i++)
-		if (any_match_at(&lex->group[CRISIS_GROUP_SOFTEN], &lex->text, i))
+	return i < t->len && t->cp[i] >= 'a' && t->cp[i] <= 'z';
+}
+
+/*
+ * Where a laugh marker starts. One spelled in Latin letters (w) counts
+ * only on its own, not inside a word (wifi); markers inside an exception
+ * (笑顔) do not count.
+ */
+static void
+find_laughs(struct crisis_lexicon *lex)
+{
+	const struct crisis_index *ix = &lex->group[CRISIS_GROUP_SOFTEN];
+	const struct crisis_text *t = &lex->text;
+	const struct crisis_alt *a;
+	struct crisis_match m;
+	size_t end;
+
+	memset(lex->laugh, 0, t->len);
+	for (size_t i = 0; i < t->len; i++)
+		for (crisis_match_start(&m, ix, t, i, lex->masked, NULL);
+		    crisis_match_next(&m, &a, &end);)
+			if (!latin(t, i) || ((i == 0 || !latin(t, i - 1)) &&
+			    !latin(t, end)))
+				lex->laugh[i] = 1;
+}
+
+/*
+ * A laugh right after a term (もう無理ｗ, 殺される笑), or closing the
+ * message (このカレー辛すぎて殺す気かｗ), makes the term a joke; one earlier
+ * in the message (もう笑えない。…) does not.
+ */
+#define LAUGH_REACH	4
+
+static bool
+laugh_after(const struct crisis_lexicon *lex, size_t end)
+{
+	size_t n = lex->text.len;
+
+	for (size_t k = end; k < n && k <= end + LAUGH_REACH; k++)
+		if (lex->laugh[k])
 			return true;
-	return false;
+	return n > 0 && (lex->laugh[n - 1] || (n > 1 && lex->laugh[n - 2]));
 }
 
 static void
@@ -102,16 +144,27 @@ verdict_add(struct crisis_verdict *v, const struct crisis_entry *e,
 	}
 }
 
+/* Room for the scratch arrays: one byte per character, and pos. */
 static bool
-ensure_mask(struct crisis_lexicon *lex)
+ensure_scratch(struct crisis_lexicon *lex)
 {
-	unsigned char *m;
+	unsigned char *m, *l;
+	size_t *p;
 
+	if (lex->pos_cap < lex->longest) {	/* lines may have been added */
+		if ((p = realloc(lex->pos, lex->longest * sizeof(*p))) == NULL)
+			return false;
+		lex->pos = p;
+		lex->pos_cap = lex->longest;
+	}
 	if (lex->text.len <= lex->masked_cap)
 		return true;
 	if ((m = realloc(lex->masked, lex->text.len)) == NULL)
 		return false;
 	lex->masked = m;
+	if ((l = realloc(lex->laugh, lex->text.len)) == NULL)
+		return false;
+	lex->laugh = l;
 	lex->masked_cap = lex->text.len;
 	return true;
 }
@@ -124,24 +177,24 @@ crisis_check(struct crisis_lexicon *lex, const char *text, size_t len,
 	const struct crisis_text *t = &lex->text;
 	const struct crisis_alt *a;
 	struct crisis_match m;
-	bool laugh;
 	size_t end;
 
 	memset(v, 0, sizeof(*v));
-	for (int g = 0; g < CRISIS_GROUPS; g++)
-		if (!crisis_index_build(&lex->group[g]))
-			return false;
-	if (!crisis_normalize(&lex->norm, text, len, &lex->text) ||
-	    !ensure_mask(lex))
+	if (!crisis_lexicon_prepare(lex) ||
+	    !crisis_normalize(&lex->norm, text, len, &lex->text) ||
+	    !ensure_scratch(lex))
 		return false;
+	if (t->len == 0)
+		return true;
 	mask_exceptions(lex);
-	laugh = has_laugh(lex);
+	find_laughs(lex);
 	for (size_t i = 0; i < t->len; i++) {
 		if (lex->masked[i] == CRISIS_MASK_EXCEPTED)
 			continue;
-		for (crisis_match_start(&m, terms, t, i, lex->masked);
+		for (crisis_match_start(&m, terms, t, i, lex->masked, NULL);
 		    crisis_match_next(&m, &a, &end);) {
-			if ((a->entry->flags & CRISIS_FLAG_SOFT) && laugh)
+			if ((a->entry->flags & CRISIS_FLAG_SOFT) &&
+			    laugh_after(lex, end))
 				continue;
 			if ((a->entry->flags & CRISIS_FLAG_NEG) &&
 			    any_match_at(&lex->group[CRISIS_GROUP_NEGATE], t,

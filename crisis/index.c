@@ -132,7 +132,8 @@ crisis_index_build(struct crisis_index *ix)
 	ix->node = NULL;
 	ix->edge = NULL;
 	ix->nnodes = ix->nodes_cap = ix->nedges = ix->edges_cap = 0;
-	qsort(ix->alt, ix->len, sizeof(*ix->alt), alt_head_compare);
+	if (ix->len > 0)
+		qsort(ix->alt, ix->len, sizeof(*ix->alt), alt_head_compare);
 	if (!build(ix, 0, ix->len, 0, &root) || !root_pages_fill(ix))
 		return false;
 	ix->built = true;
@@ -154,26 +155,35 @@ crisis_index_free(struct crisis_index *ix)
 /*
  * Does p (plen code points, GAPs included) match t from i? Characters the
  * pattern names must not be excepted (mask may be NULL); a gap may skip
- * any. On a match, *end is just past it.
+ * any. On a match, *end is just past it, and pos (if not NULL) says where
+ * in t each of p's characters was found (SIZE_MAX for a gap). Gaps are at
+ * most PATTERN_GAPS_MAX a line (lexicon.c), so the backtracking stays
+ * small.
  */
 static bool
 match_from(const UChar32 *p, size_t plen, const struct crisis_text *t,
-    size_t i, const unsigned char *mask, size_t *end)
+    size_t i, const unsigned char *mask, size_t *end, size_t *pos)
 {
 	size_t k = 0;
 
-	for (; k < plen && p[k] != CRISIS_GAP; k++, i++)
+	for (; k < plen && p[k] != CRISIS_GAP; k++, i++) {
 		if (i >= t->len || t->cp[i] != p[k] ||
 		    (mask != NULL && mask[i] == CRISIS_MASK_EXCEPTED))
 			return false;
+		if (pos != NULL)
+			pos[k] = i;
+	}
 	if (k == plen) {
 		*end = i;
 		return true;
 	}
+	if (pos != NULL)
+		pos[k] = SIZE_MAX;
 	/* A gap: try every length, shortest first. */
 	for (size_t skip = 0; skip <= CRISIS_GAP_MAX && i + skip < t->len;
 	    skip++)
-		if (match_from(p + k + 1, plen - k - 1, t, i + skip, mask, end))
+		if (match_from(p + k + 1, plen - k - 1, t, i + skip, mask, end,
+		    pos != NULL ? pos + k + 1 : NULL))
 			return true;
 	return false;
 }
@@ -204,9 +214,11 @@ child(const struct crisis_index *ix, uint32_t node, UChar32 c)
 
 void
 crisis_match_start(struct crisis_match *m, const struct crisis_index *ix,
-    const struct crisis_text *t, size_t i, const unsigned char *mask)
+    const struct crisis_text *t, size_t i, const unsigned char *mask,
+    size_t *pos)
 {
 	memset(m, 0, sizeof(*m));
+	m->pos = pos;
 	m->ix = ix;
 	m->t = t;
 	m->i = i;
@@ -229,7 +241,11 @@ crisis_match_next(struct crisis_match *m, const struct crisis_alt **a,
 
 			/* The head matched on the way down; now the rest. */
 			if (match_from(alt->cp + alt->head, alt->len - alt->head,
-			    m->t, at, m->mask, end)) {
+			    m->t, at, m->mask, end, m->pos != NULL ?
+			    m->pos + alt->head : NULL)) {
+				for (size_t h = 0; m->pos != NULL && h < alt->head;
+				    h++)
+					m->pos[h] = m->i + h;
 				*a = alt;
 				return true;
 			}

@@ -18,6 +18,8 @@
 
 #define PATTERN_MAX		1024	/* bytes */
 #define PATTERN_UNITS_MAX	32
+/* A gap is tried at every length: more than a few make a check slow. */
+#define PATTERN_GAPS_MAX	3
 #define GROUP_OPTIONS_MAX	32
 #define LINE_ALTERNATIVES_MAX	8192
 /* What a whole lexicon may spell out: desk lines cannot eat the memory. */
@@ -85,6 +87,8 @@ crisis_lexicon_free(struct crisis_lexicon *lex)
 	free(lex->entries);
 	crisis_text_free(&lex->text);
 	free(lex->masked);
+	free(lex->laugh);
+	free(lex->pos);
 	crisis_norm_free(&lex->norm);
 	free(lex);
 }
@@ -241,6 +245,8 @@ alt_add(struct crisis_lexicon *lex, const struct crisis_entry *e,
 	a->entry = e;
 	ix->len++;
 	ix->built = false;
+	if (a->len > lex->longest)
+		lex->longest = a->len;
 	return true;
 }
 
@@ -270,8 +276,8 @@ lexicon_alternatives(const struct crisis_lexicon *lex)
 static bool
 expand_done(struct expansion *x)
 {
-	struct crisis_text t = x->acc;	/* collapsed on a copy of the view */
-	size_t keep = x->acc.len;
+	struct crisis_text t = { 0 };	/* collapsed apart: acc is reused */
+	size_t keep = x->acc.len, gaps = 0;
 	bool ok;
 
 	if (++x->count > LINE_ALTERNATIVES_MAX) {
@@ -284,17 +290,28 @@ expand_done(struct expansion *x)
 		    "alternatives in all", LEXICON_ALTERNATIVES_MAX);
 		return false;
 	}
+	for (size_t k = 0; k < x->acc.len; k++)
+		if (!crisis_text_push(&t, x->acc.cp[k])) {
+			crisis_text_free(&t);
+			snprintf(x->why, x->whylen, "out of memory");
+			return false;
+		}
 	crisis_collapse_runs(&t);
-	if (t.len == 0 || t.cp[0] == CRISIS_GAP || t.cp[t.len - 1] == CRISIS_GAP) {
+	for (size_t k = 0; k < t.len; k++)
+		gaps += t.cp[k] == CRISIS_GAP;
+	if (t.len == 0 || t.cp[0] == CRISIS_GAP || t.cp[t.len - 1] == CRISIS_GAP ||
+	    gaps > PATTERN_GAPS_MAX) {
 		snprintf(x->why, x->whylen, t.len == 0 ?
 		    "an alternative with no letters or digits" :
+		    gaps > PATTERN_GAPS_MAX ? "more than 3 gaps (*)" :
 		    "an alternative that starts or ends with *");
-		x->acc.len = keep;
+		crisis_text_free(&t);
 		return false;
 	}
 	ok = alt_add(x->lex, x->entry, &t);
 	if (!ok)
 		snprintf(x->why, x->whylen, "out of memory");
+	crisis_text_free(&t);
 	x->acc.len = keep;
 	return ok;
 }
@@ -395,14 +412,16 @@ rule_name_valid(const char *s)
 }
 
 /*
- * "rule:pattern"; a long one is cut at a character boundary and ends in
- * "…", so the label stays valid UTF-8 (the database refuses anything else).
+ * "rule@source", e.g. "intent@lexicon.txt:57" or "desk@crisis_terms[0]":
+ * where to look, and never the words that matched (it is stored in the
+ * clear beside the message). A long one is cut at a character boundary.
  */
 static void
-rule_label(char *out, const char *rule, const char *pattern)
+rule_label(char *out, const char *rule, const char *source)
 {
-	size_t n = (size_t)snprintf(out, CRISIS_RULE_MAX, "%s:%s", rule,
-	    pattern);
+	const char *base = strrchr(source, '/');
+	size_t n = (size_t)snprintf(out, CRISIS_RULE_MAX, "%s@%s", rule,
+	    base != NULL ? base + 1 : source);
 
 	if (n < CRISIS_RULE_MAX)
 		return;
@@ -436,7 +455,8 @@ entry_new(struct crisis_lexicon *lex)
 
 static bool
 add_checked(struct crisis_lexicon *lex, const char *kind, const char *rule,
-    const char *pattern, const char *flags, char *why, size_t whylen)
+    const char *pattern, const char *flags, const char *source, char *why,
+    size_t whylen)
 {
 	struct pattern p;
 	struct crisis_entry e, *stored;
@@ -464,7 +484,7 @@ add_checked(struct crisis_lexicon *lex, const char *kind, const char *rule,
 		snprintf(why, whylen, "out of memory");
 		return false;
 	}
-	rule_label(e.rule, rule, pattern);
+	rule_label(e.rule, rule, source);
 	*stored = e;
 	x.entry = stored;
 	ok = expand(&x, 0);
@@ -480,7 +500,7 @@ crisis_lexicon_add(struct crisis_lexicon *lex, const char *kind,
 {
 	char reason[160];
 
-	if (add_checked(lex, kind, rule, pattern, flags, reason,
+	if (add_checked(lex, kind, rule, pattern, flags, source, reason,
 	    sizeof(reason)))
 		return true;
 	snprintf(why, whylen, "%s: %s", source, reason);
@@ -588,14 +608,26 @@ crisis_lexicon_add_json(struct crisis_lexicon *lex, const char *json,
 }
 
 bool
-crisis_terms_valid(const char *json, char *why, size_t whylen)
+crisis_terms_valid(const char *path, const char *json, char *why,
+    size_t whylen)
 {
 	struct crisis_lexicon *lex = crisis_lexicon_new(why, whylen);
 	bool ok;
 
 	if (lex == NULL)
 		return false;
-	ok = crisis_lexicon_add_json(lex, json, why, whylen);
+	/* With the file's lines: together they must fit the lexicon's limit. */
+	ok = (path == NULL || crisis_lexicon_load_file(lex, path, why,
+	    whylen)) && crisis_lexicon_add_json(lex, json, why, whylen);
 	crisis_lexicon_free(lex);
 	return ok;
+}
+
+bool
+crisis_lexicon_prepare(struct crisis_lexicon *lex)
+{
+	for (int g = 0; g < CRISIS_GROUPS; g++)
+		if (!crisis_index_build(&lex->group[g]))
+			return false;
+	return true;
 }

@@ -2,16 +2,20 @@
  * live.c - the detector as the daemon runs it: the lexicon file and the
  * desk's crisis_terms setting, checking every inbound text for the ingest.
  *
- * The file is read once at start (a daemon that cannot read it does not
- * start: it would take in messages unchecked). When the settings change,
- * the desk's lines are read again and, if they changed, a new lexicon is
- * built on a worker thread (it takes tens of milliseconds) and swapped in
- * on the loop; until then the old one keeps checking.
+ * The file is read at start (a daemon that cannot read it does not start:
+ * it would take in messages unchecked). The desk's lines are read as soon
+ * as the database answers (retried every few seconds until it has), and
+ * again when the settings change; if they changed, a new lexicon (the
+ * file again, the desk's lines, the search index) is built on a worker
+ * thread, since it takes tens of milliseconds, and swapped in on the
+ * loop. Until then the old one keeps checking.
  */
 #include "crisis.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#include <event2/event.h>
 
 #include "log.h"
 #include "metrics.h"
@@ -25,7 +29,11 @@ static const char live_terms_sql[] =
 "        WHERE kind = 'line' AND name = $1))"
 " ORDER BY channel_id NULLS FIRST";
 
+#define LIVE_RETRY_S	5
+
 struct crisis_live {
+	struct event		*retry;		/* until the desk's lines are read */
+	bool			 loaded;
 	struct db_pool		*pool;
 	struct offload		*offload;
 	char			*path;
@@ -49,23 +57,42 @@ lexicon_build(const char *path, const char *terms, char *why, size_t whylen)
 	struct crisis_lexicon *lex = crisis_lexicon_new(why, whylen);
 
 	if (lex != NULL && crisis_lexicon_load_file(lex, path, why, whylen) &&
-	    (terms == NULL || crisis_lexicon_add_json(lex, terms, why, whylen)))
-		return lex;
+	    (terms == NULL || crisis_lexicon_add_json(lex, terms, why,
+	    whylen))) {
+		if (crisis_lexicon_prepare(lex))
+			return lex;
+		snprintf(why, whylen, "out of memory");
+	}
 	crisis_lexicon_free(lex);
 	return NULL;
 }
 
+static void
+retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct crisis_live *live = arg;
+
+	(void)fd;
+	(void)what;
+	if (!live->loaded)
+		crisis_live_reload(live);
+}
+
 struct crisis_live *
-crisis_live_new(struct db_pool *pool, struct offload *offload,
-    const char *path, const char *channel_name, char *why, size_t whylen)
+crisis_live_new(struct event_base *base, struct db_pool *pool,
+    struct offload *offload, const char *path, const char *channel_name,
+    char *why, size_t whylen)
 {
 	struct crisis_live *live = calloc(1, sizeof(*live));
+	struct timeval tv = { LIVE_RETRY_S, 0 };
 
 	why[0] = '\0';
 	if (live == NULL || (live->path = strdup(path)) == NULL ||
 	    (live->channel_name = strdup(channel_name)) == NULL ||
+	    (live->retry = event_new(base, -1, EV_PERSIST, retry_cb,
+	    live)) == NULL || event_add(live->retry, &tv) != 0 ||
 	    (live->lex = lexicon_build(path, NULL, why, whylen)) == NULL) {
-		if (live != NULL && live->lex == NULL && why[0] == '\0')
+		if (why[0] == '\0')
 			snprintf(why, whylen, "out of memory");
 		crisis_live_free(live);
 		return NULL;
@@ -81,6 +108,8 @@ crisis_live_free(struct crisis_live *live)
 {
 	if (live == NULL)
 		return;
+	if (live->retry != NULL)
+		event_free(live->retry);
 	crisis_lexicon_free(live->lex);
 	free(live->terms);
 	free(live->path);
@@ -134,15 +163,23 @@ terms_read(void *arg, const PGresult *res, const char *why)
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
 		log_warn("crisis.terms_unread", "why=\"%s\"", res == NULL ? why :
 		    db_sqlstate(res));
-		return;		/* the next settings notice tries again */
+		live->loaded = false;	/* the retry timer asks again */
+		return;
 	}
+	live->loaded = true;
 	if (PQntuples(res) > 0)
 		terms = PQgetvalue(res, PQntuples(res) - 1, 0);
-	if (strcmp(terms, live->terms != NULL ? live->terms : "[]") == 0)
+	if (strcmp(terms, live->terms != NULL ? live->terms : "[]") == 0) {
+		if (live->again) {	/* a change came while reading */
+			live->again = false;
+			crisis_live_reload(live);
+		}
 		return;
+	}
 	if ((b = calloc(1, sizeof(*b))) == NULL ||
 	    (b->terms = strdup(terms)) == NULL) {
 		free(b);
+		live->loaded = false;	/* the retry timer tries again */
 		return;
 	}
 	b->live = live;
@@ -153,6 +190,7 @@ terms_read(void *arg, const PGresult *res, const char *why)
 		log_warn("crisis.terms_not_applied", "why=\"worker busy\"");
 		free(b->terms);
 		free(b);
+		live->loaded = false;	/* the retry timer tries again */
 	}
 }
 
@@ -165,6 +203,7 @@ crisis_live_reload(struct crisis_live *live)
 		live->again = true;
 		return;
 	}
+	/* No connection yet: the retry timer asks again. */
 	live->reading = db_query(live->pool, live_terms_sql, 1, params,
 	    terms_read, live);
 }

@@ -300,7 +300,7 @@ crisis_start(struct daemon *d)
 	    MADOGUCHI_VERSION };
 	char why[512];
 
-	if ((d->crisis = crisis_live_new(d->pool, d->offload,
+	if ((d->crisis = crisis_live_new(d->base, d->pool, d->offload,
 	    d->cfg.crisis_lexicon, d->cfg.channel_name, why,
 	    sizeof(why))) == NULL)
 		fatal("crisis_lexicon", why);

@@ -52,10 +52,11 @@ static const char auth_failed_sql[] =
 "WITH a AS ("
 "  INSERT INTO login_attempts (at, login, staff_id, ip, factor, ok)"
 "  VALUES ($2::timestamptz, $1, $3::bigint, $4::inet, $5, false)"
-"), au AS ("	/* the login as typed, cut: it may be anything */
+"), au AS ("	/* a login typed wrong may be a password: not kept */
 "  INSERT INTO audit_log (at, staff_id, actor, action, object_type,"
 "      object_id, detail, ip)"
-"  VALUES ($2::timestamptz, $3::bigint, left($1, 64), 'session.sign_in_failed',"
+"  VALUES ($2::timestamptz, $3::bigint, coalesce((SELECT login FROM staff"
+"      WHERE id = $3::bigint), '(no such account)'), 'session.sign_in_failed',"
 "      'staff', $3::bigint, json_build_object('factor', $5::text), $4::inet)"
 ") SELECT coalesce((SELECT locked_until > $2::timestamptz FROM staff"
 "    WHERE id = $3::bigint), false)";

@@ -8,9 +8,9 @@
  * see storage/ingest.c), then, with a fresh snapshot, close it only if no
  * message came in after the one the closer last saw. A person who writes
  * at the moment of closing is never left inside a closed conversation.
- * The person's next message opens a new conversation. A conversation at
- * high risk stays open until its escalation record is complete, and never
- * closes by itself.
+ * The person's next message opens a new conversation. A conversation
+ * that was ever at high risk stays open until its escalation record is
+ * complete, and never closes by itself.
  */
 #include "console_internal.h"
 
@@ -29,11 +29,15 @@
 #define AUTO_CLOSE_BATCH	"100"
 
 /*
- * The conversation, locked; and, at high risk, the required steps of the
+ * The conversation, locked; whether it was ever at high risk (lowering it
+ * afterwards does not excuse the record); and the required steps of the
  * desk's protocol not yet in its escalation record (escalation.c).
  */
 static const char close_lock_sql[] =
-"SELECT state, assignee_id, crisis_level,"
+"SELECT state, assignee_id,"
+"  CASE WHEN EXISTS (SELECT 1 FROM crisis_events e"
+"                     WHERE e.conversation_id = $1::bigint AND e.level = 2)"
+"    THEN 2 ELSE crisis_level END,"
 "  (SELECT string_agg(p->>'code', ', ') FROM settings s,"
 "     jsonb_array_elements(s.value) p"
 "    WHERE s.channel_id IS NULL AND s.key = 'crisis_protocol'"
@@ -76,6 +80,8 @@ static const char auto_close_lock_sql[] =
 "  LATERAL (SELECT m.received_at AS at FROM messages m"
 "            WHERE m.conversation_id = cv.id ORDER BY m.id DESC LIMIT 1) last"
 "  WHERE cv.state = 'waiting_for_user' AND cv.crisis_level < 2"
+"    AND NOT EXISTS (SELECT 1 FROM crisis_events e"
+"                     WHERE e.conversation_id = cv.id AND e.level = 2)"
 "    AND last.at < $1::timestamptz - make_interval(mins => $2::int)"
 "    AND NOT " SQL_RESTRICTED("cv.contact_id", "$1")
 "  ORDER BY cv.id LIMIT " AUTO_CLOSE_BATCH
@@ -86,7 +92,8 @@ static const char auto_close_sql[] =
 "  UPDATE conversations c SET state = 'closed', closed_at = $2::timestamptz,"
 "      close_reason = 'no_reply'"
 "   WHERE c.id = ANY ($1::bigint[]) AND c.state = 'waiting_for_user'"
-"     AND c.crisis_level < 2"
+"     AND c.crisis_level < 2 AND NOT EXISTS (SELECT 1 FROM crisis_events e"
+"           WHERE e.conversation_id = c.id AND e.level = 2)"
 "     AND (SELECT m.received_at FROM messages m"
 "           WHERE m.conversation_id = c.id ORDER BY m.id DESC LIMIT 1)"
 "         < $2::timestamptz - make_interval(mins => $3::int)"

@@ -21,18 +21,22 @@
 /*
  * $1 viewer (counsellors), $2 conversation, $3 now, $4 level, $5 staff,
  * $6/$7 the reason sealed for crisis_events, $8/$9 for the history,
- * $10 login, $11 address. Lowering below high acknowledges what was
- * alerting: the one who lowers it has looked.
+ * $10 login, $11 address, $12 whether the caller is a supervisor. Only a
+ * supervisor may take a conversation down from high, and doing so
+ * acknowledges what was alerting: a counsellor cannot silence an alert.
  */
 static const char crisis_set_sql[] =
 "WITH cv AS ("
 "  SELECT cv.id, cv.crisis_level FROM conversations cv" CONVERSATION_VISIBLE
 "     AND cv.state <> 'closed' FOR UPDATE"
+"), allowed AS ("
+"  SELECT id, crisis_level FROM cv"
+"   WHERE $12::boolean OR cv.crisis_level < 2 OR $4::smallint = 2"
 "), up AS ("
 "  UPDATE conversations c SET crisis_level = $4::smallint,"
 "      crisis_raised_at = CASE WHEN $4::smallint > cv.crisis_level"
 "        THEN $3::timestamptz ELSE c.crisis_raised_at END"
-"    FROM cv WHERE c.id = cv.id AND cv.crisis_level <> $4::smallint"
+"    FROM allowed cv WHERE c.id = cv.id AND cv.crisis_level <> $4::smallint"
 "  RETURNING c.id, cv.crisis_level AS before"
 "), acked AS ("
 "  UPDATE crisis_events e SET acknowledged_at = $3::timestamptz,"
@@ -61,6 +65,7 @@ static const char crisis_set_sql[] =
 "      'previous_level', previous_level, 'crisis_event', id,"
 "      'acknowledged', (SELECT count(*) FROM acked)), $11::inet FROM ev"
 ") SELECT (SELECT count(*) FROM cv), (SELECT count(*) FROM ev),"
+"  (SELECT count(*) FROM allowed),"
 "  (SELECT pg_notify('madoguchi_crisis', json_build_object("
 "      'conversation', conversation_id, 'level', level, 'source', source)::text)"
 "     FROM ev)";
@@ -109,6 +114,11 @@ crisis_set_done(void *arg, const PGresult *res, const char *why)
 		    "for you");
 		return;
 	}
+	if (atoi(PQgetvalue(res, 0, 2)) == 0) {
+		api_error(call, 403, "supervisor_only", "only a supervisor may "
+		    "lower a conversation from high");
+		return;
+	}
 	out = cJSON_CreateObject();
 	cJSON_AddBoolToObject(out, "changed", atoi(PQgetvalue(res, 0, 1)) > 0);
 	log_info("console.crisis_set", "conversation=%lld by=%lld",
@@ -125,7 +135,7 @@ crisis_set(struct api_call *call)
 	const char *reason = api_body_string(call, "reason");
 	char viewer[24], id[24], lv[4], staff[24], key1[8], key2[8];
 	char *sealed1 = NULL, *sealed2 = NULL;
-	const char *params[11];
+	const char *params[12];
 
 	if (!cJSON_IsNumber(level) || level->valuedouble != level->valueint ||
 	    level->valueint < 0 || level->valueint > 2 || reason == NULL ||
@@ -153,7 +163,8 @@ crisis_set(struct api_call *call)
 	params[8] = key2;
 	params[9] = call->staff.login;
 	params[10] = api_ip(call);
-	if (!api_query(call, crisis_set_sql, 11, params, crisis_set_done))
+	params[11] = call->staff.role == ROLE_SUPERVISOR ? "true" : "false";
+	if (!api_query(call, crisis_set_sql, 12, params, crisis_set_done))
 		api_db_error(call, "crisis_set", NULL, "no connection");
 	free(sealed1);
 	free(sealed2);

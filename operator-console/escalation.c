@@ -54,7 +54,8 @@ static const char escalation_record_sql[] =
 "  SELECT $1::bigint, $4, $5, $6::timestamptz, decode($7, 'base64'),"
 "      $8::smallint, $3::bigint, $2::timestamptz"
 "   WHERE EXISTS (SELECT 1 FROM known)"
-"     AND EXISTS (SELECT 1 FROM conversations WHERE id = $1::bigint)"
+"     AND EXISTS (SELECT 1 FROM crisis_events WHERE level = 2"
+"                  AND conversation_id = $1::bigint)"
 "  ON CONFLICT (conversation_id, step) DO NOTHING"	/* once */
 "  RETURNING id"
 "), au AS ("
@@ -65,6 +66,8 @@ static const char escalation_record_sql[] =
 "      'status', $5::text, 'escalation_step', id), $10::inet FROM ins"
 ") SELECT (SELECT count(*) FROM known),"
 "  EXISTS (SELECT 1 FROM conversations WHERE id = $1::bigint),"
+"  EXISTS (SELECT 1 FROM crisis_events WHERE level = 2"
+"           AND conversation_id = $1::bigint),"
 "  (SELECT id FROM ins),"
 "  (SELECT pg_notify('madoguchi_console', json_build_object('id',"
 "      $1::bigint, 'change', 'escalation')::text) FROM ins)";
@@ -192,11 +195,14 @@ escalation_record_done(void *arg, const PGresult *res, const char *why)
 		api_error(call, 404, "not_found", "no such conversation");
 	else if (atoi(PQgetvalue(res, 0, 0)) == 0)
 		api_error(call, 400, "step", "not a step of the desk's protocol");
-	else if (PQgetisnull(res, 0, 2))
+	else if (PQgetvalue(res, 0, 2)[0] != 't')
+		api_error(call, 409, "not_in_crisis", "this conversation was "
+		    "never at high risk");
+	else if (PQgetisnull(res, 0, 3))
 		api_error(call, 409, "recorded", "this step is already recorded");
 	else {
 		out = cJSON_CreateObject();
-		cJSON_AddNumberToObject(out, "id", atof(PQgetvalue(res, 0, 2)));
+		cJSON_AddNumberToObject(out, "id", atof(PQgetvalue(res, 0, 3)));
 		log_info("console.escalation", "conversation=%lld by=%lld",
 		    (long long)call->id, (long long)call->staff.id);
 		api_reply(call, 200, out);

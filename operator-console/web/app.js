@@ -3290,13 +3290,16 @@
 			input.type = "radio";
 			input.name = "level";
 			input.value = String(n);
-			input.disabled = n === now;
+			/* Only a supervisor takes a conversation down from high:
+			 * the server refuses it from anyone else. */
+			input.disabled = n === now || (now === 2 && !isSupervisor());
 			input.setAttribute("data-testid", "crisis-choice");
 			lab.append(input, el("span", null, t("level.opt_" + n) +
 			    (n === now ? t("level.current") : "")));
 			return lab;
 		}));
-		$("level-error").textContent = "";
+		$("level-error").textContent = now === 2 && !isSupervisor() ?
+		    t("level.supervisor_only") : "";
 		levelEffect();
 		$("level-dialog").showModal();
 		focusSoon(box.querySelector("input:not(:disabled)"));

@@ -71,13 +71,17 @@ sub last_in {
 say_as(1, 'もう死にたい。今日は本当に無理');
 my $c1 = conv_of(1);
 is(last_in(1)->[0], 2, 'a stated wish to die is stored as high');
-like(last_in(1)->[1], qr/^intent:/, 'with the rule that matched, not the words');
+like(last_in(1)->[1], qr/^intent\@lexicon\.txt:\d+$/, 'with the rule that matched, not the words');
 is(q1("SELECT crisis_level FROM conversations WHERE id = $c1"), 2,
 	'the conversation is raised in the same transaction');
 is(q1("SELECT count(*) FROM crisis_events WHERE conversation_id = $c1"
 	. " AND source = 'detected' AND level = 2 AND previous_level = 0"
 	. " AND next_alert_at IS NOT NULL AND acknowledged_at IS NULL"), 1,
 	'one record of the rise, due for an alert at once');
+is(q1("SELECT kind || ':' || code FROM conversation_events WHERE conversation_id = $c1"),
+	'crisis_raised:2', "the rise is in the conversation's history");
+is(q1("SELECT count(*) FROM audit_log WHERE action = 'crisis.detected' AND object_id = $c1"), 1,
+	'and in the audit trail');
 is(q1("SELECT count(*) FROM messages WHERE crisis_rule LIKE '%今日は%'"), 0,
 	'no message words in the rule column');
 say_as(1, 'しにたい');
@@ -105,7 +109,7 @@ is(q1("SELECT next_alert_at IS NULL FROM crisis_events WHERE conversation_id = $
 	'a rise to medium is recorded but not alerted');
 say_as(5, 'さようなら');
 is(last_in(5)->[0], 2, 'the same goodbye after a worry is high');
-like(last_in(5)->[1], qr/^farewell:/, 'by the context rule');
+like(last_in(5)->[1], qr/^farewell\@/, 'by the context rule');
 is(q1("SELECT string_agg(previous_level || '>' || level, ',' ORDER BY id)"
 	. " FROM crisis_events WHERE conversation_id = $c5"), '0>1,1>2',
 	'both rises are on record');
@@ -123,18 +127,18 @@ ok(wait_until(10, sub { $d->log_text =~ /crisis\.terms_applied/ }),
 	'the daemon rebuilds its lexicon when the setting changes');
 say_as(6, 'ロープ');
 is(last_in(6)->[0], 2, "and applies the desk's line");
-is(last_in(6)->[1], 'desk:(ロープ|縄)', "and names the desk's rule");
+is(last_in(6)->[1], 'desk@crisis_terms[0]', "and names the desk's rule");
 
 # --- the CLI's contract ---
 ($out, $rc) = cli("死にたい\n今日の夕飯なに？\nもう限界\n", 'crisis', 'check', '--no-desk');
 is($rc, 0, 'crisis check exits 0');
 my @lines = split /\n/, $out;
 is(scalar @lines, 3, 'one line out per line in');
-like($lines[0], qr/^high\tintent:[^\t]+\t死にたい$/, 'LEVEL<TAB>rule<TAB>text for a high one');
+like($lines[0], qr/^high\tintent\@lexicon\.txt:\d+\t死にたい$/, 'LEVEL<TAB>rule<TAB>text for a high one');
 is($lines[1], "none\t-\t今日の夕飯なに？", 'none with - for the rule');
 like($lines[2], qr/^medium\t\S+\tもう限界$/, 'medium');
 ($out) = cli("ロープ\n", 'crisis', 'check');
-like($out, qr/^high\tdesk:/, "with a reachable database, the desk's lines apply");
+like($out, qr/^high\tdesk\@crisis_terms/, "with a reachable database, the desk's lines apply");
 ($out) = cli("ロープ\n", 'crisis', 'check', '--no-desk');
 like($out, qr/^none\t/, '--no-desk leaves them out');
 ($out, $rc) = cli(undef, 'crisis', 'frobnicate');

@@ -115,6 +115,20 @@ is(scalar @{ $notify->received }, $sent, 'no more alerts after the acknowledgeme
 (undef, $al) = $sup->get('/api/crisis/alerts');
 is(scalar @{ $al->{alerts} }, 0, 'and none waits');
 
+# --- high again after the acknowledgement: alerted again ---
+1 while $sup->events_next(0.5);
+$sim->send({ user => $U, type => 'text', text => 'やっぱり今夜死ぬ' });
+do { ($name, $data) = $sup->events_next(8) } until !defined $name || $name eq 'crisis_alert';
+is($data->{conversation}, $conv, 'a new high message after the acknowledgement alerts again');
+is(q1("SELECT count(*) FROM crisis_events WHERE conversation_id = $conv AND level = 2"), 2,
+	'as a new record');
+$sim->send({ user => $U, type => 'text', text => 'しにたい' });
+sleep 2;
+is(q1("SELECT count(*) FROM crisis_events WHERE conversation_id = $conv AND level = 2"), 2,
+	'but not for every message while that alert waits');
+($st) = $sup->post("/api/conversations/$conv/crisis/ack");
+is($st, 200, 'acknowledged again');
+
 # --- by hand, with a reason ---
 1 while $sup->events_next(0.5);	# what is left of the rounds above
 my $V = 'U' . ('2' x 32);
@@ -138,13 +152,21 @@ my ($ev) = grep { ($_->{kind} // '') eq 'crisis_raised' } @{ $h->{history} // $h
 ok($ev, "the conversation's history shows it") or diag explain $h;
 ($st, $r) = $cou->post("/api/conversations/$conv2/crisis",
 	{ level => 1, reason => '本人と話し、今は安全と確認' });
-is($st, 200, 'and lowers it, with a reason');
-is(q1("SELECT acknowledged_by IS NOT NULL FROM crisis_events WHERE conversation_id = $conv2"
-	. " AND source = 'raised'"), 't', 'lowering acknowledges the alert it had');
-is(q1("SELECT string_agg(action, ',' ORDER BY id) FROM audit_log WHERE action LIKE 'crisis.%'"
-	. " AND object_id = $conv2"), 'crisis.raised,crisis.lowered', 'both audited');
-($st) = $cou->post("/api/conversations/$conv/crisis", { level => 0, reason => 'x' });
-is($st, 200, 'the conversation is open to its counsellor while unclaimed');
+is($st, 403, 'a counsellor cannot take it down from high (nor so silence its alert)');
+is($r->{error}, 'supervisor_only', 'only a supervisor may');
+is(q1("SELECT count(*) FROM crisis_events WHERE conversation_id = $conv2"
+	. " AND acknowledged_at IS NULL AND next_alert_at IS NOT NULL"), 1, 'the alert still runs');
+($st, $r) = $sup->post("/api/conversations/$conv2/crisis",
+	{ level => 1, reason => '本人と話し、今は安全と確認' });
+is($st, 200, 'a supervisor lowers it, with a reason');
+is(q1("SELECT s.login FROM crisis_events e JOIN staff s ON s.id = e.acknowledged_by"
+	. " WHERE e.conversation_id = $conv2 AND e.source = 'raised'"), 'sato',
+	'which acknowledges the alert it had, by that supervisor');
+is(q1("SELECT string_agg(action, ',' ORDER BY id) FROM audit_log WHERE action IN"
+	. " ('crisis.raised', 'crisis.lowered') AND object_id = $conv2"), 'crisis.raised,crisis.lowered',
+	'both audited');
+($st) = $cou->post("/api/conversations/$conv2/crisis", { level => 2, reason => 'また心配な発言' });
+is($st, 200, 'a counsellor may raise it again');
 my $other = console_signed_in($d, 'ito', staff_add($db, 'ito', 'counsellor', '伊藤'));
 $cou->post("/api/conversations/$conv2/claim");
 ($st) = $other->post("/api/conversations/$conv2/crisis", { level => 2, reason => 'x' });

@@ -99,11 +99,21 @@ is(q1("SELECT string_agg(DISTINCT actor, ',') FROM audit_log WHERE object_id = $
 	. " AND action IN ('conversation.claimed', 'conversation.reply', 'conversation.closed')"),
 	'kato', 'the counsellor');
 
+my $plain = q1("SELECT id FROM conversations WHERE crisis_level = 0 LIMIT 1");
+$sim->send({ user => 'U' . ('4' x 32), type => 'text', text => '面談の予約をしたいです' });
+ok(wait_until(10, sub { q1('SELECT count(*) FROM conversations WHERE crisis_level = 0') == 1 }),
+	'an ordinary conversation');
+$plain = q1('SELECT id FROM conversations WHERE crisis_level = 0');
+($st, $r) = $sup->post("/api/conversations/$plain/escalation", { step => 'situation',
+	status => 'not_needed', outcome => 'x' });
+is($st, 409, 'no escalation record for a conversation never at high risk');
+is($r->{error}, 'not_in_crisis', 'not_in_crisis');
+
 # --- never closed by itself while at high risk ---
 my ($V, $W) = ('U' . ('2' x 32), 'U' . ('3' x 32));
 $sim->send({ user => $V, type => 'text', text => 'もう死ぬしかない' });
 $sim->send({ user => $W, type => 'text', text => '今日は部活が長かった' });
-ok(wait_until(10, sub { q1("SELECT count(*) FROM conversations WHERE state <> 'closed'") == 2 }),
+ok(wait_until(10, sub { q1("SELECT count(*) FROM conversations WHERE state <> 'closed'") == 3 }),
 	'two more conversations');
 for my $u ($V, $W) {
 	my $c = q1("SELECT cv.id FROM conversations cv JOIN contacts ct ON ct.id = cv.contact_id"
@@ -117,7 +127,7 @@ q1("UPDATE messages SET received_at = received_at - interval '1 day'");
 q1("SELECT pg_notify('madoguchi_settings', 'idle_close_minutes')");
 ok(wait_until(20, sub { q1("SELECT count(*) FROM conversations WHERE close_reason = 'no_reply'") == 1 }),
 	'the ordinary silent conversation closes by itself');
-is(q1("SELECT crisis_level FROM conversations WHERE state <> 'closed'"), 2,
-	'the high-risk one stays open');
+is(q1("SELECT string_agg(crisis_level::text, ',') FROM conversations WHERE state <> 'closed'"
+	. " AND id <> $plain"), '2', 'the high-risk one stays open');
 $d->stop;
 done_testing();

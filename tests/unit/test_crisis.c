@@ -151,26 +151,53 @@ test_matching(void)
 	is_str(level("娘が彼氏に殴られてるって"), "high",
 	    "but not a firm one");
 	ok(crisis_check(lex, t, strlen(t), &v), "check succeeds");
-	is_str(v.rule, "intent2:死ぬ", "the rule is kind's name and pattern");
+	is_str(v.rule, "intent2@test", "the rule is its name and where it is");
 	ok(crisis_check(lex, "さようなら", strlen("さようなら"), &v) &&
 	    v.level == CRISIS_NONE && v.context_level == CRISIS_HIGH,
 	    "a context term: none alone, high in context");
-	is_str(v.context_rule, "farewell:さようなら", "with its rule");
+	is_str(v.context_rule, "farewell@test", "with its rule");
 }
 
 static void
 test_rule_labels(void)
 {
-	char pattern[400] = "(";
+	char source[200], why[256];
 	struct crisis_verdict v;
 
-	for (int i = 0; i < 20; i++)
-		strcat(pattern, i ? "|ぎりぎり" : "あいうえお");
-	strcat(pattern, ")");
-	ok(add("high", "long", pattern, NULL), "a long pattern");
+	memset(source, 'x', sizeof(source) - 1);
+	source[sizeof(source) - 1] = '\0';
+	memcpy(source, "長い名前", strlen("長い名前"));
+	ok(crisis_lexicon_add(lex, "high", "long", "あいうえお", NULL, source,
+	    why, sizeof(why)), "a line from a long-named source");
 	ok(crisis_check(lex, "あいうえお", strlen("あいうえお"), &v), "matches");
 	ok(strlen(v.rule) < CRISIS_RULE_MAX, "its label fits");
 	like(v.rule, "…$", "and ends in …, cut at a character boundary");
+	like(v.rule, "long@", "naming the rule, not the words");
+}
+
+/* What an independent review found (2026-11-23), kept found. */
+static void
+test_review_cases(void)
+{
+	ok(add("high", "two", "き(え|く)え(る|た)", NULL), "choices after a shared letter");
+	is_str(level("きえた"), "high", "every choice is spelled right (a "
+	    "collapse once rewrote the others)");
+	is_str(level("きくえた"), "high", "each of them");
+	ok(add("except", "game", "(げえむ)*(死)", NULL), "an exception with a gap");
+	is_str(level("げえむで負けた。死にたい"), "none",
+	    "what the exception names is hidden");
+	ok(add("except", "prefix", "(彼氏)*(さようなら)", NULL),
+	    "an exception whose gap spans a term");
+	is_str(level("彼氏と別れた。死にたい。さようなら"), "high",
+	    "what its gap skipped still counts");
+	is_str(level("もう笑えない。もう無理"), "medium",
+	    "a laugh before a soft term does not cancel it");
+	is_str(level("wifi止められた。もう無理"), "medium",
+	    "nor does a w inside a word");
+	is_str(level("もう無理www"), "none", "a laugh right after it does");
+	like(why_not("high", "x", "あ*い*う*え*お", NULL), "more than 3 gaps",
+	    "more than three gaps are refused: matching would crawl");
+	is_str(level("👍"), "none", "a message of emoji only is none");
 }
 
 static void
@@ -178,16 +205,16 @@ test_json(void)
 {
 	char why[256];
 
-	ok(crisis_terms_valid("[]", why, sizeof(why)), "no desk lines");
-	ok(crisis_terms_valid("[{\"kind\":\"high\",\"rule\":\"desk\","
+	ok(crisis_terms_valid(NULL, "[]", why, sizeof(why)), "no desk lines");
+	ok(crisis_terms_valid(NULL, "[{\"kind\":\"high\",\"rule\":\"desk\","
 	    "\"pattern\":\"ほげ\",\"flags\":\"soft\"}]", why, sizeof(why)),
 	    "one desk line");
-	ok(!crisis_terms_valid("{}", why, sizeof(why)), "an object is refused");
-	ok(!crisis_terms_valid("[{\"kind\":\"high\"}]", why, sizeof(why)),
+	ok(!crisis_terms_valid(NULL, "{}", why, sizeof(why)), "an object is refused");
+	ok(!crisis_terms_valid(NULL, "[{\"kind\":\"high\"}]", why, sizeof(why)),
 	    "a line without pattern is refused");
 	is_str(why, "crisis_terms[0]: kind, rule and pattern are strings",
 	    "saying which");
-	ok(!crisis_terms_valid("[{\"kind\":\"high\",\"rule\":\"x\","
+	ok(!crisis_terms_valid(NULL, "[{\"kind\":\"high\",\"rule\":\"x\","
 	    "\"pattern\":\"(a|b\"}]", why, sizeof(why)),
 	    "a broken pattern is refused");
 }
@@ -205,6 +232,7 @@ main(void)
 	test_patterns();
 	test_matching();
 	test_rule_labels();
+	test_review_cases();
 	test_json();
 	crisis_lexicon_free(lex);
 	return done_testing();
