@@ -326,9 +326,6 @@ daemon_start(struct daemon *d)
 	evhttp_set_max_headers_size(d->http, 64 * 1024);
 	evhttp_set_timeout(d->http, 60);
 	evhttp_set_gencb(d->http, other_path_cb, d);
-	if ((listener = listen_on(d->base, d->cfg.listen)) == NULL)
-		fatal(d->cfg.listen, strerror(errno));
-	d->bound = evhttp_bind_listener(d->http, listener);
 	d->pool = db_pool_new(d->base, "main", d->cfg.database_url,
 	    (int)d->cfg.db_connections, DB_OPTIONS_DEFAULT);
 	d->ingest_pool = db_pool_new(d->base, "ingest", d->cfg.database_url, 1,
@@ -340,12 +337,17 @@ daemon_start(struct daemon *d)
 	d->health = health_new(d->http, d->pool, d->ingest_pool);
 	OPENSSL_cleanse(secret, secret_len);
 	free(secret);
-	if (d->bound == NULL || d->pool == NULL || d->webhook == NULL ||
-	    d->health == NULL)
+	if (d->pool == NULL || d->webhook == NULL || d->health == NULL)
 		fatal("startup", "out of memory");
 	console_start(d);
 	crisis_start(d);
 	replies_start(d);
+	/* Last: the port opens only when everything behind it is ready (the
+	 * crisis lexicon takes a moment to build). */
+	if ((listener = listen_on(d->base, d->cfg.listen)) == NULL)
+		fatal(d->cfg.listen, strerror(errno));
+	if ((d->bound = evhttp_bind_listener(d->http, listener)) == NULL)
+		fatal("listen", "out of memory");
 	d->sigterm = evsignal_new(d->base, SIGTERM, stop_cb, d);
 	d->sigint = evsignal_new(d->base, SIGINT, stop_cb, d);
 	if (d->sigterm == NULL || d->sigint == NULL ||

@@ -58,8 +58,18 @@ static const char ingest_channel_sql[] =
  * rows are written only when missing or changing. A row the snapshot does
  * not show may have been made a moment ago by another process: inserts
  * meet it with ON CONFLICT DO UPDATE, which waits for it and returns it.
- * Rows are taken in a fixed order, so concurrent batches never deadlock.
- * Within a batch, LINE's timestamp orders messages, as its docs advise.
+ * Rows are taken in a fixed order, so concurrent batches do not deadlock;
+ * the one exception is a crisis rise (below), whose trigger updates the
+ * conversation in message order: two batches holding crisis messages of
+ * the same two people in opposite orders may deadlock, and the loser is
+ * split and retried (a delay, not a loss). Within a batch, LINE's
+ * timestamp orders messages, as its docs advise.
+ *
+ * Crisis: each text comes with its level (ingest_set_crisis); triggers on
+ * messages raise the conversation only for a message with a level. Its
+ * context level (さようなら after worries) is kept only when the
+ * conversation already gave cause for concern, so the trigger that looks
+ * back at recent messages runs only then, not for every "ありがとう".
  *
  * A conversation closing while a batch writes into it: the batch's
  * snapshot may predate the close. open_known takes KEY SHARE on the open
@@ -137,7 +147,8 @@ static const char ingest_channel_sql[] =
 "), open_known AS ("	/* locked: see "A conversation closing" above */\
 "  SELECT cv.* FROM who w,"\
 "    LATERAL (SELECT id, contact_id, state, waiting_since,"\
-"                    busy_replied_at, text_only_replied_at FROM conversations"\
+"                    busy_replied_at, text_only_replied_at, crisis_level"\
+"               FROM conversations"\
 "              WHERE contact_id = w.id AND state <> 'closed' LIMIT 1"\
 "              FOR KEY SHARE) cv"\
 "   WHERE w.external_id IN (SELECT contact_ref FROM writers)"\
@@ -164,9 +175,9 @@ static const char ingest_channel_sql[] =
 "   WHERE id = ANY (ARRAY(SELECT id FROM open_known"\
 "                          WHERE state = 'waiting_for_user'))"\
 "  RETURNING id"\
-"), conv AS ("\
-"  SELECT id, contact_id FROM open_known UNION ALL"\
-"  SELECT id, contact_id FROM opened"\
+"), conv AS ("	/* with its crisis level: see "context" below */\
+"  SELECT id, contact_id, crisis_level FROM open_known UNION ALL"\
+"  SELECT id, contact_id, 0 FROM opened"\
 "), msg AS ("	/* a message already retracted is kept without text */\
 "  INSERT INTO messages (conversation_id, direction, kind, accepted,"\
 "      external_id, body, body_key_id, sent_at, received_at, unsent_at,"\
@@ -177,7 +188,8 @@ static const char ingest_channel_sql[] =
 "      CASE WHEN NOT x.retracted THEN e.body_key_id END,"\
 "      e.occurred_at, $2, CASE WHEN x.retracted THEN $2 END,"\
 "      coalesce(e.crisis_level, 0), e.crisis_rule,"\
-"      coalesce(e.crisis_context_level, 0), e.crisis_context_rule"\
+"      CASE WHEN conv.crisis_level > 0 THEN coalesce(e.crisis_context_level, 0)"\
+"        ELSE 0 END, e.crisis_context_rule"\
 "    FROM new_ev e JOIN who w ON w.external_id = e.contact_ref"\
 "    JOIN conv ON conv.contact_id = w.id,"\
 "    LATERAL (SELECT coalesce(e.message_ref IN (SELECT message_ref FROM new_ev"\
@@ -207,7 +219,8 @@ static const char ingest_channel_sql[] =
 "       THEN NOT coalesce(r.busy_done, false)"\
 "       ELSE coalesce(w.after_hours_replied_at < $4, true) END"\
 "     OR (e.message_kind <> 'text' AND NOT coalesce(r.text_only_done, false))"\
-"     OR greatest(e.crisis_level, e.crisis_context_level) = 2)"\
+"     OR e.crisis_level = 2"\
+"     OR (e.crisis_context_level = 2 AND conv.crisis_level > 0))"\
 "   ORDER BY e.occurred_at, e.event_key"\
 "  RETURNING 1"
 
