@@ -20,13 +20,6 @@ static const char crisis_usage[] =
 "The lexicon is crisis_lexicon; the desk's crisis_terms setting is added\n"
 "when the database can be reached, unless --no-desk.\n";
 
-/* The desk-wide value, overridden by the channel's own. */
-static const char crisis_terms_sql[] =
-"SELECT value::text FROM settings WHERE key = 'crisis_terms'"
-"   AND (channel_id IS NULL OR channel_id = (SELECT id FROM channels"
-"        WHERE kind = 'line' AND name = $1))"
-" ORDER BY channel_id NULLS FIRST";
-
 /* Adds the desk's terms if the database answers; says what it did. */
 static bool
 add_desk_terms(const struct cli *cli, struct crisis_lexicon *lex)

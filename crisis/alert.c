@@ -236,7 +236,7 @@ void
 crisis_alerts_reload(struct crisis_alerts *a)
 {
 	if (!db_query(a->pool, alert_settings_sql, 0, NULL, settings_read, a))
-		return;		/* the reconnect notice reloads */
+		return;	/* no connection yet: the tick asks again until read */
 }
 
 /* ---- rounds ---- */

@@ -107,6 +107,12 @@ bool	crisis_normalize_utf8(struct crisis_lexicon *lex, const char *text,
 
 /* ---- live.c: the detector in the daemon ---- */
 
+/*
+ * The desk's crisis_terms: rows of one text column, desk-wide first, then
+ * the channel's own (which wins); $1 the LINE channel's name.
+ */
+extern const char crisis_terms_sql[];
+
 struct event_base;
 struct db_pool;
 struct offload;

@@ -22,8 +22,7 @@
 #include "offload.h"
 #include "storage.h"
 
-/* The desk-wide value, overridden by the channel's own. */
-static const char live_terms_sql[] =
+const char crisis_terms_sql[] =
 "SELECT value::text FROM settings WHERE key = 'crisis_terms'"
 "   AND (channel_id IS NULL OR channel_id = (SELECT id FROM channels"
 "        WHERE kind = 'line' AND name = $1))"
@@ -204,7 +203,7 @@ crisis_live_reload(struct crisis_live *live)
 		return;
 	}
 	/* No connection yet: the retry timer asks again. */
-	live->reading = db_query(live->pool, live_terms_sql, 1, params,
+	live->reading = db_query(live->pool, crisis_terms_sql, 1, params,
 	    terms_read, live);
 }
 
