@@ -36,6 +36,7 @@ bool	crisis_normalize(struct crisis_norm *n, const char *text, size_t len,
 /* Collapses runs of one code point, as normalising does, in place. */
 void	crisis_collapse_runs(struct crisis_text *t);
 bool	crisis_text_push(struct crisis_text *t, UChar32 c);
+bool	crisis_text_append(struct crisis_text *t, const UChar32 *cp, size_t n);
 void	crisis_text_free(struct crisis_text *t);
 
 enum crisis_kind {

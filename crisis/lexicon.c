@@ -290,12 +290,11 @@ expand_done(struct expansion *x)
 		    "alternatives in all", LEXICON_ALTERNATIVES_MAX);
 		return false;
 	}
-	for (size_t k = 0; k < x->acc.len; k++)
-		if (!crisis_text_push(&t, x->acc.cp[k])) {
-			crisis_text_free(&t);
-			snprintf(x->why, x->whylen, "out of memory");
-			return false;
-		}
+	if (!crisis_text_append(&t, x->acc.cp, x->acc.len)) {
+		crisis_text_free(&t);
+		snprintf(x->why, x->whylen, "out of memory");
+		return false;
+	}
 	crisis_collapse_runs(&t);
 	for (size_t k = 0; k < t.len; k++)
 		gaps += t.cp[k] == CRISIS_GAP;
@@ -316,24 +315,30 @@ expand_done(struct expansion *x)
 	return ok;
 }
 
+/* Spells out the rest after appending cp to what is spelled so far. */
 static bool
-expand_option(struct expansion *x, size_t i, const char *s, size_t len)
+expand_after(struct expansion *x, size_t i, const UChar32 *cp, size_t n)
 {
 	size_t mark = x->acc.len;
 
-	if (!crisis_normalize(&x->lex->norm, s, len, &x->piece)) {
-		snprintf(x->why, x->whylen, "cannot normalise");
+	if (!crisis_text_append(&x->acc, cp, n)) {
+		snprintf(x->why, x->whylen, "out of memory");
 		return false;
 	}
-	for (size_t k = 0; k < x->piece.len; k++)
-		if (!crisis_text_push(&x->acc, x->piece.cp[k])) {
-			snprintf(x->why, x->whylen, "out of memory");
-			return false;
-		}
 	if (!expand(x, i + 1))
 		return false;
 	x->acc.len = mark;
 	return true;
+}
+
+static bool
+expand_option(struct expansion *x, size_t i, const char *s, size_t len)
+{
+	if (!crisis_normalize(&x->lex->norm, s, len, &x->piece)) {
+		snprintf(x->why, x->whylen, "cannot normalise");
+		return false;
+	}
+	return expand_after(x, i, x->piece.cp, x->piece.len);
 }
 
 static bool
@@ -345,16 +350,9 @@ expand(struct expansion *x, size_t i)
 		return expand_done(x);
 	u = &x->p->unit[i];
 	if (u->gap) {
-		size_t mark = x->acc.len;
+		static const UChar32 gap = CRISIS_GAP;
 
-		if (!crisis_text_push(&x->acc, CRISIS_GAP)) {
-			snprintf(x->why, x->whylen, "out of memory");
-			return false;
-		}
-		if (!expand(x, i + 1))
-			return false;
-		x->acc.len = mark;
-		return true;
+		return expand_after(x, i, &gap, 1);
 	}
 	for (size_t k = 0; k < u->nopts; k++)
 		if (!expand_option(x, i, u->opt[k], u->optlen[k]))

@@ -36,6 +36,15 @@ crisis_text_push(struct crisis_text *t, UChar32 c)
 	return true;
 }
 
+bool
+crisis_text_append(struct crisis_text *t, const UChar32 *cp, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		if (!crisis_text_push(t, cp[k]))
+			return false;
+	return true;
+}
+
 void
 crisis_text_free(struct crisis_text *t)
 {

@@ -77,19 +77,13 @@ static cJSON *
 detail_json(const struct api_call *call, const PGresult *res, int row)
 {
 	size_t len;
-	unsigned char *sealed = PQunescapeBytea((const unsigned char *)
-	    PQgetvalue(res, row, 6), &len);
-	char *plain = sealed != NULL && len >= SEAL_OVERHEAD ?
-	    malloc(len - SEAL_OVERHEAD + 1) : NULL;
-	cJSON *o = NULL;
+	char *plain = unseal_pg_hex(call->c->keys, atoi(PQgetvalue(res, row, 7)),
+	    DETAIL_AAD, PQgetvalue(res, row, 6), &len);
+	cJSON *o = plain != NULL ? cJSON_Parse(plain) : NULL;
 
-	if (plain != NULL && unseal(call->c->keys, atoi(PQgetvalue(res, row, 7)),
-	    DETAIL_AAD, sealed, len, (uint8_t *)plain)) {
-		plain[len - SEAL_OVERHEAD] = '\0';
-		o = cJSON_Parse(plain);
-	}
+	if (plain == NULL)
+		log_warn("console.unseal_failed", "column=%s", DETAIL_AAD);
 	free(plain);
-	PQfreemem(sealed);
 	return o != NULL ? o : cJSON_CreateObject();
 }
 
