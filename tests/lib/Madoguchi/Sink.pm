@@ -66,6 +66,7 @@ sub status {
 sub DESTROY {
 	my ($self) = @_;
 	return unless $self->{pid};
+	local $?;	# reaping the child must not become the test's exit status
 	kill 'TERM', $self->{pid};
 	waitpid($self->{pid}, 0);
 }

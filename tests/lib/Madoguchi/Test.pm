@@ -32,6 +32,7 @@ my (@clusters, @processes);
 # END blocks run last-defined first, so this one runs before File::Temp's
 # removes the temporary directories: nothing is left running without them.
 END {
+	local $?;	# the exit status is Test::More's to set, not pg.sh's
 	$_->stop(5) for grep { defined } @processes;
 	$_->stop_quietly for grep { defined } @clusters;
 }
@@ -117,7 +118,7 @@ sub stop_quietly {
 	system("$ROOT/scripts/pg.sh stop '$self->{dir}/pg' >/dev/null 2>&1");
 }
 
-sub DESTROY { $_[0]->stop_quietly }
+sub DESTROY { local $?; $_[0]->stop_quietly }
 
 package Madoguchi::Test;
 
@@ -291,6 +292,7 @@ sub stop {
 
 sub DESTROY {
 	my ($self) = @_;
+	local $?;	# reaping the child must not become the test's exit status
 	$self->stop(5) unless defined $self->{status};
 }
 
