@@ -33,6 +33,10 @@ struct http_xfer {
 	struct http_client	*client;
 	CURL			*easy;
 	struct curl_slist	*headers;	/* request headers */
+	struct curl_slist	*rcpt;		/* mail: envelope recipients */
+	char			*upload;	/* mail: the message */
+	size_t			 upload_len;
+	size_t			 upload_off;
 	http_done_fn		 done;
 	void			*arg;
 	char			*body;		/* response body, NUL-terminated */
@@ -87,6 +91,8 @@ http_xfer_free(struct http_xfer *x)
 	if (x->easy != NULL)
 		curl_easy_cleanup(x->easy);
 	curl_slist_free_all(x->headers);
+	curl_slist_free_all(x->rcpt);
+	free(x->upload);
 	http_xfer_forget_headers(x);
 	free(x->kept);
 	free(x->body);
@@ -552,6 +558,35 @@ http_client_free(struct http_client *c)
 		free(c);
 }
 
+static struct http_xfer *
+http_xfer_new(struct http_client *c, http_done_fn done, void *arg)
+{
+	struct http_xfer *x;
+
+	if ((x = calloc(1, sizeof(*x))) == NULL)
+		return NULL;
+	x->client = c;
+	x->done = done;
+	x->arg = arg;
+	if ((x->easy = curl_easy_init()) == NULL) {
+		http_xfer_free(x);
+		return NULL;
+	}
+	return x;
+}
+
+static bool
+http_client_start(struct http_client *c, struct http_xfer *x)
+{
+	if (curl_multi_add_handle(c->multi, x->easy) != CURLM_OK) {
+		http_xfer_free(x);
+		return false;
+	}
+	TAILQ_INSERT_TAIL(&c->xfers, x, link);
+	c->in_flight++;
+	return true;
+}
+
 bool
 http_client_send(struct http_client *c, const struct http_request *req,
     http_done_fn done, void *arg)
@@ -561,20 +596,104 @@ http_client_send(struct http_client *c, const struct http_request *req,
 	if (c->closing || req->url == NULL || done == NULL ||
 	    (req->body == NULL && req->body_len > 0))
 		return false;
-	if ((x = calloc(1, sizeof(*x))) == NULL)
+	if ((x = http_xfer_new(c, done, arg)) == NULL)
 		return false;
-	x->client = c;
-	x->done = done;
-	x->arg = arg;
-	if ((x->easy = curl_easy_init()) == NULL ||
-	    !http_xfer_set_headers(x, req) || !http_xfer_setopt(x, req) ||
-	    curl_multi_add_handle(c->multi, x->easy) != CURLM_OK) {
+	if (!http_xfer_set_headers(x, req) || !http_xfer_setopt(x, req)) {
 		http_xfer_free(x);
 		return false;
 	}
-	TAILQ_INSERT_TAIL(&c->xfers, x, link);
-	c->in_flight++;
-	return true;
+	return http_client_start(c, x);
+}
+
+/* ---- mail ---- */
+
+static size_t
+mail_read_cb(char *buf, size_t size, size_t n, void *arg)
+{
+	struct http_xfer *x = arg;
+	size_t len = x->upload_len - x->upload_off;
+
+	if (len > size * n)
+		len = size * n;
+	memcpy(buf, x->upload + x->upload_off, len);
+	x->upload_off += len;
+	return len;
+}
+
+/* No line break may reach an SMTP command through an address. */
+static bool
+mail_address_plain(const char *s)
+{
+	return s != NULL && *s != '\0' && strpbrk(s, "\r\n<>") == NULL;
+}
+
+static bool
+mail_setopt(struct http_xfer *x, const struct mail_request *req)
+{
+	struct http_client *c = x->client;
+	CURL *e = x->easy;
+	bool auth = req->user != NULL && req->user[0] != '\0';
+
+	return curl_easy_setopt(e, CURLOPT_URL, req->url) == CURLE_OK &&
+	    curl_easy_setopt(e, CURLOPT_PRIVATE, x) == CURLE_OK &&
+	    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
+	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps") ==
+	    CURLE_OK &&
+	    curl_easy_setopt(e, CURLOPT_USE_SSL, req->require_tls ?
+	    (long)CURLUSESSL_ALL : (long)CURLUSESSL_NONE) == CURLE_OK &&
+	    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ?
+	    req->timeout_ms : HTTP_CLIENT_TIMEOUT_MS) == CURLE_OK &&
+	    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+	    c->connect_timeout_ms) == CURLE_OK &&
+	    (!auth || (curl_easy_setopt(e, CURLOPT_USERNAME, req->user) ==
+	    CURLE_OK && curl_easy_setopt(e, CURLOPT_PASSWORD,
+	    req->password != NULL ? req->password : "") == CURLE_OK)) &&
+	    curl_easy_setopt(e, CURLOPT_MAIL_FROM, req->from) == CURLE_OK &&
+	    curl_easy_setopt(e, CURLOPT_MAIL_RCPT, x->rcpt) == CURLE_OK &&
+	    curl_easy_setopt(e, CURLOPT_UPLOAD, 1L) == CURLE_OK &&
+	    curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE,
+	    (curl_off_t)x->upload_len) == CURLE_OK &&
+	    curl_easy_setopt(e, CURLOPT_READFUNCTION, mail_read_cb) ==
+	    CURLE_OK &&
+	    curl_easy_setopt(e, CURLOPT_READDATA, x) == CURLE_OK &&
+	    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http_xfer_write_cb) ==
+	    CURLE_OK &&
+	    curl_easy_setopt(e, CURLOPT_WRITEDATA, x) == CURLE_OK &&
+	    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf) == CURLE_OK;
+}
+
+bool
+http_client_send_mail(struct http_client *c, const struct mail_request *req,
+    http_done_fn done, void *arg)
+{
+	struct http_xfer *x;
+	struct curl_slist *l;
+
+	if (c->closing || req->url == NULL || done == NULL ||
+	    !mail_address_plain(req->from) || req->n_to == 0 ||
+	    req->message == NULL)
+		return false;
+	if ((x = http_xfer_new(c, done, arg)) == NULL)
+		return false;
+	for (size_t i = 0; i < req->n_to; i++) {
+		if (!mail_address_plain(req->to[i]) ||
+		    (l = curl_slist_append(x->rcpt, req->to[i])) == NULL) {
+			http_xfer_free(x);
+			return false;
+		}
+		x->rcpt = l;
+	}
+	if ((x->upload = malloc(req->message_len + 1)) == NULL) {
+		http_xfer_free(x);
+		return false;
+	}
+	memcpy(x->upload, req->message, req->message_len);
+	x->upload_len = req->message_len;
+	if (!mail_setopt(x, req)) {
+		http_xfer_free(x);
+		return false;
+	}
+	return http_client_start(c, x);
 }
 
 size_t

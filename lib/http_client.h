@@ -5,7 +5,8 @@
  * between requests to the same host.
  *
  * Only http and https URLs are accepted; redirects are not followed.
- * Request and response bodies are never logged.
+ * Request and response bodies are never logged. Mail (SMTP) rides on the
+ * same machinery: see http_client_send_mail.
  */
 #ifndef MADOGUCHI_HTTP_CLIENT_H
 #define MADOGUCHI_HTTP_CLIENT_H
@@ -86,6 +87,28 @@ void	http_client_free(struct http_client *c);
  */
 bool	http_client_send(struct http_client *c, const struct http_request *req,
 	    http_done_fn done, void *arg) __attribute__((warn_unused_result));
+/*
+ * Mail goes out through the same loop and multi handle (libcurl's SMTP):
+ * one message to its recipients. The callback's status is the server's
+ * last SMTP reply code (250 when accepted); error is set otherwise.
+ */
+struct mail_request {
+	const char	*url;		/* smtp://host:587 or smtps://host:465 */
+	const char	*user;		/* NULL or "": no AUTH */
+	const char	*password;
+	bool		 require_tls;	/* smtp://: STARTTLS or fail */
+	const char	*from;		/* envelope sender */
+	const char *const *to;		/* n_to envelope recipients */
+	size_t		 n_to;
+	const char	*message;	/* RFC 5322 text, CRLF lines; copied */
+	size_t		 message_len;
+	long		 timeout_ms;	/* whole submission; 0 = 30000 */
+};
+
+/* As http_client_send, for a mail submission (smtp and smtps URLs only). */
+bool	http_client_send_mail(struct http_client *c,
+	    const struct mail_request *req, http_done_fn done, void *arg)
+	    __attribute__((warn_unused_result));
 /* Requests accepted whose callback has not run yet. */
 size_t	http_client_in_flight(const struct http_client *c);
 
