@@ -7,6 +7,8 @@
  * pushes to its signed-in supervisors, and queues one notification per
  * outside target (the desk's notify list; from round two on, the on-call
  * list too). Rounds repeat every repeat_minutes until acknowledged.
+ * A target is an HTTP webhook (a JSON body) or an e-mail address (SMTP);
+ * neither ever carries what the person wrote.
  *
  * Any process may do a round or a send: rows are claimed with FOR UPDATE
  * SKIP LOCKED, so several processes never alert twice, and a send claimed
@@ -19,10 +21,12 @@
 
 #include <cjson/cJSON.h>
 #include <event2/event.h>
+#include <openssl/crypto.h>
 
 #include "clock.h"
 #include "http_client.h"
 #include "log.h"
+#include "mail.h"
 #include "metrics.h"
 #include "storage.h"
 
@@ -107,7 +111,9 @@ static const char alert_claim_sql[] =
 " RETURNING n.id, n.target->>'kind', n.target->>'url', n.round, n.attempts,"
 "   e.conversation_id, e.level,"
 "   (SELECT contact_id FROM conversations WHERE id = e.conversation_id),"
-"   to_char(e.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')";
+"   to_char(e.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+"   n.target->>'to',"
+"   to_char(e.at AT TIME ZONE 'Asia/Tokyo', 'YYYY-MM-DD HH24:MI')";
 
 /* $1 id, $2 now, $3 HTTP status or NULL, $4 error or NULL, $5 retry at
  * (NULL: sent), $6 give up. */
@@ -127,6 +133,8 @@ struct crisis_alerts {
 	int			 repeat_minutes;
 	char			*notify, *on_call;	/* JSON arrays */
 	char			*desk_name;
+	char			*smtp_url, *smtp_from, *smtp_user, *smtp_password;
+	bool			 smtp_require_tls;
 	bool			 rounding, claiming;
 	bool			 round_wanted, send_wanted;
 	size_t			 sending;
@@ -151,6 +159,23 @@ json_array_text(const cJSON *obj, const char *key)
 	return cJSON_IsArray(v) ? cJSON_PrintUnformatted(v) : strdup("[]");
 }
 
+static bool
+target_valid(const cJSON *t)
+{
+	const cJSON *kind = cJSON_GetObjectItemCaseSensitive(t, "kind");
+	const cJSON *url = cJSON_GetObjectItemCaseSensitive(t, "url");
+	const cJSON *to = cJSON_GetObjectItemCaseSensitive(t, "to");
+
+	if (!cJSON_IsString(kind))
+		return false;
+	if (strcmp(kind->valuestring, "email") == 0)
+		return cJSON_IsString(to) && mail_address_valid(to->valuestring);
+	return strcmp(kind->valuestring, "webhook") == 0 &&
+	    cJSON_IsString(url) &&
+	    (strncmp(url->valuestring, "https://", 8) == 0 ||
+	    strncmp(url->valuestring, "http://", 7) == 0);
+}
+
 bool
 crisis_alert_setting_valid(const char *json, char *why, size_t whylen)
 {
@@ -165,24 +190,16 @@ crisis_alert_setting_valid(const char *json, char *why, size_t whylen)
 	for (size_t i = 0; ok && i < 2; i++) {
 		list = cJSON_GetObjectItemCaseSensitive(v, lists[i]);
 		ok = cJSON_IsArray(list) && cJSON_GetArraySize(list) <= 16;
-		cJSON_ArrayForEach(t, list) {
-			const cJSON *kind = cJSON_GetObjectItemCaseSensitive(t,
-			    "kind"), *url = cJSON_GetObjectItemCaseSensitive(t,
-			    "url");
-
-			ok = ok && cJSON_IsString(kind) &&
-			    strcmp(kind->valuestring, "webhook") == 0 &&
-			    cJSON_IsString(url) &&
-			    (strncmp(url->valuestring, "https://", 8) == 0 ||
-			    strncmp(url->valuestring, "http://", 7) == 0);
-		}
+		cJSON_ArrayForEach(t, list)
+			ok = ok && target_valid(t);
 	}
 	cJSON_Delete(v);
 	if (!ok)
 		snprintf(why, whylen, "crisis_alert: {\"repeat_minutes\": 1 to "
 		    "1440, \"notify\": [targets], \"on_call\": [targets]}, at "
 		    "most 16 targets each, a target being {\"kind\": "
-		    "\"webhook\", \"url\": \"https://...\"}");
+		    "\"webhook\", \"url\": \"https://...\"} or {\"kind\": "
+		    "\"email\", \"to\": \"name@example.jp\"}");
 	return ok;
 }
 
@@ -277,40 +294,103 @@ round_start(struct crisis_alerts *a, const char *now)
 
 /* ---- sends to outside targets ---- */
 
+/* Claimed columns (alert_claim_sql). */
+enum { COL_ID, COL_KIND, COL_URL, COL_ROUND, COL_ATTEMPTS, COL_CONVERSATION,
+	COL_LEVEL, COL_CONTACT, COL_AT, COL_TO, COL_AT_JST };
+
+static const char *
+desk_of(const struct crisis_alerts *a)
+{
+	return a->desk_name != NULL && a->desk_name[0] != '\0' ?
+	    a->desk_name : "madoguchi";
+}
+
+static void
+case_number(const PGresult *res, int row, char *out, size_t len)
+{
+	snprintf(out, len, "No.%06lld",
+	    strtoll(PQgetvalue(res, row, COL_CONTACT), NULL, 10));
+}
+
+/*
+ * Enough to act on, nothing of what the person wrote; sized to fit
+ * whatever the desk's name is, so never cut inside a character.
+ */
 static char *
-send_body(const struct crisis_alerts *a, const PGresult *res, int row)
+alert_summary(const struct crisis_alerts *a, const PGresult *res, int row)
+{
+	size_t len = strlen(desk_of(a)) + 512;
+	char number[32], *text = malloc(len);
+
+	case_number(res, row, number, sizeof(number));
+	if (text != NULL)
+		snprintf(text, len, "【緊急】%s: 命の危険を示すメッセージが"
+		    "届きました（相談 %s、%s回目の通知）。コンソールで確認し、"
+		    "対応してください。", desk_of(a), number,
+		    PQgetvalue(res, row, COL_ROUND));
+	return text;
+}
+
+static char *
+webhook_body(const struct crisis_alerts *a, const PGresult *res, int row)
 {
 	cJSON *o = cJSON_CreateObject();
-	const char *desk = a->desk_name ? a->desk_name : "madoguchi";
-	char case_number[32], *text, *out;
-	size_t len;
+	char number[32], *text = alert_summary(a, res, row), *out = NULL;
 
-	snprintf(case_number, sizeof(case_number), "No.%06lld",
-	    strtoll(PQgetvalue(res, row, 7), NULL, 10));
-	/* Enough to act on, nothing of what the person wrote; sized to fit
-	 * whatever the desk's name is, so never cut inside a character. */
-	len = strlen(desk) + 512;
-	if ((text = malloc(len)) == NULL) {
-		cJSON_Delete(o);
-		return NULL;
+	case_number(res, row, number, sizeof(number));
+	if (o != NULL && text != NULL) {
+		cJSON_AddStringToObject(o, "type", "crisis_alert");
+		cJSON_AddStringToObject(o, "desk", a->desk_name ?
+		    a->desk_name : "");
+		cJSON_AddNumberToObject(o, "conversation",
+		    atof(PQgetvalue(res, row, COL_CONVERSATION)));
+		cJSON_AddStringToObject(o, "case_number", number);
+		cJSON_AddStringToObject(o, "level", atoi(PQgetvalue(res, row,
+		    COL_LEVEL)) == 2 ? "high" : "medium");
+		cJSON_AddNumberToObject(o, "round",
+		    atof(PQgetvalue(res, row, COL_ROUND)));
+		cJSON_AddStringToObject(o, "detected_at",
+		    PQgetvalue(res, row, COL_AT));
+		cJSON_AddStringToObject(o, "text", text);
+		out = cJSON_PrintUnformatted(o);
 	}
-	snprintf(text, len, "【緊急】%s: 命の危険を示すメッセージが"
-	    "届きました（相談 %s、%s回目の通知）。コンソールで確認し、対応"
-	    "してください。", desk, case_number, PQgetvalue(res, row, 3));
-	cJSON_AddStringToObject(o, "type", "crisis_alert");
-	cJSON_AddStringToObject(o, "desk", a->desk_name ? a->desk_name : "");
-	cJSON_AddNumberToObject(o, "conversation",
-	    atof(PQgetvalue(res, row, 5)));
-	cJSON_AddStringToObject(o, "case_number", case_number);
-	cJSON_AddStringToObject(o, "level", atoi(PQgetvalue(res, row, 6)) == 2 ?
-	    "high" : "medium");
-	cJSON_AddNumberToObject(o, "round", atof(PQgetvalue(res, row, 3)));
-	cJSON_AddStringToObject(o, "detected_at", PQgetvalue(res, row, 8));
-	cJSON_AddStringToObject(o, "text", text);
 	free(text);
-	out = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	return out;
+}
+
+/* The e-mail for one send: subject and body in plain Japanese. */
+static char *
+mail_text(const struct crisis_alerts *a, const PGresult *res, int row,
+    size_t *len)
+{
+	const char *to[1] = { PQgetvalue(res, row, COL_TO) };
+	size_t cap = strlen(desk_of(a)) + 1024;
+	char number[32], *subject = malloc(cap), *body = malloc(cap);
+	struct mail_message m = { .from = a->smtp_from, .from_name =
+	    desk_of(a), .to = to, .n_to = 1, .subject = subject, .body = body,
+	    .date_us = clock_now_us() };
+	char *text = NULL;
+
+	case_number(res, row, number, sizeof(number));
+	if (subject != NULL && body != NULL) {
+		snprintf(subject, cap, "【緊急】%s: 命の危険を示すメッセージ"
+		    "（相談 %s、%s回目の通知）", desk_of(a), number,
+		    PQgetvalue(res, row, COL_ROUND));
+		snprintf(body, cap, "%s の相談 %s で、命の危険を示すメッセージ"
+		    "が届きました。\n\n検知: %s（日本時間）\n危機レベル: %s\n"
+		    "通知: %s回目（確認されるまで繰り返します）\n会話: %s\n\n"
+		    "コンソールで内容を確認し、対応してください。アラートの確認を"
+		    "記録すると、通知は止まります。\n\nこのメールには、相談者が"
+		    "書いた内容は含まれていません。\n", desk_of(a), number,
+		    PQgetvalue(res, row, COL_AT_JST), atoi(PQgetvalue(res, row,
+		    COL_LEVEL)) == 2 ? "高" : "中", PQgetvalue(res, row,
+		    COL_ROUND), PQgetvalue(res, row, COL_CONVERSATION));
+		text = mail_compose(&m, len);
+	}
+	free(subject);
+	free(body);
+	return text;
 }
 
 static void
@@ -372,33 +452,73 @@ send_done(void *arg, const struct http_response *res)
 	}
 }
 
-static void
-send_one(struct crisis_alerts *a, const PGresult *res, int row)
+static bool
+send_webhook(struct crisis_alerts *a, struct alert_send *s,
+    const PGresult *res, int row)
 {
 	static const struct http_header headers[] = {
 		{ "Content-Type", "application/json; charset=utf-8" },
 	};
 	struct http_request req = { .method = "POST", .headers = headers,
-	    .n_headers = 1, .timeout_ms = ALERT_SEND_TIMEOUT_MS };
-	struct alert_send *s = calloc(1, sizeof(*s));
-	char *body = send_body(a, res, row);
+	    .n_headers = 1, .timeout_ms = ALERT_SEND_TIMEOUT_MS,
+	    .url = PQgetvalue(res, row, COL_URL) };
+	char *body = webhook_body(a, res, row);
+	bool started;
 
-	if (s == NULL || body == NULL) {
-		free(s);
-		free(body);
-		return;		/* the lease retries it */
-	}
-	s->alerts = a;
-	snprintf(s->id, sizeof(s->id), "%s", PQgetvalue(res, row, 0));
-	s->attempts = atoi(PQgetvalue(res, row, 4));
-	req.url = PQgetvalue(res, row, 2);
+	if (body == NULL)
+		return false;
 	req.body = body;
 	req.body_len = strlen(body);
-	if (http_client_send(a->http, &req, send_done, s))
-		a->sending++;
-	else
-		free(s);
+	started = http_client_send(a->http, &req, send_done, s);
 	free(body);
+	return started;
+}
+
+static bool
+send_mail(struct crisis_alerts *a, struct alert_send *s, const PGresult *res,
+    int row)
+{
+	const char *to[1] = { PQgetvalue(res, row, COL_TO) };
+	struct mail_request req = { .url = a->smtp_url, .user = a->smtp_user,
+	    .password = a->smtp_password, .require_tls = a->smtp_require_tls,
+	    .from = a->smtp_from, .to = to, .n_to = 1,
+	    .timeout_ms = ALERT_SEND_TIMEOUT_MS };
+	char *text;
+	bool started;
+
+	if (a->smtp_url == NULL) {
+		/* Recorded as a failure, and retried: a restart with the
+		 * configuration sends it. */
+		struct http_response fail = { .error = "no smtp_url configured",
+		    .body = "" };
+
+		send_done(s, &fail);
+		return true;
+	}
+	if ((text = mail_text(a, res, row, &req.message_len)) == NULL)
+		return false;
+	req.message = text;
+	started = http_client_send_mail(a->http, &req, send_done, s);
+	free(text);
+	return started;
+}
+
+static void
+send_one(struct crisis_alerts *a, const PGresult *res, int row)
+{
+	struct alert_send *s = calloc(1, sizeof(*s));
+	bool mail = strcmp(PQgetvalue(res, row, COL_KIND), "email") == 0;
+
+	if (s == NULL)
+		return;		/* the lease retries it */
+	s->alerts = a;
+	snprintf(s->id, sizeof(s->id), "%s", PQgetvalue(res, row, COL_ID));
+	s->attempts = atoi(PQgetvalue(res, row, COL_ATTEMPTS));
+	a->sending++;	/* send_done's record of it counts it down */
+	if (!(mail ? send_mail(a, s, res, row) : send_webhook(a, s, res, row))) {
+		a->sending--;
+		free(s);	/* the lease retries it */
+	}
 }
 
 static void
@@ -483,11 +603,36 @@ crisis_alerts_new(struct event_base *base, struct db_pool *pool,
 	return a;
 }
 
+static bool
+copy_or_null(char **slot, const char *value)
+{
+	free(*slot);
+	*slot = NULL;
+	return value == NULL || value[0] == '\0' ||
+	    (*slot = strdup(value)) != NULL;
+}
+
+bool
+crisis_alerts_set_mail(struct crisis_alerts *a, const struct crisis_mail *mail)
+{
+	a->smtp_require_tls = mail->require_tls;
+	return copy_or_null(&a->smtp_url, mail->url) &&
+	    copy_or_null(&a->smtp_from, mail->from) &&
+	    copy_or_null(&a->smtp_user, mail->user) &&
+	    copy_or_null(&a->smtp_password, mail->password);
+}
+
 void
 crisis_alerts_free(struct crisis_alerts *a)
 {
 	if (a == NULL)
 		return;
+	free(a->smtp_url);
+	free(a->smtp_from);
+	free(a->smtp_user);
+	if (a->smtp_password != NULL)
+		OPENSSL_cleanse(a->smtp_password, strlen(a->smtp_password));
+	free(a->smtp_password);
 	if (a->tick != NULL)
 		event_free(a->tick);
 	free(a->notify);

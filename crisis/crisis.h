@@ -148,6 +148,21 @@ struct crisis_alerts *crisis_alerts_new(struct event_base *base,
 	    struct db_pool *pool, struct http_client *http);
 /* Requests in flight must have been cancelled (http_client_free) first. */
 void	crisis_alerts_free(struct crisis_alerts *a);
+
+/*
+ * Where e-mail targets are sent (the smtp_* configuration), copied. Without
+ * it (url NULL or ""), an e-mail target's sends fail, are recorded as such
+ * and retried, so a desk sees the gap instead of silence.
+ */
+struct crisis_mail {
+	const char	*url;		/* smtp://host:587 or smtps://host:465 */
+	const char	*from;		/* the sender address */
+	const char	*user;		/* NULL or "": no AUTH */
+	const char	*password;
+	bool		 require_tls;	/* smtp://: STARTTLS or no send */
+};
+bool	crisis_alerts_set_mail(struct crisis_alerts *a,
+	    const struct crisis_mail *mail);
 /* A rise was stored (NOTIFY madoguchi_crisis), or a reconnect. */
 void	crisis_alerts_wake(struct crisis_alerts *a);
 /* The settings changed. */

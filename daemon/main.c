@@ -31,6 +31,7 @@
 #include "http_client.h"
 #include "http_reply.h"
 #include "log.h"
+#include "mail.h"
 #include "metrics.h"
 #include "offload.h"
 #include "outbox.h"
@@ -292,6 +293,41 @@ console_start(struct daemon *d)
 		fatal("console", "cannot start");
 }
 
+/*
+ * E-mail alerts, when configured: a configuration that cannot work stops
+ * the start, rather than a crisis alert failing at night.
+ */
+static void
+crisis_mail_start(struct daemon *d)
+{
+	struct crisis_mail mail = { .url = d->cfg.smtp_url,
+	    .from = d->cfg.smtp_from, .user = d->cfg.smtp_user,
+	    .require_tls = d->cfg.smtp_starttls != 0 };
+	char *password = NULL, err[512];
+	size_t password_len = 0;
+
+	if (d->cfg.smtp_url[0] == '\0')
+		return;
+	if (strncmp(d->cfg.smtp_url, "smtp://", 7) != 0 &&
+	    strncmp(d->cfg.smtp_url, "smtps://", 8) != 0)
+		fatal("smtp_url", "expected smtp://host:port or smtps://host:port");
+	if (!mail_address_valid(d->cfg.smtp_from))
+		fatal("smtp_from", "expected the sender's address, name@example.jp");
+	if (d->cfg.smtp_password_file[0] != '\0') {
+		warn_if_exposed("smtp_password_file", d->cfg.smtp_password_file);
+		if (!config_read_secret(d->cfg.smtp_password_file, &password,
+		    &password_len, err, sizeof(err)))
+			fatal("smtp_password_file", err);
+	}
+	mail.password = password;
+	if (!crisis_alerts_set_mail(d->alerts, &mail))
+		fatal("smtp", "out of memory");
+	if (password != NULL) {
+		OPENSSL_cleanse(password, password_len);
+		free(password);
+	}
+}
+
 /* Every inbound text is checked before the transaction that stores it. */
 static void
 crisis_start(struct daemon *d)
@@ -309,6 +345,7 @@ crisis_start(struct daemon *d)
 	    (d->alerts = crisis_alerts_new(d->base, d->pool,
 	    d->alert_http)) == NULL)
 		fatal("crisis alerts", "cannot start");
+	crisis_mail_start(d);
 }
 
 static void

@@ -50,6 +50,11 @@ static const struct config_key config_keys[] = {
 	NUM("console_password_workers", "MADOGUCHI_CONSOLE_PASSWORD_WORKERS", console_password_workers, "1", 1, 16),
 	STR("crisis_lexicon", "MADOGUCHI_CRISIS_LEXICON", crisis_lexicon, "crisis/lexicon.txt"),
 	NUM("outbox_lease_seconds", "MADOGUCHI_OUTBOX_LEASE_SECONDS", outbox_lease_seconds, "300", 30, 86400),
+	STR("smtp_url", "MADOGUCHI_SMTP_URL", smtp_url, ""),
+	STR("smtp_from", "MADOGUCHI_SMTP_FROM", smtp_from, ""),
+	STR("smtp_user", "MADOGUCHI_SMTP_USER", smtp_user, ""),
+	STR("smtp_password_file", "MADOGUCHI_SMTP_PASSWORD_FILE", smtp_password_file, ""),
+	NUM("smtp_starttls", "MADOGUCHI_SMTP_STARTTLS", smtp_starttls, "1", 0, 1),
 };
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))

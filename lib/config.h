@@ -35,6 +35,11 @@ struct config {
 	long	 console_cookie_secure;	/* 0 only for a local demo over http */
 	long	 console_password_workers;	/* threads hashing passwords */
 	char	*console_trusted_proxies;	/* "127.0.0.1,::1": X-Forwarded-For */
+	char	*smtp_url;		/* crisis e-mail: "" = none */
+	char	*smtp_from;		/* its sender address */
+	char	*smtp_user;		/* "" = no AUTH */
+	char	*smtp_password_file;
+	long	 smtp_starttls;		/* smtp://: 1 = STARTTLS or no send */
 };
 
 /*
