@@ -3,7 +3,7 @@
 
 CC	?= cc
 PKGS	:= libevent libcurl libcjson libpq openssl libargon2 \
-	   liboath libqrencode icu-uc icu-i18n
+	   liboath libqrencode icu-uc
 CFLAGS	?= -O2 -g
 WARN	:= -std=c11 -Wall -Wextra -Werror -Wmissing-prototypes \
 	   -Wstrict-prototypes -Wshadow -Wpointer-arith -Wformat=2

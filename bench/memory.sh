@@ -31,7 +31,7 @@ for _ in $(seq 50); do curl -sf http://127.0.0.1:18085/readyz >/dev/null && brea
 sleep 1
 rss() { awk -v k="$1" '$1 == k":" {printf "%.1f MB", $2 / 1024}' "/proc/$pid/status"; }
 echo "madoguchid resident memory"
-echo "  idle after start:           $(rss VmRSS)"
+echo "  idle after start:           $(rss VmRSS) (anonymous $(rss RssAnon), files $(rss RssFile))"
 "$loadgen" -u http://127.0.0.1:18085/webhook/line -s "$secret" -c 64 -n 20000 -q >/dev/null
 sleep 2
 echo "  idle after 20,000 webhooks: $(rss VmRSS) (peak $(rss VmHWM))"

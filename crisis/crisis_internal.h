@@ -64,10 +64,14 @@ struct crisis_entry {
 /* One spelled-out alternative of a line's pattern, GAPs included. */
 struct crisis_alt {
 	const struct crisis_entry *entry;
-	UChar32		*cp;
-	size_t		 len;
-	size_t		 head;		/* code points before the first GAP */
+	const UChar32	*cp;		/* in the index's pool, set when built */
+	uint32_t	 off;		/* where cp starts in the pool */
+	uint16_t	 len;
+	uint16_t	 head;		/* code points before the first GAP */
 };
+
+/* Longer alternatives are refused: len and head must fit 16 bits. */
+#define CRISIS_ALT_MAX_LEN	1024
 
 /* index.c: a prefix tree over the alternatives' heads. */
 struct crisis_trie_node {
@@ -84,6 +88,10 @@ struct crisis_trie_edge {
 struct crisis_index {
 	struct crisis_alt *alt;
 	size_t		 len, cap;
+	/* Every alternative's code points, end to end: one allocation, not
+	 * one each (tens of thousands of them). */
+	UChar32		*pool;
+	size_t		 pool_len, pool_cap;
 	bool		 built;		/* false: a line was added since */
 	struct crisis_trie_node *node;
 	size_t		 nnodes, nodes_cap;

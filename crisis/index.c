@@ -119,6 +119,31 @@ root_pages_fill(struct crisis_index *ix)
 	return true;
 }
 
+/* Gives back what the arrays grew beyond their final size. */
+static void *
+shrink(void *p, size_t n, size_t size, size_t *cap)
+{
+	void *q = n > 0 ? realloc(p, n * size) : NULL;
+
+	if (n > 0 && q == NULL)
+		return p;	/* keeping the larger block is fine */
+	if (n == 0)
+		free(p);
+	*cap = n;
+	return q;
+}
+
+/* The arrays to their final size, then each alternative's place. */
+static void
+alts_settle(struct crisis_index *ix)
+{
+	ix->pool = shrink(ix->pool, ix->pool_len, sizeof(*ix->pool),
+	    &ix->pool_cap);
+	ix->alt = shrink(ix->alt, ix->len, sizeof(*ix->alt), &ix->cap);
+	for (size_t i = 0; i < ix->len; i++)
+		ix->alt[i].cp = ix->pool + ix->alt[i].off;
+}
+
 bool
 crisis_index_build(struct crisis_index *ix)
 {
@@ -132,10 +157,15 @@ crisis_index_build(struct crisis_index *ix)
 	ix->node = NULL;
 	ix->edge = NULL;
 	ix->nnodes = ix->nodes_cap = ix->nedges = ix->edges_cap = 0;
+	alts_settle(ix);
 	if (ix->len > 0)
 		qsort(ix->alt, ix->len, sizeof(*ix->alt), alt_head_compare);
 	if (!build(ix, 0, ix->len, 0, &root) || !root_pages_fill(ix))
 		return false;
+	ix->node = shrink(ix->node, ix->nnodes, sizeof(*ix->node),
+	    &ix->nodes_cap);
+	ix->edge = shrink(ix->edge, ix->nedges, sizeof(*ix->edge),
+	    &ix->edges_cap);
 	ix->built = true;
 	return true;
 }
@@ -143,9 +173,8 @@ crisis_index_build(struct crisis_index *ix)
 void
 crisis_index_free(struct crisis_index *ix)
 {
-	for (size_t i = 0; i < ix->len; i++)
-		free(ix->alt[i].cp);
 	free(ix->alt);
+	free(ix->pool);
 	free(ix->node);
 	free(ix->edge);
 	root_pages_free(ix);

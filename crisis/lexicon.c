@@ -225,7 +225,10 @@ alt_add(struct crisis_lexicon *lex, const struct crisis_entry *e,
 	    CRISIS_GROUP_TERMS;
 	struct crisis_index *ix = &lex->group[g];
 	struct crisis_alt *a;
+	uint16_t head;
 
+	if (t->len > CRISIS_ALT_MAX_LEN)
+		return false;
 	if (ix->len == ix->cap) {
 		size_t cap = ix->cap ? ix->cap * 2 : 256;
 
@@ -234,19 +237,29 @@ alt_add(struct crisis_lexicon *lex, const struct crisis_entry *e,
 		ix->alt = a;
 		ix->cap = cap;
 	}
-	a = &ix->alt[ix->len];
-	if ((a->cp = malloc(t->len * sizeof(*a->cp))) == NULL)
-		return false;
-	memcpy(a->cp, t->cp, t->len * sizeof(*a->cp));
-	a->len = t->len;
-	for (a->head = 0; a->head < a->len && a->cp[a->head] != CRISIS_GAP;
-	    a->head++)
+	if (ix->pool_len + t->len > ix->pool_cap) {
+		size_t cap = ix->pool_cap ? ix->pool_cap : 4096;
+		UChar32 *pool;
+
+		while (cap < ix->pool_len + t->len)
+			cap *= 2;
+		if (cap > UINT32_MAX ||
+		    (pool = realloc(ix->pool, cap * sizeof(*pool))) == NULL)
+			return false;
+		ix->pool = pool;
+		ix->pool_cap = cap;
+	}
+	memcpy(ix->pool + ix->pool_len, t->cp, t->len * sizeof(*t->cp));
+	for (head = 0; head < t->len && t->cp[head] != CRISIS_GAP; head++)
 		;
-	a->entry = e;
+	a = &ix->alt[ix->len];
+	*a = (struct crisis_alt){ .entry = e, .off = (uint32_t)ix->pool_len,
+	    .len = (uint16_t)t->len, .head = head };
+	ix->pool_len += t->len;
 	ix->len++;
 	ix->built = false;
-	if (a->len > lex->longest)
-		lex->longest = a->len;
+	if (t->len > lex->longest)
+		lex->longest = t->len;
 	return true;
 }
 
@@ -309,7 +322,9 @@ expand_done(struct expansion *x)
 	}
 	ok = alt_add(x->lex, x->entry, &t);
 	if (!ok)
-		snprintf(x->why, x->whylen, "out of memory");
+		snprintf(x->why, x->whylen, t.len > CRISIS_ALT_MAX_LEN ?
+		    "an alternative longer than 1024 characters" :
+		    "out of memory");
 	crisis_text_free(&t);
 	x->acc.len = keep;
 	return ok;

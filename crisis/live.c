@@ -13,6 +13,9 @@
 #include "crisis.h"
 
 #include <stdlib.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <string.h>
 
 #include <event2/event.h>
@@ -49,6 +52,19 @@ struct live_build {
 	struct crisis_lexicon	*lex;		/* NULL: failed, see why */
 	char			 why[256];
 };
+
+/*
+ * Spelling a lexicon out leaves megabytes of freed scratch in the heap
+ * (and an old lexicon as much again): give the pages back rather than
+ * keep them resident while idle.
+ */
+static void
+heap_give_back(void)
+{
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+}
 
 static struct crisis_lexicon *
 lexicon_build(const char *path, const char *terms, char *why, size_t whylen)
@@ -96,6 +112,7 @@ crisis_live_new(struct event_base *base, struct db_pool *pool,
 		crisis_live_free(live);
 		return NULL;
 	}
+	heap_give_back();
 	live->pool = pool;
 	live->offload = offload;
 	crisis_live_reload(live);
@@ -141,6 +158,7 @@ build_done(void *arg)
 		live->lex = b->lex;
 		free(live->terms);
 		live->terms = b->terms;
+		heap_give_back();
 		log_info("crisis.terms_applied", "from=\"lexicon file and "
 		    "crisis_terms\"");
 	}
