@@ -24,8 +24,8 @@ export MADOGUCHI_CONFIG=/dev/null MADOGUCHI_LOG_LEVEL=warn
 export MADOGUCHI_DATABASE_URL=$(scripts/pg.sh url "$dir/pg")
 export MADOGUCHI_LISTEN=127.0.0.1:18085
 export MADOGUCHI_CHANNEL_SECRET_FILE=$dir/secret MADOGUCHI_DATA_KEY_FILE=$dir/key
-bin/madoguchi migrate >/dev/null
-bin/madoguchid &
+${BIN:-bin}/madoguchi migrate >/dev/null
+${BIN:-bin}/madoguchid &
 pid=$!
 for _ in $(seq 50); do curl -sf http://127.0.0.1:18085/readyz >/dev/null && break; sleep 0.1; done
 sleep 1

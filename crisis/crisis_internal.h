@@ -58,13 +58,14 @@ enum crisis_kind {
 struct crisis_entry {
 	enum crisis_kind kind;
 	unsigned	 flags;
+	uint32_t	 seq;		/* its place in the lexicon: 0, 1, ... */
 	char		 rule[CRISIS_RULE_MAX];	/* "intent:死にたい" */
 };
 
 /* One spelled-out alternative of a line's pattern, GAPs included. */
 struct crisis_alt {
 	const struct crisis_entry *entry;
-	const UChar32	*cp;		/* in the index's pool, set when built */
+	const UChar32	*cp;		/* in the pending pool, set when built */
 	uint32_t	 off;		/* where cp starts in the pool */
 	uint16_t	 len;
 	uint16_t	 head;		/* code points before the first GAP */
@@ -73,10 +74,14 @@ struct crisis_alt {
 /* Longer alternatives are refused: len and head must fit 16 bits. */
 #define CRISIS_ALT_MAX_LEN	1024
 
-/* index.c: a prefix tree over the alternatives' heads. */
+/*
+ * index.c: the alternatives' heads (the part before the first gap) as a
+ * minimised automaton: a prefix tree whose equal subtrees are stored once,
+ * so a line that spells stems times endings costs stems plus endings.
+ */
 struct crisis_trie_node {
 	uint32_t	 edges, nedges;	/* children, by code point */
-	uint32_t	 alts, nalts;	/* alternatives whose head ends here */
+	uint32_t	 leaves, nleaves;	/* alternatives whose head ends here */
 };
 
 struct crisis_trie_edge {
@@ -84,28 +89,53 @@ struct crisis_trie_edge {
 	uint32_t	 node;
 };
 
-/* The alternatives of one purpose, and the tree over them. */
+/* What an alternative is, past its head: its line and its tail. */
+struct crisis_leaf {
+	const struct crisis_entry *entry;
+	uint32_t	 tail;		/* in tails: from the first GAP on */
+	uint16_t	 tail_len;	/* 0: the head is all of it */
+};
+
+/* The alternatives of one purpose, and the automaton over them. */
 struct crisis_index {
+	/* Added since the last build, spelled out; gone once built. */
 	struct crisis_alt *alt;
 	size_t		 len, cap;
-	/* Every alternative's code points, end to end: one allocation, not
-	 * one each (tens of thousands of them). */
 	UChar32		*pool;
 	size_t		 pool_len, pool_cap;
+	size_t		 count;		/* alternatives in all, built or not */
 	bool		 built;		/* false: a line was added since */
 	struct crisis_trie_node *node;
 	size_t		 nnodes, nodes_cap;
 	struct crisis_trie_edge *edge;
 	size_t		 nedges, edges_cap;
+	uint32_t	 root;
+	uint32_t	*leafref;	/* a node's leaves, by index in leaf */
+	size_t		 nleafrefs;
+	struct crisis_leaf *leaf;
+	size_t		 nleaves;
+	UChar32		*tails;
+	size_t		 ntails;
 	/* The root's children by BMP code point (node + 1; 0: none), in
 	 * pages of 256 made as needed: every place in every message starts
 	 * there, and a search among thousands of edges cost most of a check. */
 	uint32_t	*root_page[256];
 };
 
+/* Files an alternative (n code points, GAPs included); false: memory, or
+ * longer than CRISIS_ALT_MAX_LEN. */
+bool	crisis_index_add(struct crisis_index *ix,
+	    const struct crisis_entry *e, const UChar32 *cp, size_t n);
 /* Sorts and files the alternatives if a line was added; false: memory. */
 bool	crisis_index_build(struct crisis_index *ix);
 void	crisis_index_free(struct crisis_index *ix);
+
+/* An alternative that matched: its line, and how many characters of
+ * the pattern (GAPs counted as one) it spells. */
+struct crisis_hit {
+	const struct crisis_entry *entry;
+	size_t		 len;
+};
 
 /* A walk from t's position i that yields each alternative matching there. */
 struct crisis_match {
@@ -126,7 +156,7 @@ void	crisis_match_start(struct crisis_match *m,
  * With pos, pos[k] is where the alternative's k-th code point matched
  * (SIZE_MAX for a gap): pos needs room for the longest alternative.
  */
-bool	crisis_match_next(struct crisis_match *m, const struct crisis_alt **a,
+bool	crisis_match_next(struct crisis_match *m, struct crisis_hit *hit,
 	    size_t *end);
 
 enum crisis_group {

@@ -24,7 +24,7 @@ any_match_at(const struct crisis_index *ix, const struct crisis_text *t,
     size_t i)
 {
 	struct crisis_match m;
-	const struct crisis_alt *a;
+	struct crisis_hit a;
 	size_t end;
 
 	if (i >= t->len)
@@ -43,7 +43,7 @@ mask_exceptions(struct crisis_lexicon *lex)
 {
 	const struct crisis_index *ix = &lex->group[CRISIS_GROUP_EXCEPT];
 	const struct crisis_text *t = &lex->text;
-	const struct crisis_alt *a;
+	struct crisis_hit a;
 	struct crisis_match m;
 	size_t end;
 
@@ -51,11 +51,11 @@ mask_exceptions(struct crisis_lexicon *lex)
 	for (size_t i = 0; i < t->len; i++)
 		for (crisis_match_start(&m, ix, t, i, NULL, lex->pos);
 		    crisis_match_next(&m, &a, &end);) {
-			unsigned char cover = a->entry->kind ==
+			unsigned char cover = a.entry->kind ==
 			    CRISIS_KIND_EXCEPT ? CRISIS_MASK_EXCEPTED :
 			    CRISIS_MASK_LOWERED;
 
-			for (size_t k = 0; k < a->len; k++)
+			for (size_t k = 0; k < a.len; k++)
 				if (lex->pos[k] != SIZE_MAX &&
 				    lex->masked[lex->pos[k]] < cover)
 					lex->masked[lex->pos[k]] = cover;
@@ -78,7 +78,7 @@ find_laughs(struct crisis_lexicon *lex)
 {
 	const struct crisis_index *ix = &lex->group[CRISIS_GROUP_SOFTEN];
 	const struct crisis_text *t = &lex->text;
-	const struct crisis_alt *a;
+	struct crisis_hit a;
 	struct crisis_match m;
 	size_t end;
 
@@ -175,7 +175,7 @@ crisis_check(struct crisis_lexicon *lex, const char *text, size_t len,
 {
 	const struct crisis_index *terms = &lex->group[CRISIS_GROUP_TERMS];
 	const struct crisis_text *t = &lex->text;
-	const struct crisis_alt *a;
+	struct crisis_hit a;
 	struct crisis_match m;
 	size_t end;
 
@@ -193,16 +193,16 @@ crisis_check(struct crisis_lexicon *lex, const char *text, size_t len,
 			continue;
 		for (crisis_match_start(&m, terms, t, i, lex->masked, NULL);
 		    crisis_match_next(&m, &a, &end);) {
-			if ((a->entry->flags & CRISIS_FLAG_SOFT) &&
+			if ((a.entry->flags & CRISIS_FLAG_SOFT) &&
 			    laugh_after(lex, end))
 				continue;
-			if ((a->entry->flags & CRISIS_FLAG_NEG) &&
+			if ((a.entry->flags & CRISIS_FLAG_NEG) &&
 			    any_match_at(&lex->group[CRISIS_GROUP_NEGATE], t,
 			    end))
 				continue;
-			verdict_add(v, a->entry,
+			verdict_add(v, a.entry,
 			    lex->masked[i] == CRISIS_MASK_LOWERED &&
-			    !(a->entry->flags & CRISIS_FLAG_FIRM));
+			    !(a.entry->flags & CRISIS_FLAG_FIRM));
 		}
 	}
 	return true;

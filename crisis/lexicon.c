@@ -223,41 +223,9 @@ alt_add(struct crisis_lexicon *lex, const struct crisis_entry *e,
 	    e->kind == CRISIS_KIND_SOFTEN ? CRISIS_GROUP_SOFTEN :
 	    e->kind == CRISIS_KIND_NEGATE ? CRISIS_GROUP_NEGATE :
 	    CRISIS_GROUP_TERMS;
-	struct crisis_index *ix = &lex->group[g];
-	struct crisis_alt *a;
-	uint16_t head;
 
-	if (t->len > CRISIS_ALT_MAX_LEN)
+	if (!crisis_index_add(&lex->group[g], e, t->cp, t->len))
 		return false;
-	if (ix->len == ix->cap) {
-		size_t cap = ix->cap ? ix->cap * 2 : 256;
-
-		if ((a = realloc(ix->alt, cap * sizeof(*a))) == NULL)
-			return false;
-		ix->alt = a;
-		ix->cap = cap;
-	}
-	if (ix->pool_len + t->len > ix->pool_cap) {
-		size_t cap = ix->pool_cap ? ix->pool_cap : 4096;
-		UChar32 *pool;
-
-		while (cap < ix->pool_len + t->len)
-			cap *= 2;
-		if (cap > UINT32_MAX ||
-		    (pool = realloc(ix->pool, cap * sizeof(*pool))) == NULL)
-			return false;
-		ix->pool = pool;
-		ix->pool_cap = cap;
-	}
-	memcpy(ix->pool + ix->pool_len, t->cp, t->len * sizeof(*t->cp));
-	for (head = 0; head < t->len && t->cp[head] != CRISIS_GAP; head++)
-		;
-	a = &ix->alt[ix->len];
-	*a = (struct crisis_alt){ .entry = e, .off = (uint32_t)ix->pool_len,
-	    .len = (uint16_t)t->len, .head = head };
-	ix->pool_len += t->len;
-	ix->len++;
-	ix->built = false;
 	if (t->len > lex->longest)
 		lex->longest = t->len;
 	return true;
@@ -281,7 +249,7 @@ lexicon_alternatives(const struct crisis_lexicon *lex)
 	size_t n = 0;
 
 	for (int g = 0; g < CRISIS_GROUPS; g++)
-		n += lex->group[g].len;
+		n += lex->group[g].count;
 	return n;
 }
 
@@ -462,6 +430,7 @@ entry_new(struct crisis_lexicon *lex)
 	}
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		return NULL;
+	e->seq = (uint32_t)lex->nentries;
 	lex->entries[lex->nentries++] = e;
 	return e;
 }
@@ -498,6 +467,7 @@ add_checked(struct crisis_lexicon *lex, const char *kind, const char *rule,
 		return false;
 	}
 	rule_label(e.rule, rule, source);
+	e.seq = stored->seq;
 	*stored = e;
 	x.entry = stored;
 	ok = expand(&x, 0);
