@@ -3,7 +3,7 @@
 
 CC	?= cc
 PKGS	:= libevent libcurl libcjson libpq openssl libargon2 \
-	   liboath libqrencode icu-uc
+	   liboath libqrencode
 CFLAGS	?= -O2 -g
 WARN	:= -std=c11 -Wall -Wextra -Werror -Wmissing-prototypes \
 	   -Wstrict-prototypes -Wshadow -Wpointer-arith -Wformat=2
@@ -16,7 +16,7 @@ BIN	?= bin
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS = $(WARN) $(DEFS) $(INCS) $(PKG_CFLAGS) $(CFLAGS) $(SAN)
-LDLIBS	= $(PKG_LIBS) -lm -pthread
+LDLIBS	= $(PKG_LIBS) -lunistring -lm -pthread
 
 LIB_SRC	:= lib/log.c lib/clock.c lib/config.c lib/seal.c lib/metrics.c \
 	   lib/json_write.c lib/http_reply.c lib/http_client.c \

@@ -34,4 +34,4 @@ echo "madoguchid resident memory"
 echo "  idle after start:           $(rss VmRSS) (anonymous $(rss RssAnon), files $(rss RssFile))"
 "$loadgen" -u http://127.0.0.1:18085/webhook/line -s "$secret" -c 64 -n 20000 -q >/dev/null
 sleep 2
-echo "  idle after 20,000 webhooks: $(rss VmRSS) (peak $(rss VmHWM))"
+echo "  idle after 20,000 webhooks: $(rss VmRSS) (anonymous $(rss RssAnon), files $(rss RssFile); peak $(rss VmHWM))"

@@ -1,12 +1,12 @@
 /*
  * crisis.h - does a message suggest that a life is at risk?
  *
- * Text is normalised (normalize.c: ICU's NFKC with case folding for width
- * and case, then katakana to hiragana, small kana to large, symbols,
- * spaces and emoji dropped, runs of one character collapsed) and matched
- * (index.c, detect.c) against a
- * lexicon (lexicon.c) kept as a data file, crisis/lexicon.txt, to which a
- * desk may add its own lines (the crisis_terms setting).
+ * Text is normalised (normalize.c: libunistring's NFKC with case folding
+ * for width and case, then katakana to hiragana, small kana to large,
+ * symbols, spaces and emoji dropped, runs of one character collapsed) and
+ * matched (index.c, detect.c) against a lexicon (lexicon.c) kept as a data
+ * file, crisis/lexicon.txt, to which a desk may add its own lines (the
+ * crisis_terms setting).
  *
  * A lexicon line is "kind<TAB>rule<TAB>pattern[<TAB>flags]":
  *   high, medium      the message alone has this level;
@@ -50,7 +50,7 @@ int		 crisis_level_parse(const char *name);
 
 struct crisis_lexicon;
 
-/* An empty lexicon, or NULL when ICU cannot be set up (why says so). */
+/* An empty lexicon, or NULL when out of memory (why says so). */
 struct crisis_lexicon *crisis_lexicon_new(char *why, size_t whylen);
 void	crisis_lexicon_free(struct crisis_lexicon *lex);
 /*
@@ -92,7 +92,7 @@ struct crisis_verdict {
 
 /*
  * Checks one message (UTF-8; invalid bytes are read as U+FFFD). False
- * only when memory or ICU fails, and then the caller must not take the
+ * only when memory fails, and then the caller must not take the
  * message as harmless: it should treat it as unchecked.
  */
 bool	crisis_check(struct crisis_lexicon *lex, const char *text, size_t len,

@@ -7,25 +7,25 @@
 
 #include <stdint.h>
 
-#include <unicode/unorm2.h>
-
 #include "crisis.h"
 
+/* A Unicode code point; CRISIS_GAP (negative) in compiled patterns. */
+typedef int32_t crisis_char;
+
 /* In a compiled pattern: a gap of up to CRISIS_GAP_MAX characters. */
-#define CRISIS_GAP	((UChar32)-1)
+#define CRISIS_GAP	((crisis_char)-1)
 #define CRISIS_GAP_MAX	10
 
 /* Text as code points, growable. */
 struct crisis_text {
-	UChar32		*cp;
+	crisis_char		*cp;
 	size_t		 len, cap;
 };
 
-/* ICU's normaliser, with its scratch buffers. */
+/* The normaliser's scratch buffers (libunistring's UCS-4 strings). */
 struct crisis_norm {
-	const UNormalizer2 *nfkc;
-	UChar		*a, *b;
-	int32_t		 acap, bcap;
+	uint32_t	*in, *out;
+	size_t		 incap, outcap;
 };
 
 bool	crisis_norm_init(struct crisis_norm *n, char *why, size_t whylen);
@@ -35,8 +35,8 @@ bool	crisis_normalize(struct crisis_norm *n, const char *text, size_t len,
 	    struct crisis_text *out);
 /* Collapses runs of one code point, as normalising does, in place. */
 void	crisis_collapse_runs(struct crisis_text *t);
-bool	crisis_text_push(struct crisis_text *t, UChar32 c);
-bool	crisis_text_append(struct crisis_text *t, const UChar32 *cp, size_t n);
+bool	crisis_text_push(struct crisis_text *t, crisis_char c);
+bool	crisis_text_append(struct crisis_text *t, const crisis_char *cp, size_t n);
 void	crisis_text_free(struct crisis_text *t);
 
 enum crisis_kind {
@@ -65,7 +65,7 @@ struct crisis_entry {
 /* One spelled-out alternative of a line's pattern, GAPs included. */
 struct crisis_alt {
 	const struct crisis_entry *entry;
-	const UChar32	*cp;		/* in the pending pool, set when built */
+	const crisis_char	*cp;		/* in the pending pool, set when built */
 	uint32_t	 off;		/* where cp starts in the pool */
 	uint16_t	 len;
 	uint16_t	 head;		/* code points before the first GAP */
@@ -85,7 +85,7 @@ struct crisis_trie_node {
 };
 
 struct crisis_trie_edge {
-	UChar32		 cp;
+	crisis_char		 cp;
 	uint32_t	 node;
 };
 
@@ -101,7 +101,7 @@ struct crisis_index {
 	/* Added since the last build, spelled out; gone once built. */
 	struct crisis_alt *alt;
 	size_t		 len, cap;
-	UChar32		*pool;
+	crisis_char		*pool;
 	size_t		 pool_len, pool_cap;
 	size_t		 count;		/* alternatives in all, built or not */
 	bool		 built;		/* false: a line was added since */
@@ -114,7 +114,7 @@ struct crisis_index {
 	size_t		 nleafrefs;
 	struct crisis_leaf *leaf;
 	size_t		 nleaves;
-	UChar32		*tails;
+	crisis_char		*tails;
 	size_t		 ntails;
 	/* The root's children by BMP code point (node + 1; 0: none), in
 	 * pages of 256 made as needed: every place in every message starts
@@ -125,7 +125,7 @@ struct crisis_index {
 /* Files an alternative (n code points, GAPs included); false: memory, or
  * longer than CRISIS_ALT_MAX_LEN. */
 bool	crisis_index_add(struct crisis_index *ix,
-	    const struct crisis_entry *e, const UChar32 *cp, size_t n);
+	    const struct crisis_entry *e, const crisis_char *cp, size_t n);
 /* Sorts and files the alternatives if a line was added; false: memory. */
 bool	crisis_index_build(struct crisis_index *ix);
 void	crisis_index_free(struct crisis_index *ix);

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <unicode/utf8.h>
+#include <unistr.h>
 
 static bool
 any_match_at(const struct crisis_index *ix, const struct crisis_text *t,
@@ -212,14 +212,18 @@ bool
 crisis_normalize_utf8(struct crisis_lexicon *lex, const char *text,
     size_t len, char *out, size_t outlen)
 {
-	int32_t w = 0, cap = outlen > INT32_MAX ? INT32_MAX : (int32_t)outlen;
-	UBool overflow = false;
+	size_t w = 0;
+	int n;
 
-	if (cap == 0 || !crisis_normalize(&lex->norm, text, len, &lex->text))
+	if (outlen == 0 || !crisis_normalize(&lex->norm, text, len, &lex->text))
 		return false;
-	cap--;				/* room for the terminator */
-	for (size_t i = 0; i < lex->text.len && !overflow; i++)
-		U8_APPEND((uint8_t *)out, w, cap, lex->text.cp[i], overflow);
+	for (size_t i = 0; i < lex->text.len; i++, w += (size_t)n)
+		if ((n = u8_uctomb((uint8_t *)out + w, (ucs4_t)lex->text.cp[i],
+		    (int)(outlen - 1 - w < INT32_MAX ? outlen - 1 - w :
+		    INT32_MAX))) < 0) {
+			out[w] = '\0';
+			return false;	/* no room: cut at a whole character */
+		}
 	out[w] = '\0';
-	return !overflow;
+	return true;
 }

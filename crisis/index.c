@@ -75,7 +75,7 @@ shrink(void *p, size_t n, size_t size, size_t *cap)
 
 bool
 crisis_index_add(struct crisis_index *ix, const struct crisis_entry *e,
-    const UChar32 *cp, size_t n)
+    const crisis_char *cp, size_t n)
 {
 	uint16_t head;
 
@@ -131,8 +131,8 @@ automaton_free(struct crisis_index *ix)
 
 struct respell {
 	struct crisis_index	*ix;
-	UChar32			 path[CRISIS_ALT_MAX_LEN];
-	UChar32			 alt[CRISIS_ALT_MAX_LEN];
+	crisis_char			 path[CRISIS_ALT_MAX_LEN];
+	crisis_char			 alt[CRISIS_ALT_MAX_LEN];
 };
 
 static bool
@@ -273,7 +273,7 @@ hash_add(uint64_t h, uint64_t v)
 
 static bool
 leaf_equal(const struct crisis_index *ix, const struct crisis_leaf *l,
-    const struct crisis_entry *e, const UChar32 *tail, size_t n)
+    const struct crisis_entry *e, const crisis_char *tail, size_t n)
 {
 	return l->entry == e && l->tail_len == n &&
 	    same(ix->tails + l->tail, tail, n * sizeof(*tail));
@@ -284,7 +284,7 @@ static bool
 leaf_id(struct crisis_index *ix, struct table *t, const struct crisis_alt *a,
     size_t *tails_cap, size_t *leaves_cap, uint32_t *id)
 {
-	const UChar32 *tail = a->cp + a->head;
+	const crisis_char *tail = a->cp + a->head;
 	size_t n = a->len - a->head, i;
 	uint64_t h = hash_add(0xcbf29ce484222325ULL, (uintptr_t)a->entry);
 
@@ -481,7 +481,7 @@ root_pages_fill(struct crisis_index *ix)
 	const struct crisis_trie_node *root = &ix->node[ix->root];
 
 	for (uint32_t e = root->edges; e < root->edges + root->nedges; e++) {
-		UChar32 c = ix->edge[e].cp;
+		crisis_char c = ix->edge[e].cp;
 		uint32_t **page = &ix->root_page[c >> 8];
 
 		if (c > 0xFFFF)
@@ -540,7 +540,7 @@ crisis_index_free(struct crisis_index *ix)
  * small.
  */
 static bool
-match_from(const UChar32 *p, size_t plen, const struct crisis_text *t,
+match_from(const crisis_char *p, size_t plen, const struct crisis_text *t,
     size_t i, const unsigned char *mask, size_t *end, size_t *pos)
 {
 	size_t k = 0;
@@ -569,7 +569,7 @@ match_from(const UChar32 *p, size_t plen, const struct crisis_text *t,
 
 /* The child of node along c, or UINT32_MAX. */
 static uint32_t
-child(const struct crisis_index *ix, uint32_t node, UChar32 c)
+child(const struct crisis_index *ix, uint32_t node, crisis_char c)
 {
 	size_t lo = ix->node[node].edges, hi = lo + ix->node[node].nedges;
 

@@ -300,7 +300,7 @@ expand_done(struct expansion *x)
 
 /* Spells out the rest after appending cp to what is spelled so far. */
 static bool
-expand_after(struct expansion *x, size_t i, const UChar32 *cp, size_t n)
+expand_after(struct expansion *x, size_t i, const crisis_char *cp, size_t n)
 {
 	size_t mark = x->acc.len;
 
@@ -333,7 +333,7 @@ expand(struct expansion *x, size_t i)
 		return expand_done(x);
 	u = &x->p->unit[i];
 	if (u->gap) {
-		static const UChar32 gap = CRISIS_GAP;
+		static const crisis_char gap = CRISIS_GAP;
 
 		return expand_after(x, i, &gap, 1);
 	}

@@ -2,9 +2,12 @@
  * normalize.c - Japanese text into the form the lexicon is matched in.
  *
  * ｼﾆﾀｲ, シニタイ, し に た い, しにたいーーー and ｓｈｉｎｉｔａｉ must all meet
- * one lexicon entry. ICU does the part that needs Unicode's tables: NFKC
- * with case folding (half-width kana and their voiced marks, full-width
- * letters, upper case). The rest is plain code point work: katakana read
+ * one lexicon entry. libunistring does the part that needs Unicode's
+ * tables: NFKC with case folding (half-width kana and their voiced marks,
+ * full-width letters, upper case) and the letter and digit categories.
+ * (ICU did it first; libunistring, plain C and already loaded by libcurl's
+ * own dependencies, keeps ICU's 2.7 MB of libraries out of an idle
+ * daemon's resident memory.) The rest is plain code point work: katakana read
  * as hiragana, elongation dropped (ー, and small vowels such as the ぁ of
  * つらぁい), other small kana read as large ones (っ as つ), everything that
  * is not a letter or a digit dropped (spaces, punctuation, emoji), and
@@ -16,16 +19,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <unicode/uchar.h>
-#include <unicode/ustring.h>
-#include <unicode/utf16.h>
+#include <unicase.h>
+#include <unictype.h>
+#include <uninorm.h>
+#include <unistr.h>
 
 bool
-crisis_text_push(struct crisis_text *t, UChar32 c)
+crisis_text_push(struct crisis_text *t, crisis_char c)
 {
 	if (t->len == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 64;
-		UChar32 *p = realloc(t->cp, cap * sizeof(*p));
+		crisis_char *p = realloc(t->cp, cap * sizeof(*p));
 
 		if (p == NULL)
 			return false;
@@ -37,7 +41,7 @@ crisis_text_push(struct crisis_text *t, UChar32 c)
 }
 
 bool
-crisis_text_append(struct crisis_text *t, const UChar32 *cp, size_t n)
+crisis_text_append(struct crisis_text *t, const crisis_char *cp, size_t n)
 {
 	for (size_t k = 0; k < n; k++)
 		if (!crisis_text_push(t, cp[k]))
@@ -55,83 +59,93 @@ crisis_text_free(struct crisis_text *t)
 bool
 crisis_norm_init(struct crisis_norm *n, char *why, size_t whylen)
 {
-	UErrorCode err = U_ZERO_ERROR;
-
+	(void)why;
+	(void)whylen;
 	memset(n, 0, sizeof(*n));
-	n->nfkc = unorm2_getNFKCCasefoldInstance(&err);
-	if (U_FAILURE(err)) {
-		snprintf(why, whylen, "ICU: %s", u_errorName(err));
-		return false;
-	}
 	return true;
 }
 
 void
 crisis_norm_free(struct crisis_norm *n)
 {
-	free(n->a);
-	free(n->b);
+	free(n->in);
+	free(n->out);
 	memset(n, 0, sizeof(*n));
 }
 
+/* text (UTF-8) into n->in, U+FFFD for what is not UTF-8; the length. */
 static bool
-grow(UChar **buf, int32_t *cap, int32_t need)
+decode(struct crisis_norm *n, const char *text, size_t len, size_t *out)
 {
-	UChar *p;
+	const uint8_t *s = (const uint8_t *)text;
+	size_t w = 0;
 
-	if (need <= *cap)
-		return true;
-	p = realloc(*buf, (size_t)need * sizeof(**buf));
-	if (p == NULL)
-		return false;
-	*buf = p;
-	*cap = need;
+	/* Never more code points than bytes. */
+	if (len + 1 > n->incap) {
+		uint32_t *p = realloc(n->in, (len + 1) * sizeof(*p));
+
+		if (p == NULL)
+			return false;
+		n->in = p;
+		n->incap = len + 1;
+	}
+	for (size_t i = 0; i < len; w++) {
+		ucs4_t c;
+
+		i += (size_t)u8_mbtouc(&c, s + i, len - i);
+		n->in[w] = c;
+	}
+	*out = w;
 	return true;
 }
 
-/* text (UTF-8) into n->a; the length, or -1. */
-static int32_t
-to_utf16(struct crisis_norm *n, const char *text, size_t len)
+/*
+ * Characters that NFKC with case folding leaves as they are, alone or
+ * beside each other: ASCII but capitals, 、 。, hiragana, katakana (not ヿ),
+ * ー and the common kanji. Most messages hold nothing else, and then the
+ * full fold (a third of a check's time) can be skipped.
+ */
+static bool
+fold_stable(uint32_t c)
 {
-	UErrorCode err = U_ZERO_ERROR;
-	int32_t out = 0;
-
-	if (len > INT32_MAX / 2)
-		return -1;
-	/* UTF-8 never takes fewer bytes than UTF-16 units. */
-	if (!grow(&n->a, &n->acap, (int32_t)len + 1))
-		return -1;
-	u_strFromUTF8WithSub(n->a, n->acap, &out, text, (int32_t)len, 0xFFFD,
-	    NULL, &err);
-	return U_SUCCESS(err) ? out : -1;
+	return (c < 0x80 && !(c >= 'A' && c <= 'Z')) || c == 0x3001 ||
+	    c == 0x3002 || (c >= 0x3041 && c <= 0x3096) ||
+	    (c >= 0x30A1 && c <= 0x30FA) || (c >= 0x30FC && c <= 0x30FE) ||
+	    (c >= 0x4E00 && c <= 0x9FFF);
 }
 
-/* n->a (alen units) through NFKC-casefold into n->b; the length, or -1. */
-static int32_t
-fold(struct crisis_norm *n, int32_t alen)
+/* n->in through NFKC with case folding; the result and its length. */
+static const uint32_t *
+fold(struct crisis_norm *n, size_t inlen, size_t *outlen)
 {
-	for (int tries = 0; tries < 2; tries++) {
-		UErrorCode err = U_ZERO_ERROR;
-		int32_t out = unorm2_normalize(n->nfkc, n->a, alen, n->b,
-		    n->bcap, &err);
+	uint32_t *r;
+	size_t i = 0;
 
-		if (U_SUCCESS(err))
-			return out;
-		if (err != U_BUFFER_OVERFLOW_ERROR ||
-		    !grow(&n->b, &n->bcap, out + 1))
-			return -1;
+	while (i < inlen && fold_stable(n->in[i]))
+		i++;
+	if (i == inlen) {
+		*outlen = inlen;
+		return n->in;
 	}
-	return -1;
+
+	*outlen = n->outcap;
+	r = u32_casefold(n->in, inlen, NULL, UNINORM_NFKC, n->out, outlen);
+	if (r != NULL && r != n->out) {		/* it did not fit: keep the larger */
+		free(n->out);
+		n->out = r;
+		n->outcap = *outlen;
+	}
+	return r;
 }
 
 /*
  * Katakana to hiragana: the two blocks are laid out alike, 0x60 apart,
  * from ァ to ヶ and for the iteration marks ヽ ヾ; ヷ to ヺ have no
- * hiragana and stay. ICU's Katakana-Hiragana transliterator does the same
+ * hiragana and stay. ICU's Katakana-Hiragana transliterator did the same
  * but cost more than the rest of the check together (bench/, 2026-11).
  */
-static UChar32
-to_hiragana(UChar32 c)
+static crisis_char
+to_hiragana(crisis_char c)
 {
 	if ((c >= 0x30A1 && c <= 0x30F6) || c == 0x30FD || c == 0x30FE)
 		return c - 0x60;
@@ -143,8 +157,8 @@ to_hiragana(UChar32 c)
  * ふぁ), so it goes, as ー does; っ, ゃ, ゅ, ょ, ゎ read as large ones, which
  * changes no word here. 0 means "drop".
  */
-static UChar32
-large_kana(UChar32 c)
+static crisis_char
+large_kana(crisis_char c)
 {
 	switch (c) {
 	case 0x3041: case 0x3043: case 0x3045: case 0x3047: case 0x3049:
@@ -161,10 +175,12 @@ large_kana(UChar32 c)
 	}
 }
 
+/* Letters (general category L) and decimal digits (Nd). */
 static bool
-kept(UChar32 c)
+kept(crisis_char c)
 {
-	return c != 0 && (u_isalpha(c) || u_isdigit(c));
+	return c > 0 && (uc_is_general_category((ucs4_t)c, UC_CATEGORY_L) ||
+	    uc_is_general_category((ucs4_t)c, UC_CATEGORY_Nd));
 }
 
 void
@@ -183,17 +199,16 @@ bool
 crisis_normalize(struct crisis_norm *n, const char *text, size_t len,
     struct crisis_text *out)
 {
-	int32_t alen, blen, i = 0;
+	const uint32_t *f;
+	size_t inlen, flen;
 
 	out->len = 0;
-	if ((alen = to_utf16(n, text, len)) < 0 ||
-	    !grow(&n->b, &n->bcap, alen + 16) || (blen = fold(n, alen)) < 0)
+	if (!decode(n, text, len, &inlen) ||
+	    (f = fold(n, inlen, &flen)) == NULL)
 		return false;
-	while (i < blen) {
-		UChar32 c;
+	for (size_t i = 0; i < flen; i++) {
+		crisis_char c = large_kana(to_hiragana((crisis_char)f[i]));
 
-		U16_NEXT(n->b, i, blen, c);
-		c = large_kana(to_hiragana(c));
 		if (kept(c) && (out->len == 0 || out->cp[out->len - 1] != c) &&
 		    !crisis_text_push(out, c))
 			return false;

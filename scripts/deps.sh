@@ -5,7 +5,7 @@ set -eu
 
 PACKAGES="gcc make pkg-config libc6-dev libevent-dev libcjson-dev
 libcurl4-openssl-dev libssl-dev libpq-dev postgresql postgresql-client
-libargon2-dev liboath-dev libqrencode-dev libicu-dev
+libargon2-dev liboath-dev libqrencode-dev libunistring-dev
 openssl curl perl valgrind oathtool chromium"
 
 missing=""

@@ -85,6 +85,15 @@ test_normalize(void)
 	is_str(norm("ｼﾞｻﾂ"), "じさつ", "half-width voiced marks compose");
 	is_str(norm("a\xff\xfe" "b"), "ab", "invalid UTF-8 is read, not trusted");
 	is_str(norm(""), "", "empty text is fine");
+	/* Text of kana, kanji and lower-case ASCII skips the full fold:
+	 * the same text with one character that needs it must agree. */
+	is_str(norm("今日も学校いやだった"), norm("今日も学校いやだった！"),
+	    "the fast path and the full fold agree on kana and kanji");
+	is_str(norm("ｳﾁ 4ぬ"), "うち4ぬ", "half-width kana with a digit");
+	is_str(norm("ヿ"), "こと", "ヿ is no plain katakana: folded in full");
+	is_str(norm("ゟ"), "より", "nor is ゟ");
+	is_str(norm("ﬁ①Σ"), "fi1σ", "compatibility forms and capitals");
+	is_str(norm("は\xe3\x82\x99"), "ば", "a combining voiced mark composes");
 }
 
 static void
