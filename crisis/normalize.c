@@ -100,18 +100,68 @@ decode(struct crisis_norm *n, const char *text, size_t len, size_t *out)
 }
 
 /*
- * Characters that NFKC with case folding leaves as they are, alone or
- * beside each other: ASCII but capitals, 、 。, hiragana, katakana (not ヿ),
- * ー and the common kanji. Most messages hold nothing else, and then the
- * full fold (a third of a check's time) can be skipped.
+ * What NFKC with case folding makes of a character that needs neither its
+ * neighbours nor Unicode's tables: itself for lower-case ASCII letters and
+ * digits, hiragana, katakana (not ヿ), ー, 々 and the common kanji; the
+ * small letter for a capital; ASCII for a full-width letter or digit.
+ * 0: the full fold is needed.
+ */
+static uint32_t
+fold_simple(uint32_t c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	    (c >= 0x3041 && c <= 0x3096) || (c >= 0x30A1 && c <= 0x30FA) ||
+	    (c >= 0x30FC && c <= 0x30FE) || c == 0x3005 ||
+	    (c >= 0x4E00 && c <= 0x9FFF))
+		return c;
+	if (c >= 'A' && c <= 'Z')
+		return c + 0x20;
+	if ((c >= 0xFF10 && c <= 0xFF19) || (c >= 0xFF41 && c <= 0xFF5A))
+		return c - 0xFEE0;
+	if (c >= 0xFF21 && c <= 0xFF3A)
+		return c - 0xFEE0 + 0x20;
+	return 0;
+}
+
+/*
+ * Characters that fold to no letter or digit and join with no neighbour:
+ * punctuation (ASCII, general, CJK, full and half width), spaces,
+ * arrows, shapes, dingbats, emoji and their variation selectors. They
+ * would be dropped after the fold anyway. (Enclosed letters and digits,
+ * ① or 🄰, fold to letters: they are not here.)
  */
 static bool
-fold_stable(uint32_t c)
+fold_dropped(uint32_t c)
 {
-	return (c < 0x80 && !(c >= 'A' && c <= 'Z')) || c == 0x3001 ||
-	    c == 0x3002 || (c >= 0x3041 && c <= 0x3096) ||
-	    (c >= 0x30A1 && c <= 0x30FA) || (c >= 0x30FC && c <= 0x30FE) ||
-	    (c >= 0x4E00 && c <= 0x9FFF);
+	return (c < 0x80 && !(c >= 'a' && c <= 'z') && !(c >= 'A' &&
+	    c <= 'Z') && !(c >= '0' && c <= '9')) ||
+	    (c >= 0x2000 && c <= 0x206F) || (c >= 0x2190 && c <= 0x21FF) ||
+	    (c >= 0x2500 && c <= 0x27BF) || (c >= 0x3000 && c <= 0x3003) ||
+	    (c >= 0x3008 && c <= 0x3011) || (c >= 0x3014 && c <= 0x301F) ||
+	    c == 0x30FB || c == 0xFE0E || c == 0xFE0F ||
+	    (c >= 0xFF01 && c <= 0xFF0F) || (c >= 0xFF1A && c <= 0xFF20) ||
+	    (c >= 0xFF3B && c <= 0xFF40) || (c >= 0xFF5B && c <= 0xFF65) ||
+	    (c >= 0x1F300 && c <= 0x1FAFF);
+}
+
+/*
+ * Most messages hold nothing but the two kinds above, and then the full
+ * fold (more than half a check's time) is skipped: what would be dropped
+ * goes now, the rest is mapped in place.
+ */
+static bool
+fold_skip(struct crisis_norm *n, size_t inlen, size_t *outlen)
+{
+	size_t w = 0;
+
+	for (size_t i = 0; i < inlen; i++)
+		if (fold_simple(n->in[i]) == 0 && !fold_dropped(n->in[i]))
+			return false;
+	for (size_t i = 0; i < inlen; i++)
+		if (fold_simple(n->in[i]) != 0)
+			n->in[w++] = fold_simple(n->in[i]);
+	*outlen = w;
+	return true;
 }
 
 /* n->in through NFKC with case folding; the result and its length. */
@@ -119,14 +169,9 @@ static const uint32_t *
 fold(struct crisis_norm *n, size_t inlen, size_t *outlen)
 {
 	uint32_t *r;
-	size_t i = 0;
 
-	while (i < inlen && fold_stable(n->in[i]))
-		i++;
-	if (i == inlen) {
-		*outlen = inlen;
+	if (fold_skip(n, inlen, outlen))
 		return n->in;
-	}
 
 	*outlen = n->outcap;
 	r = u32_casefold(n->in, inlen, NULL, UNINORM_NFKC, n->out, outlen);

@@ -93,6 +93,8 @@ test_normalize(void)
 	is_str(norm("ヿ"), "こと", "ヿ is no plain katakana: folded in full");
 	is_str(norm("ゟ"), "より", "nor is ゟ");
 	is_str(norm("ﬁ①Σ"), "fi1σ", "compatibility forms and capitals");
+	is_str(norm("ＯＤした１０錠"), "odした10錠", "full-width letters and digits, simply");
+	is_str(norm("人々😭"), "人々", "々 is a letter");
 	is_str(norm("は\xe3\x82\x99"), "ば", "a combining voiced mark composes");
 }
 
