@@ -20,7 +20,18 @@ typedef int32_t crisis_char;
 struct crisis_text {
 	crisis_char		*cp;
 	size_t		 len, cap;
+	/* Set by crisis_normalize: crisis_char_bit of every character
+	 * certainly not in the text (0: nothing known). */
+	uint64_t	 absent;
 };
+
+/* One of 64 bits for a character: a set of them tells, cheaply and with
+ * no false "absent", whether a text can hold all of a pattern's letters. */
+static inline uint64_t
+crisis_char_bit(crisis_char c)
+{
+	return (uint64_t)1 << (((uint32_t)c * 2654435761u) >> 26);
+}
 
 /* The normaliser's scratch buffers (libunistring's UCS-4 strings). */
 struct crisis_norm {
@@ -92,6 +103,7 @@ struct crisis_trie_edge {
 /* What an alternative is, past its head: its line and its tail. */
 struct crisis_leaf {
 	const struct crisis_entry *entry;
+	uint64_t	 needs;		/* crisis_char_bit of the tail's letters */
 	uint32_t	 tail;		/* in tails: from the first GAP on */
 	uint16_t	 tail_len;	/* 0: the head is all of it */
 };

@@ -302,6 +302,9 @@ leaf_id(struct crisis_index *ix, struct table *t, const struct crisis_alt *a,
 	copy(ix->tails + ix->ntails, tail, n * sizeof(*tail));
 	ix->leaf[ix->nleaves] = (struct crisis_leaf){ .entry = a->entry,
 	    .tail = (uint32_t)ix->ntails, .tail_len = (uint16_t)n };
+	for (size_t k = 0; k < n; k++)
+		if (tail[k] != CRISIS_GAP)
+			ix->leaf[ix->nleaves].needs |= crisis_char_bit(tail[k]);
 	ix->ntails += n;
 	*id = (uint32_t)ix->nleaves++;
 	t->slot[i] = *id + 1;
@@ -620,8 +623,9 @@ crisis_match_next(struct crisis_match *m, struct crisis_hit *hit,
 			const struct crisis_leaf *l =
 			    &ix->leaf[ix->leafref[n->leaves + m->k++]];
 
-			/* The head matched on the way down; now the rest. */
-			if (match_from(ix->tails + l->tail, l->tail_len, m->t,
+			/* The head matched on the way down; now the rest,
+			 * unless a letter of it is nowhere in the text. */
+			if ((l->needs & m->t->absent) == 0 && match_from(ix->tails + l->tail, l->tail_len, m->t,
 			    at, m->mask, end, m->pos != NULL ?
 			    m->pos + m->depth : NULL)) {
 				for (size_t h = 0; m->pos != NULL &&

@@ -246,17 +246,22 @@ crisis_normalize(struct crisis_norm *n, const char *text, size_t len,
 {
 	const uint32_t *f;
 	size_t inlen, flen;
+	uint64_t present = 0;
 
 	out->len = 0;
+	out->absent = 0;
 	if (!decode(n, text, len, &inlen) ||
 	    (f = fold(n, inlen, &flen)) == NULL)
 		return false;
 	for (size_t i = 0; i < flen; i++) {
 		crisis_char c = large_kana(to_hiragana((crisis_char)f[i]));
 
-		if (kept(c) && (out->len == 0 || out->cp[out->len - 1] != c) &&
-		    !crisis_text_push(out, c))
-			return false;
+		if (kept(c) && (out->len == 0 || out->cp[out->len - 1] != c)) {
+			if (!crisis_text_push(out, c))
+				return false;
+			present |= crisis_char_bit(c);
+		}
 	}
+	out->absent = ~present;
 	return true;
 }
