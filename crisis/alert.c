@@ -87,9 +87,12 @@ static const char alert_round_sql[] =
 "  FROM sent";
 
 /*
- * Sends that are due, leased: $1 now. Those whose alert was acknowledged
- * meanwhile are dropped, not sent: a target that comes back must not get
- * a backlog of alarms already dealt with.
+ * Sends that are due, leased: $1 now, $2 whether this process can send
+ * e-mail. Those whose alert was acknowledged meanwhile are dropped, not
+ * sent: a target that comes back must not get a backlog of alarms already
+ * dealt with. A process without a mail server leaves e-mail to those that
+ * have one, and takes it (to record that it cannot be sent) only when
+ * none has for a minute.
  */
 static const char alert_claim_sql[] =
 "WITH dropped AS ("
@@ -103,6 +106,8 @@ static const char alert_claim_sql[] =
 "  SELECT id FROM crisis_notifications"
 "   WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= $1::timestamptz"
 "     AND id NOT IN (SELECT id FROM dropped)"
+"     AND (target->>'kind' IS DISTINCT FROM 'email' OR $2::bool"
+"          OR next_attempt_at <= $1::timestamptz - interval '1 minute')"
 "   ORDER BY next_attempt_at LIMIT " ALERT_SEND_BATCH " FOR UPDATE SKIP LOCKED"
 ") UPDATE crisis_notifications n SET attempts = n.attempts + 1,"
 "    next_attempt_at = $1::timestamptz + interval '" ALERT_SEND_LEASE_S " s'"
@@ -487,8 +492,9 @@ send_mail(struct crisis_alerts *a, struct alert_send *s, const PGresult *res,
 	bool started;
 
 	if (a->smtp_url == NULL) {
-		/* Recorded as a failure, and retried: a restart with the
-		 * configuration sends it. */
+		/* Recorded as a failure, and retried (for some four hours,
+		 * ALERT_GIVE_UP_ATTEMPTS): a process with a mail server, or
+		 * this one restarted with one, sends it. */
 		struct http_response fail = { .error = "no smtp_url configured",
 		    .body = "" };
 
@@ -545,7 +551,7 @@ static void
 alerts_run(struct crisis_alerts *a)
 {
 	char now[CLOCK_ISO_LEN];
-	const char *params[1] = { now };
+	const char *params[2] = { now, a->smtp_url != NULL ? "true" : "false" };
 
 	clock_format_utc(clock_now_us(), now);
 	if (a->round_wanted && !a->rounding && a->notify != NULL &&
@@ -555,7 +561,7 @@ alerts_run(struct crisis_alerts *a)
 	}
 	if (a->send_wanted && !a->claiming && a->sending == 0) {
 		a->send_wanted = false;
-		a->claiming = db_query(a->pool, alert_claim_sql, 1, params,
+		a->claiming = db_query(a->pool, alert_claim_sql, 2, params,
 		    claim_done, a);
 	}
 }

@@ -73,7 +73,23 @@ crisis_norm_free(struct crisis_norm *n)
 	memset(n, 0, sizeof(*n));
 }
 
-/* text (UTF-8) into n->in, U+FFFD for what is not UTF-8; the length. */
+/*
+ * Invisible characters, such as the Hangul filler ㅤ that people paste as a
+ * "blank" or a zero-width space, go before the fold, as NFKC_Casefold
+ * removes them: 死ㅤにㅤたㅤい must not hide, and こ<ZWSP>ﾞ must still
+ * join. (libunistring's fold keeps them; ㅤ even counts as a letter.)
+ * Kana and kanji are never such characters: skip the lookup for them.
+ */
+static bool
+default_ignorable(ucs4_t c)
+{
+	return c >= 0xAD && !(c >= 0x3041 && c <= 0x30FF) &&
+	    !(c >= 0x4E00 && c <= 0x9FFF) &&
+	    uc_is_property_default_ignorable_code_point(c);
+}
+
+/* text (UTF-8) into n->in, U+FFFD for what is not UTF-8, invisible
+ * characters left out; the length. */
 static bool
 decode(struct crisis_norm *n, const char *text, size_t len, size_t *out)
 {
@@ -89,11 +105,12 @@ decode(struct crisis_norm *n, const char *text, size_t len, size_t *out)
 		n->in = p;
 		n->incap = len + 1;
 	}
-	for (size_t i = 0; i < len; w++) {
+	for (size_t i = 0; i < len;) {
 		ucs4_t c;
 
 		i += (size_t)u8_mbtouc(&c, s + i, len - i);
-		n->in[w] = c;
+		if (!default_ignorable(c))
+			n->in[w++] = c;
 	}
 	*out = w;
 	return true;

@@ -293,6 +293,23 @@ console_start(struct daemon *d)
 		fatal("console", "cannot start");
 }
 
+/* Is the host of "host[:port]..." this machine? */
+static bool
+smtp_host_local(const char *host)
+{
+	static const char *const local[] = { "127.0.0.1", "localhost",
+	    "[::1]" };
+
+	for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++) {
+		size_t n = strlen(local[i]);
+
+		if (strncmp(host, local[i], n) == 0 && (host[n] == '\0' ||
+		    host[n] == ':' || host[n] == '/'))
+			return true;
+	}
+	return false;
+}
+
 /*
  * E-mail alerts, when configured: a configuration that cannot work stops
  * the start, rather than a crisis alert failing at night.
@@ -313,6 +330,15 @@ crisis_mail_start(struct daemon *d)
 		fatal("smtp_url", "expected smtp://host:port or smtps://host:port");
 	if (!mail_address_valid(d->cfg.smtp_from))
 		fatal("smtp_from", "expected the sender's address, name@example.jp");
+	if ((d->cfg.smtp_user[0] == '\0') != (d->cfg.smtp_password_file[0] ==
+	    '\0'))
+		fatal("smtp_user", "smtp_user and smtp_password_file go together");
+	/* A password may cross the network only encrypted. */
+	if (d->cfg.smtp_user[0] != '\0' && d->cfg.smtp_starttls == 0 &&
+	    strncmp(d->cfg.smtp_url, "smtp://", 7) == 0 &&
+	    !smtp_host_local(d->cfg.smtp_url + 7))
+		fatal("smtp_starttls", "a password goes to another host only "
+		    "over TLS: smtps://, or smtp_starttls = 1");
 	if (d->cfg.smtp_password_file[0] != '\0') {
 		warn_if_exposed("smtp_password_file", d->cfg.smtp_password_file);
 		if (!config_read_secret(d->cfg.smtp_password_file, &password,

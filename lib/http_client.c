@@ -48,6 +48,7 @@ struct http_xfer {
 	size_t			 kept_bytes;
 	const char		*why;		/* our reason for stopping it, over curl's */
 	char			 errbuf[CURL_ERROR_SIZE];
+	char			 why_buf[CURL_ERROR_SIZE + 32];	/* mail */
 };
 
 /* A socket libcurl asked us to watch. */
@@ -309,6 +310,20 @@ http_xfer_setopt(struct http_xfer *x, const struct http_request *req)
 	    http_xfer_set_method(x, req);
 }
 
+/* A mail failure names the server's last reply code, which curl's own
+ * message ("Weird server reply") may not. */
+static const char *
+mail_failure(struct http_xfer *x, const char *why)
+{
+	long code = 0;
+
+	if (curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code) !=
+	    CURLE_OK || code <= 0)
+		return why;
+	snprintf(x->why_buf, sizeof(x->why_buf), "SMTP %ld: %s", code, why);
+	return x->why_buf;
+}
+
 /*
  * Fills x->res from how the transfer ended (why overrides curl's message),
  * hands it to the callback, and frees x. The callback may free the client:
@@ -327,6 +342,8 @@ http_xfer_deliver(struct http_xfer *x, CURLcode rc, const char *why)
 	if (why == NULL && rc != CURLE_OK)
 		why = x->why != NULL ? x->why : x->errbuf[0] != '\0' ?
 		    x->errbuf : curl_easy_strerror(rc);
+	if (why != NULL && x->rcpt != NULL)
+		why = mail_failure(x, why);
 	res->timed_out = rc == CURLE_OPERATION_TIMEDOUT;
 	if (why != NULL) {
 		log_debug("http_client_failed", "curl_code=%d reason=\"%s\"",
@@ -639,8 +656,12 @@ mail_setopt(struct http_xfer *x, const struct mail_request *req)
 	    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps") ==
 	    CURLE_OK &&
+	    /* Without require_tls, still TLS whenever the server offers it. */
 	    curl_easy_setopt(e, CURLOPT_USE_SSL, req->require_tls ?
-	    (long)CURLUSESSL_ALL : (long)CURLUSESSL_NONE) == CURLE_OK &&
+	    (long)CURLUSESSL_ALL : (long)CURLUSESSL_TRY) == CURLE_OK &&
+	    /* Alerts are minutes apart, and a server that has closed an idle
+	     * connection with 421 would fail the next one on it. */
+	    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L) == CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ?
 	    req->timeout_ms : HTTP_CLIENT_TIMEOUT_MS) == CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,

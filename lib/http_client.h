@@ -96,7 +96,8 @@ struct mail_request {
 	const char	*url;		/* smtp://host:587 or smtps://host:465 */
 	const char	*user;		/* NULL or "": no AUTH */
 	const char	*password;
-	bool		 require_tls;	/* smtp://: STARTTLS or fail */
+	bool		 require_tls;	/* smtp://: STARTTLS or fail (else TLS
+					 * when offered) */
 	const char	*from;		/* envelope sender */
 	const char *const *to;		/* n_to envelope recipients */
 	size_t		 n_to;

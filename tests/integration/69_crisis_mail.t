@@ -70,7 +70,7 @@ $smtp->rcpt_reply('451 4.3.0 try later');
 q1("UPDATE crisis_events SET next_alert_at = '2026-11-28T00:00:00+09:00'");
 ok(wait_until(10, sub { q1("SELECT count(*) FROM crisis_notifications WHERE round = 3"
 	. " AND sent_at IS NULL AND next_attempt_at IS NOT NULL AND attempts = 1"
-	. " AND last_error IS NOT NULL") == 2 }), 'refused: both kept for a retry, with the reason')
+	. " AND last_error LIKE 'SMTP 451%'") == 2 }), "refused: both kept for a retry, with the server's reply")
 	or diag q1("SELECT string_agg(concat_ws(' ', round, attempts, last_status, last_error), '; ') FROM crisis_notifications");
 is(scalar @{ $smtp->received }, 3, 'nothing was taken');
 $smtp->rcpt_reply('250 OK');
@@ -84,13 +84,21 @@ sleep 6;
 is(scalar @{ $smtp->received }, 5, 'none after the acknowledgement');
 $d->stop;
 
-# --- no mail server configured: recorded as failed, retried ---
+# --- no mail server configured: left to a process that has one, then ---
+# --- recorded as failed and retried ---
 my $plain = $desk->daemon(MADOGUCHI_NOW => '2026-11-29T03:10:00+09:00');
 my $W = 'U' . ('5' x 32);
 $sim->send({ user => $W, type => 'text', text => '今から飛び降りる' });
+ok(wait_until(10, sub { q1("SELECT count(*) FROM crisis_notifications WHERE round = 1"
+	. " AND sent_at IS NULL AND gave_up_at IS NULL") == 1 }), 'the alert is queued');
+sleep 6;	# a claim tick
+is(q1("SELECT attempts FROM crisis_notifications WHERE round = 1 AND sent_at IS NULL"), 0,
+	'a process without a mail server leaves it to one that has one');
+q1("UPDATE crisis_notifications SET next_attempt_at = '2026-11-29T03:05:00+09:00'"
+	. " WHERE sent_at IS NULL AND gave_up_at IS NULL");	# none took it for minutes
 ok(wait_until(10, sub { q1("SELECT count(*) FROM crisis_notifications"
 	. " WHERE last_error = 'no smtp_url configured' AND next_attempt_at IS NOT NULL") == 1 }),
-	'without smtp_url an e-mail target is recorded as failed and kept for a retry');
+	'when none has, it is recorded as failed and kept for a retry');
 $plain->stop;
 
 # --- a configuration that cannot work stops the start ---
@@ -98,8 +106,14 @@ for my $case ([ { MADOGUCHI_SMTP_URL => 'http://127.0.0.1:25', MADOGUCHI_SMTP_FR
 		qr/smtp_url: expected smtp/, 'a URL that is no mail server' ],
 	[ { MADOGUCHI_SMTP_URL => $smtp->url, MADOGUCHI_SMTP_FROM => 'nobody' },
 		qr/smtp_from: expected/, 'a sender that is no address' ],
-	[ { %mail_env, MADOGUCHI_SMTP_PASSWORD_FILE => '/nonexistent/pw' },
-		qr/smtp_password_file: /, 'a password file that cannot be read' ]) {
+	[ { %mail_env, MADOGUCHI_SMTP_USER => 'desk', MADOGUCHI_SMTP_PASSWORD_FILE => '/nonexistent/pw' },
+		qr/smtp_password_file: /, 'a password file that cannot be read' ],
+	[ { %mail_env, MADOGUCHI_SMTP_USER => 'desk' },
+		qr/smtp_user: smtp_user and smtp_password_file go together/, 'a user without a password' ],
+	[ { %mail_env, MADOGUCHI_SMTP_URL => 'smtp://mail.desk.example.jp:587',
+		MADOGUCHI_SMTP_USER => 'desk', MADOGUCHI_SMTP_PASSWORD_FILE => '/dev/null' },
+		qr/smtp_starttls: a password goes to another host only over TLS/,
+		'a password to another host without TLS' ]) {
 	my ($env, $want, $what) = @$case;
 	my $out = start_fails($env);
 	like($out, $want, "refused at start: $what");

@@ -3,6 +3,7 @@
  * language and its kinds and flags, on a small lexicon made here (the
  * project's lexicon file is measured by tests/integration/15_crisis_eval.t).
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,6 +26,31 @@ static struct crisis_lexicon *lex;
 	    strstr(g_, w_) != NULL))					\
 		printf("#   got: \"%s\"\n#  want: \"%s\"\n", g_, w_);	\
 } while (0)
+
+static size_t
+utf8_put(char *out, uint32_t c)
+{
+	if (c < 0x80) {
+		out[0] = (char)c;
+		return 1;
+	}
+	if (c < 0x800) {
+		out[0] = (char)(0xC0 | c >> 6);
+		out[1] = (char)(0x80 | (c & 0x3F));
+		return 2;
+	}
+	if (c < 0x10000) {
+		out[0] = (char)(0xE0 | c >> 12);
+		out[1] = (char)(0x80 | (c >> 6 & 0x3F));
+		out[2] = (char)(0x80 | (c & 0x3F));
+		return 3;
+	}
+	out[0] = (char)(0xF0 | c >> 18);
+	out[1] = (char)(0x80 | (c >> 12 & 0x3F));
+	out[2] = (char)(0x80 | (c >> 6 & 0x3F));
+	out[3] = (char)(0x80 | (c & 0x3F));
+	return 4;
+}
 
 static const char *
 norm(const char *s)
@@ -87,8 +113,14 @@ test_normalize(void)
 	is_str(norm(""), "", "empty text is fine");
 	/* Text of kana, kanji and lower-case ASCII skips the full fold:
 	 * the same text with one character that needs it must agree. */
-	is_str(norm("今日も学校いやだった"), norm("今日も学校いやだった！"),
-	    "the fast path and the full fold agree on kana and kanji");
+	is_str(norm("キョウモガッコウ"), norm("ｷｮｳﾓｶﾞｯｺｳ"),
+	    "the fast path and the full fold agree on kana");
+	is_str(norm("死\xe3\x85\xa4に\xe3\x85\xa4たい"), "死にたい",
+	    "the Hangul filler pasted as a blank hides nothing");
+	is_str(norm("死\xe2\x80\x8bにたい\xef\xb8\x8f"), "死にたい",
+	    "nor do zero-width characters");
+	is_str(norm("こ\xe2\x80\x8b\xef\xbe\x9eろして"), "ごろして",
+	    "a voiced mark still joins across one");
 	is_str(norm("ｳﾁ 4ぬ"), "うち4ぬ", "half-width kana with a digit");
 	is_str(norm("ヿ"), "こと", "ヿ is no plain katakana: folded in full");
 	is_str(norm("ゟ"), "より", "nor is ゟ");
@@ -96,6 +128,46 @@ test_normalize(void)
 	is_str(norm("ＯＤした１０錠"), "odした10錠", "full-width letters and digits, simply");
 	is_str(norm("人々😭"), "人々", "々 is a letter");
 	is_str(norm("は\xe3\x82\x99"), "ば", "a combining voiced mark composes");
+}
+
+/*
+ * Every character the normaliser folds or drops by itself, without
+ * Unicode's tables, must come out as the full fold makes it. A half-width
+ * ｶ after it sends the whole text through the full fold.
+ */
+static void
+test_fast_fold(void)
+{
+	static const uint32_t ranges[][2] = {
+		{ 0x20, 0x7E }, { 0x2000, 0x206F }, { 0x2190, 0x21FF },
+		{ 0x2500, 0x27BF }, { 0x3000, 0x301F }, { 0x3041, 0x3096 },
+		{ 0x30A1, 0x30FE }, { 0x4E00, 0x9FFF }, { 0xFE0E, 0xFE0F },
+		{ 0xFF01, 0xFF65 }, { 0x1F300, 0x1FAFF },
+	};
+	char one[8], two[16], want[520], got[520];
+	int differ = 0;
+	uint32_t first = 0;
+
+	for (size_t r = 0; r < sizeof(ranges) / sizeof(ranges[0]); r++)
+		for (uint32_t c = ranges[r][0]; c <= ranges[r][1]; c++) {
+			size_t n = utf8_put(one, c);
+
+			memcpy(two, one, n);
+			memcpy(two + n, "\xef\xbd\xb6", 4);	/* ｶ */
+			one[n] = '\0';
+			snprintf(want, sizeof(want), "%s", norm(one));
+			n = strlen(want);
+			/* か after か collapses */
+			if (n < 3 || strcmp(want + n - 3, "か") != 0)
+				strcat(want, "か");
+			snprintf(got, sizeof(got), "%s", norm(two));
+			if (strcmp(want, got) != 0 && differ++ == 0)
+				first = c;
+		}
+	if (!ok(differ == 0, "every character folded by itself is folded as "
+	    "the full fold does"))
+		printf("#   %d differ, the first U+%04X\n", differ,
+		    (unsigned)first);
 }
 
 static void
@@ -240,6 +312,7 @@ main(void)
 	if (lex == NULL)
 		return done_testing();
 	test_normalize();
+	test_fast_fold();
 	test_patterns();
 	test_matching();
 	test_rule_labels();
