@@ -19,6 +19,7 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "mail.h"
 
 #define HTTP_CLIENT_CONNECT_TIMEOUT_MS	5000
 #define HTTP_CLIENT_TIMEOUT_MS		30000
@@ -281,32 +282,45 @@ http_xfer_set_method(struct http_xfer *x, const struct http_request *req)
 	    req->body != NULL ? req->body : "") == CURLE_OK;
 }
 
+/*
+ * What every transfer sets, HTTP or mail: its URL and schemes, that it is
+ * ours, its time limits, where the answer and curl's message go.
+ */
 static bool
-http_xfer_setopt(struct http_xfer *x, const struct http_request *req)
+http_xfer_setopt_common(struct http_xfer *x, const char *url,
+    const char *protocols, long timeout_ms)
 {
-	struct http_client *c = x->client;
-	long timeout = req->timeout_ms > 0 ? req->timeout_ms :
-	    HTTP_CLIENT_TIMEOUT_MS;
 	CURL *e = x->easy;
 
-	return curl_easy_setopt(e, CURLOPT_URL, req->url) == CURLE_OK &&
+	return curl_easy_setopt(e, CURLOPT_URL, url) == CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_PRIVATE, x) == CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
-	    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
-	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") ==
+	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, protocols) ==
 	    CURLE_OK &&
-	    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout) == CURLE_OK &&
+	    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ?
+	    timeout_ms : HTTP_CLIENT_TIMEOUT_MS) == CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-	    c->connect_timeout_ms) == CURLE_OK &&
-	    curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent) == CURLE_OK &&
-	    curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers) == CURLE_OK &&
+	    x->client->connect_timeout_ms) == CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http_xfer_write_cb) ==
 	    CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_WRITEDATA, x) == CURLE_OK &&
+	    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf) == CURLE_OK;
+}
+
+static bool
+http_xfer_setopt(struct http_xfer *x, const struct http_request *req)
+{
+	CURL *e = x->easy;
+
+	return http_xfer_setopt_common(x, req->url, "http,https",
+	    req->timeout_ms) &&
+	    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
+	    curl_easy_setopt(e, CURLOPT_USERAGENT, x->client->user_agent) ==
+	    CURLE_OK &&
+	    curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers) == CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, http_xfer_header_cb) ==
 	    CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_HEADERDATA, x) == CURLE_OK &&
-	    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf) == CURLE_OK &&
 	    http_xfer_set_method(x, req);
 }
 
@@ -637,35 +651,20 @@ mail_read_cb(char *buf, size_t size, size_t n, void *arg)
 	return len;
 }
 
-/* No line break may reach an SMTP command through an address. */
-static bool
-mail_address_plain(const char *s)
-{
-	return s != NULL && *s != '\0' && strpbrk(s, "\r\n<>") == NULL;
-}
-
 static bool
 mail_setopt(struct http_xfer *x, const struct mail_request *req)
 {
-	struct http_client *c = x->client;
 	CURL *e = x->easy;
 	bool auth = req->user != NULL && req->user[0] != '\0';
 
-	return curl_easy_setopt(e, CURLOPT_URL, req->url) == CURLE_OK &&
-	    curl_easy_setopt(e, CURLOPT_PRIVATE, x) == CURLE_OK &&
-	    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
-	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps") ==
-	    CURLE_OK &&
+	return http_xfer_setopt_common(x, req->url, "smtp,smtps",
+	    req->timeout_ms) &&
 	    /* Without require_tls, still TLS whenever the server offers it. */
 	    curl_easy_setopt(e, CURLOPT_USE_SSL, req->require_tls ?
 	    (long)CURLUSESSL_ALL : (long)CURLUSESSL_TRY) == CURLE_OK &&
 	    /* Alerts are minutes apart, and a server that has closed an idle
 	     * connection with 421 would fail the next one on it. */
 	    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L) == CURLE_OK &&
-	    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ?
-	    req->timeout_ms : HTTP_CLIENT_TIMEOUT_MS) == CURLE_OK &&
-	    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-	    c->connect_timeout_ms) == CURLE_OK &&
 	    (!auth || (curl_easy_setopt(e, CURLOPT_USERNAME, req->user) ==
 	    CURLE_OK && curl_easy_setopt(e, CURLOPT_PASSWORD,
 	    req->password != NULL ? req->password : "") == CURLE_OK)) &&
@@ -676,11 +675,7 @@ mail_setopt(struct http_xfer *x, const struct mail_request *req)
 	    (curl_off_t)x->upload_len) == CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_READFUNCTION, mail_read_cb) ==
 	    CURLE_OK &&
-	    curl_easy_setopt(e, CURLOPT_READDATA, x) == CURLE_OK &&
-	    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http_xfer_write_cb) ==
-	    CURLE_OK &&
-	    curl_easy_setopt(e, CURLOPT_WRITEDATA, x) == CURLE_OK &&
-	    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf) == CURLE_OK;
+	    curl_easy_setopt(e, CURLOPT_READDATA, x) == CURLE_OK;
 }
 
 bool
@@ -691,13 +686,14 @@ http_client_send_mail(struct http_client *c, const struct mail_request *req,
 	struct curl_slist *l;
 
 	if (c->closing || req->url == NULL || done == NULL ||
-	    !mail_address_plain(req->from) || req->n_to == 0 ||
+	    !mail_address_valid(req->from) || req->n_to == 0 ||
 	    req->message == NULL)
 		return false;
 	if ((x = http_xfer_new(c, done, arg)) == NULL)
 		return false;
 	for (size_t i = 0; i < req->n_to; i++) {
-		if (!mail_address_plain(req->to[i]) ||
+		/* mail_address_valid: no line break reaches an SMTP command. */
+		if (!mail_address_valid(req->to[i]) ||
 		    (l = curl_slist_append(x->rcpt, req->to[i])) == NULL) {
 			http_xfer_free(x);
 			return false;

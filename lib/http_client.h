@@ -106,7 +106,10 @@ struct mail_request {
 	long		 timeout_ms;	/* whole submission; 0 = 30000 */
 };
 
-/* As http_client_send, for a mail submission (smtp and smtps URLs only). */
+/*
+ * As http_client_send, for a mail submission (smtp and smtps URLs only);
+ * false too when the sender or a recipient is not mail_address_valid.
+ */
 bool	http_client_send_mail(struct http_client *c,
 	    const struct mail_request *req, http_done_fn done, void *arg)
 	    __attribute__((warn_unused_result));
