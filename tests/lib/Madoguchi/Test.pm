@@ -40,12 +40,28 @@ END {
 sub json_decode { $JSON->decode($_[0]) }
 sub json_encode { $JSON->encode($_[0]) }
 
+# A port for a listener started later. Drawn below the kernel's ephemeral
+# range: a port the kernel handed out (LocalPort 0) is free again once
+# probed, and any outgoing connection may take it as its source port before
+# the daemon binds it (CI saw exactly that under valgrind's slow start).
+my %ports_given;
 sub free_port {
-	my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
-		LocalPort => 0, ReuseAddr => 1) or die "no free port: $!";
-	my $port = $s->sockport;
-	close $s;
-	return $port;
+	my $low = 32768;
+	if (open(my $fh, '<', '/proc/sys/net/ipv4/ip_local_port_range')) {
+		($low) = split ' ', scalar <$fh>;
+	}
+	my $first = 10000;
+	$low > $first + 1000 or die "ephemeral ports start at $low: no room below";
+	for (1 .. 200) {
+		my $port = $first + int rand($low - $first);
+		next if $ports_given{$port};
+		my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
+			LocalPort => $port, ReuseAddr => 1) or next;
+		close $s;
+		$ports_given{$port} = 1;
+		return $port;
+	}
+	die "no free port below $low";
 }
 
 sub wait_until {
