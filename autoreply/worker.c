@@ -536,6 +536,7 @@ batch_write_next(struct batch *b)
 	}
 	{
 		struct decision *d = &b->d[b->next];
+		char template[sizeof(d->kinds)];
 		struct outbox_item it = {
 			.conversation_id = d->conversation_id[0] != '\0' ?
 			    d->conversation_id : NULL,
@@ -543,6 +544,7 @@ batch_write_next(struct batch *b)
 			.channel_id = d->channel_id,
 			.direction = "auto",
 			.autoreply = d->kinds,
+			.template = template,	/* the kinds, without braces */
 			.text = d->text,
 			.text_len = strlen(d->text),
 			.reply_token = d->reply_token,
@@ -551,6 +553,8 @@ batch_write_next(struct batch *b)
 			.give_up_us = b->now_us + ar->give_up_s * 1000000,
 		};
 
+		snprintf(template, sizeof(template), "%.*s",
+		    (int)strcspn(d->kinds + 1, "}"), d->kinds + 1);
 		if (!outbox_add(b->txn, ar->keys, &it, batch_written, b)) {
 			/* This one cannot be written (not the session: it
 			 * would fail the next statement too); the rest can. */

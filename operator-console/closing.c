@@ -334,6 +334,7 @@ auto_close_tell_next(void *arg, const PGresult *res, const char *why)
 	item.channel_id = PQgetvalue(c, i, 3);
 	item.direction = "auto";
 	item.autoreply = "{closing}";
+	item.template = "closing";
 	item.text = PQgetvalue(c, i, 4);
 	item.text_len = strlen(item.text);
 	item.now_us = now;

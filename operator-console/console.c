@@ -31,7 +31,8 @@
 static const struct api_route *const route_tables[] = {
 	auth_routes, queue_routes, conversation_routes, assign_routes,
 	restriction_routes, crisis_routes, escalation_routes, closing_routes,
-	deadline_routes, case_record_routes, desk_routes, staff_routes, NULL,
+	deadline_routes, case_record_routes, desk_routes, staff_routes,
+	exception_routes, NULL,
 };
 
 static void

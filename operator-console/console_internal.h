@@ -126,6 +126,7 @@ extern const struct api_route assign_routes[];
 extern const struct api_route restriction_routes[];
 extern const struct api_route crisis_routes[];
 extern const struct api_route escalation_routes[];
+extern const struct api_route exception_routes[];
 
 /* The sweeps, from the console's timer. */
 void	deadline_sweep(struct console *c);
@@ -175,7 +176,11 @@ cJSON	*api_staff_json(const struct console_staff *s);
 "             AND p.id < cv.id),"\
 "    ct.follow_state, m.kind, m.body, m.body_key_id, " SQL_ISO("m.received_at") ","\
 "    cv.long_session_at IS NOT NULL, " SQL_ISO("cv.claimed_at") ","\
-"    " SQL_RESTRICTED("cv.contact_id", now)\
+"    " SQL_RESTRICTED("cv.contact_id", now) ","\
+"    channel_line_mode(cv.channel_id),"\
+"    (SELECT " SQL_ISO("max(x.until)") " FROM strict_exceptions x"\
+"      WHERE x.conversation_id = cv.id AND x.ended_at IS NULL"\
+"        AND x.until > " now "::timestamptz)"\
 "  FROM conversations cv JOIN contacts ct ON ct.id = cv.contact_id"\
 "  LEFT JOIN staff st ON st.id = cv.assignee_id"\
 "  LEFT JOIN LATERAL (SELECT kind, body, body_key_id, received_at FROM messages"\

@@ -84,7 +84,9 @@ static const char note_sql[] =
 
 static const char reply_lock_sql[] =
 "SELECT contact_id, channel_id, state, assignee_id,"
-"    " SQL_RESTRICTED("contact_id", "$2")
+"    " SQL_RESTRICTED("contact_id", "$2") ","
+"    channel_line_mode(channel_id) = 'strict'"
+"      AND NOT strict_exception_active(id, $2::timestamptz)"
 "  FROM conversations WHERE id = $1::bigint FOR UPDATE";
 
 /*
@@ -492,6 +494,12 @@ reply_locked(void *arg, const PGresult *res, const char *why)
 	    (PQgetisnull(res, 0, 3) && PQgetvalue(res, 0, 4)[0] == 't'))) {
 		reply_finish(call, 409, "not_yours", "another counsellor holds "
 		    "this conversation");
+		return;
+	}
+	if (PQgetvalue(res, 0, 5)[0] == 't') {
+		reply_finish(call, 409, "strict_mode", "this desk sends only "
+		    "fixed templates on LINE; a supervisor's emergency exception "
+		    "lets this conversation continue there");
 		return;
 	}
 	id_text(call->id, conv);

@@ -113,6 +113,12 @@ conversation_summary_json(const struct api_call *call, const PGresult *res,
 	    PQgetvalue(res, row, 19)[0] == 't');
 	queue_json_time(o, "claimed_at", res, row, 20);
 	cJSON_AddBoolToObject(o, "restricted", PQgetvalue(res, row, 21)[0] == 't');
+	cJSON_AddStringToObject(o, "line_mode", PQgetvalue(res, row, 22));
+	if (PQgetisnull(res, row, 23))
+		cJSON_AddNullToObject(o, "emergency_exception");
+	else
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(o,
+		    "emergency_exception"), "until", PQgetvalue(res, row, 23));
 	if (PQgetisnull(res, row, 8)) {
 		cJSON_AddNullToObject(o, "assignee");
 	} else {

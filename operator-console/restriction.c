@@ -248,6 +248,7 @@ restriction_locked(void *arg, const PGresult *res, const char *why)
 	item.channel_id = PQgetvalue(res, 0, 0);
 	item.direction = "auto";
 	item.autoreply = "{restriction_notice}";
+	item.template = "restriction_notice";
 	item.text = text;
 	item.text_len = strlen(text);
 	item.now_us = call->now_us;

@@ -228,6 +228,9 @@ settings_valid_other(const char *key, const cJSON *v)
 		return settings_phrases(v);
 	if (strcmp(key, "idle_close_text") == 0)
 		return settings_text(v, true);
+	if (strcmp(key, "line_mode") == 0)	/* see migration 012 */
+		return cJSON_IsString(v) && (strcmp(v->valuestring, "direct") ==
+		    0 || strcmp(v->valuestring, "strict") == 0);
 	if (strcmp(key, "restriction_notice_cooldown") == 0 ||
 	    strcmp(key, "restriction_notice_block") == 0)
 		return settings_text(v, false);

@@ -30,13 +30,13 @@ static const char outbox_add_sql[] =
 "), o AS ("
 "  INSERT INTO outbox (message_id, part, contact_id, channel_id, payload,"
 "      payload_key_id, reply_token, reply_token_at, created_at,"
-"      next_attempt_at, give_up_at)"
+"      next_attempt_at, give_up_at, template)"
 "  SELECT m.id, p.part, $8::bigint, $9::integer,"
 "      decode(p.payload, 'base64'), p.key_id,"
 "      CASE WHEN p.part = 1 THEN $10::text END,"	/* good for one call */
 "      CASE WHEN p.part = 1 AND $10::text IS NOT NULL"
 "        THEN $11::timestamptz END,"
-"      $5::timestamptz, $5::timestamptz, $12::timestamptz"
+"      $5::timestamptz, $5::timestamptz, $12::timestamptz, $14::text"
 "    FROM m, jsonb_to_recordset($13::jsonb)"
 "      AS p(part smallint, payload text, key_id smallint)"
 "   ORDER BY p.part"
@@ -126,7 +126,7 @@ outbox_add(struct db_txn *txn, const struct keyring *keys,
 	body = seal_base64(keys, OUTBOX_BODY_AAD, it->text, it->text_len,
 	    &body_key);
 	if (body != NULL && outbox_write_parts(parts, keys, pieces, n)) {
-		const char *params[13];
+		const char *params[14];
 
 		clock_format_utc(it->now_us, now);
 		clock_format_utc(it->reply_token_us, token_at);
@@ -145,7 +145,8 @@ outbox_add(struct db_txn *txn, const struct keyring *keys,
 		params[10] = token_at;
 		params[11] = give_up;
 		params[12] = (const char *)evbuffer_pullup(parts, -1);
-		ok = db_txn_query(txn, outbox_add_sql, 13, params, cb, arg);
+		params[13] = it->template;
+		ok = db_txn_query(txn, outbox_add_sql, 14, params, cb, arg);
 	}
 	free(body);
 	evbuffer_free(parts);

@@ -53,6 +53,13 @@ struct outbox_item {
 	const char	*direction;	/* "auto" or "out" */
 	const char	*autoreply;	/* "{after_hours,text_only}", or NULL */
 	const char	*staff_id;	/* who wrote it, or NULL */
+	/*
+	 * The fixed template the text is ("greeting", "after_hours", ...), or
+	 * NULL for free text, which a channel in strict mode refuses (the
+	 * outbox's trigger) unless an emergency exception covers the
+	 * conversation.
+	 */
+	const char	*template;
 	const char	*text;		/* UTF-8 */
 	size_t		 text_len;
 	const char	*reply_token;	/* the inbound event's, or NULL */

@@ -88,7 +88,15 @@ static const char sender_claim_sql[] =
 "  c.profile_checked_at IS NOT NULL, o.payload, o.payload_key_id,"
 "  o.reply_token, (extract(epoch FROM o.reply_token_at) * 1e6)::bigint,"
 "  o.retry_key, o.attempts, (extract(epoch FROM o.give_up_at) * 1e6)::bigint,"
-"  o.reply_unclear, o.claimed_at, o.last_error";
+"  o.reply_unclear, o.claimed_at, o.last_error,"
+/*
+ * Free text for a channel in strict mode: the outbox's trigger refused it
+ * when written, but the mode may have changed since, or the emergency
+ * exception that let it in may have ended before it could go.
+ */
+"  o.template IS NULL AND channel_line_mode(o.channel_id) = 'strict'"
+"    AND NOT coalesce(strict_exception_active((SELECT conversation_id"
+"      FROM messages WHERE id = o.message_id), $1), false)";
 
 /*
  * The outcomes of finished sends, recorded together. A record that holds
@@ -177,6 +185,7 @@ struct send {
 	char		 follow[16];
 	bool		 profile_checked;
 	bool		 reply_unclear;	/* an earlier reply got no clear answer */
+	bool		 forbidden;	/* free text a strict channel refuses */
 	char		 claimed_at[48];	/* the claim, as the database wrote it */
 	/* what happened */
 	enum send_step	 step;
@@ -618,6 +627,11 @@ send_start(struct send *sd)
 {
 	int64_t now = clock_now_us();
 
+	if (sd->forbidden) {
+		send_finish(sd, "failed", "strict mode: free text may not be "
+		    "sent on this channel");
+		return;
+	}
 	if (strcmp(sd->follow, "blocked") == 0) {
 		send_finish(sd, "undeliverable", "blocked the account");
 		return;
@@ -676,6 +690,7 @@ send_from_row(struct outbox_sender *s, const PGresult *res, int row)
 	snprintf(sd->claimed_at, sizeof(sd->claimed_at), "%s",
 	    PQgetvalue(res, row, 12));
 	snprintf(sd->error, sizeof(sd->error), "%s", PQgetvalue(res, row, 13));
+	sd->forbidden = PQgetvalue(res, row, 14)[0] == 't';
 	TAILQ_INSERT_TAIL(&s->sends, sd, link);
 	s->nsends++;
 	s->sending++;

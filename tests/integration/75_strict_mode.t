@@ -1,0 +1,114 @@
+#!/usr/bin/perl
+# Strict mode: the desk's LINE account carries only fixed templates. A
+# counsellor's own words are refused before they are stored, the outbox's
+# trigger refuses free text whatever path wrote it, and the sender fails a
+# free-text row left over from direct mode rather than send it. Only a
+# supervisor's emergency exception lets one conversation continue on LINE,
+# for its time, recorded and audited.
+use strict;
+use warnings;
+use utf8;
+use lib 'tests/lib';
+use Test::More;
+use Madoguchi::Test;
+use Madoguchi::Console;
+
+binmode(Test::More->builder->$_, ':encoding(UTF-8)') for qw(output failure_output todo_output);
+
+my $desk = new_desk();
+my ($db, $sim) = @$desk{qw(db sim)};
+sub q1 { $db->query($_[0]) }
+sub cli {
+	local $ENV{MADOGUCHI_CONFIG} = '/dev/null';
+	local $ENV{MADOGUCHI_DATABASE_URL} = $db->conninfo;
+	my $bin = $ENV{MADOGUCHI_BIN_DIR} // 'bin';
+	return scalar `$bin/madoguchi @_ 2>&1`;
+}
+like(cli(q{settings set line_mode '"strict"' --by admin}), qr/changed by cli:admin/,
+	'the desk turns strict');
+like(cli(q{settings set line_mode '"sometimes"' --by admin}), qr/not a valid value/,
+	'a mode it does not know is refused');
+
+my $d = $desk->daemon(MADOGUCHI_NOW => '2026-11-24T14:00:00+09:00',
+	MADOGUCHI_OUTBOX_RETRY_MIN_MS => 50, MADOGUCHI_OUTBOX_RETRY_MAX_MS => 200);
+my $c = console_signed_in($d, 'kato', staff_add($db, 'kato', 'counsellor', '加藤'));
+my $s = console_signed_in($d, 'sato', staff_add($db, 'sato', 'supervisor', '佐藤'));
+
+my $U = 'U' . ('7' x 32);
+sub to_user { [ map { $_->{body}{messages}[0]{text} } @{ $sim->delivered("?user=$U") } ] }
+$sim->send({ user => $U, type => 'text', text => '話を聞いてほしいです' });
+ok(wait_until(10, sub { @{ to_user() } == 1 }), 'the busy reply still goes on LINE');
+is(q1("SELECT template FROM outbox"), 'busy', 'as the busy template');
+my $conv = q1('SELECT id FROM conversations');
+my ($st, $r) = $c->post("/api/conversations/$conv/claim");
+is($st, 200, 'a counsellor takes the conversation');
+
+($st, $r) = $c->post("/api/conversations/$conv/messages", { text => 'こんにちは、加藤です' });
+is($st, 409, "a counsellor's own words may not go on LINE");
+is($r->{error}, 'strict_mode', 'and the console is told why');
+is(q1("SELECT count(*) FROM messages WHERE direction = 'out'"), 0, 'nothing was stored');
+sleep 1;
+is(scalar @{ to_user() }, 1, 'nothing was sent');
+
+# The last line of defence: free text written by any other path.
+my $msg = q1("SELECT id FROM messages WHERE direction = 'in'");
+my $contact = q1('SELECT id FROM contacts');
+my $out = `psql -X -q -v ON_ERROR_STOP=1 -d '${\ $db->conninfo}' -c "INSERT INTO outbox
+	(message_id, contact_id, channel_id, payload, payload_key_id, created_at,
+	 next_attempt_at, give_up_at) SELECT $msg, $contact, channel_id, '\\x00', 1, now(),
+	now(), now() + interval '1 hour' FROM contacts WHERE id = $contact" 2>&1`;
+like($out, qr/strict mode: only templates may be sent on LINE/,
+	"the outbox's trigger refuses free text written behind the console's back");
+
+($st) = $c->post("/api/conversations/$conv/emergency-exception", { reason => '命の危険' });
+is($st, 403, 'a counsellor may not grant the emergency exception');
+($st) = $s->post("/api/conversations/$conv/emergency-exception", { minutes => 30 });
+is($st, 400, 'a supervisor must give a reason');
+($st, $r) = $s->post("/api/conversations/$conv/emergency-exception",
+	{ reason => '自殺の危険が高く、Webチャットに移れない', minutes => 30 });
+is($st, 200, 'a supervisor grants it, with a reason, for 30 minutes');
+like($r->{until}, qr/^2026-11-24T05:3\d:\d\d/, 'until when (UTC)');
+is(q1("SELECT count(*) FROM strict_exceptions WHERE reason_key_id IS NOT NULL"
+	. " AND position(convert_to('自殺', 'UTF8') in reason) = 0"), 1,
+	'the reason is stored sealed');
+is(q1("SELECT detail->>'minutes' FROM audit_log WHERE action = 'conversation.emergency_exception'"),
+	30, 'the grant is in the audit trail');
+is(q1("SELECT count(*) FROM conversation_events WHERE kind = 'strict_exception'"), 1,
+	"and in the conversation's history");
+
+($st) = $c->post("/api/conversations/$conv/messages", { text => '今どこにいますか？' });
+is($st, 200, 'under the exception the counsellor answers');
+ok(wait_until(10, sub { @{ to_user() } == 2 }), 'on LINE');
+is(to_user()->[1], '今どこにいますか？', 'with their own words');
+is(q1("SELECT count(*) FROM outbox WHERE template IS NULL"), 1, 'as free text');
+
+($st) = $c->del("/api/conversations/$conv/emergency-exception");
+is($st, 403, 'a counsellor may not end it either');
+($st) = $s->del("/api/conversations/$conv/emergency-exception");
+is($st, 200, 'the supervisor ends it early');
+($st) = $s->del("/api/conversations/$conv/emergency-exception");
+is($st, 409, 'ending it again: nothing to end');
+($st, $r) = $c->post("/api/conversations/$conv/messages", { text => 'もう一度' });
+is($st, 409, 'after it, free text is refused again');
+is(q1("SELECT string_agg(action, ',' ORDER BY id) FROM audit_log"
+	. " WHERE action LIKE 'conversation.emergency%'"),
+	'conversation.emergency_exception,conversation.emergency_exception_end',
+	'both steps audited');
+
+# A free-text reply written in direct mode and still waiting when the desk
+# turns strict is failed, not sent.
+like(cli(q{settings set line_mode '"direct"' --by admin}), qr/changed by/, 'back to direct');
+$sim->faults({ status => 500, count => 100000, path => '/v2/bot/message/push' });
+($st) = $c->post("/api/conversations/$conv/messages", { text => '届くかな' });
+is($st, 200, 'in direct mode the counsellor answers on LINE');
+ok(wait_until(10, sub { q1("SELECT max(attempts) FROM outbox WHERE template IS NULL"
+	. " AND state = 'pending'") >= 1 }), 'LINE fails, the reply waits to be tried again');
+like(cli(q{settings set line_mode '"strict"' --by admin}), qr/changed by/, 'strict again');
+HTTP::Tiny->new->request('DELETE', "$sim->{url}/sim/faults");
+ok(wait_until(10, sub { q1("SELECT count(*) FROM outbox WHERE state = 'failed'") == 1 }),
+	'the waiting reply is failed');
+like(q1("SELECT last_error FROM outbox WHERE state = 'failed'"), qr/^strict mode/, 'saying why');
+is(scalar(grep { defined && $_ eq '届くかな' } @{ to_user() }), 0, 'and never reached LINE');
+
+is($d->stop, 0, 'madoguchid stops cleanly');
+done_testing();
