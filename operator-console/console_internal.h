@@ -21,7 +21,7 @@
 #include "console.h"
 #include "storage.h"
 
-#define CONSOLE_TOKEN_BYTES	32
+#define CONSOLE_TOKEN_BYTES	32	/* SECRET_TOKEN_BYTES */
 #define CONSOLE_COOKIE		"madoguchi_session"
 #define CONSOLE_CSRF_HEADER	"X-CSRF-Token"
 

@@ -17,9 +17,9 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/rand.h>
 
 #include "log.h"
+#include "secret_token.h"
 
 #define SESSION_LIVE \
 "   WHERE token_hash = decode($1, 'hex') AND ended_at IS NULL"\
@@ -38,64 +38,10 @@ static const char session_peek_sql[] =
     "WITH s AS (SELECT id, staff_id, stage FROM sessions" SESSION_LIVE
     SESSION_STAFF;
 
-static void
-hex_encode(const uint8_t *in, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 void
 session_token_hex(const uint8_t token[CONSOLE_TOKEN_BYTES], char hex[65])
 {
-	uint8_t digest[32];
-	unsigned int len = 0;
-
-	EVP_Digest(token, CONSOLE_TOKEN_BYTES, digest, &len, EVP_sha256(),
-	    NULL);
-	hex_encode(digest, sizeof(digest), hex);
-}
-
-/* base64url without padding: 32 bytes → 43 characters. */
-static void
-b64url(const uint8_t in[32], char out[44])
-{
-	char std[48];
-
-	EVP_EncodeBlock((unsigned char *)std, in, 32);
-	for (int i = 0; i < 43; i++)
-		out[i] = std[i] == '+' ? '-' : std[i] == '/' ? '_' : std[i];
-	out[43] = '\0';
-}
-
-static bool
-b64url_decode(const char *in, size_t n, uint8_t out[32])
-{
-	char std[45];
-	unsigned char buf[36];
-
-	if (n != 43)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char ch = in[i];
-
-		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_'))
-			return false;
-		std[i] = ch == '-' ? '+' : ch == '_' ? '/' : ch;
-	}
-	std[43] = '=';
-	std[44] = '\0';
-	if (EVP_DecodeBlock(buf, (unsigned char *)std, 44) != 33)
-		return false;
-	memcpy(out, buf, 32);
-	OPENSSL_cleanse(buf, sizeof(buf));
-	return true;
+	secret_token_hash_hex(token, hex);
 }
 
 void
@@ -107,13 +53,13 @@ session_csrf(const uint8_t token[CONSOLE_TOKEN_BYTES], char out[44])
 
 	HMAC(EVP_sha256(), token, CONSOLE_TOKEN_BYTES,
 	    (const unsigned char *)label, sizeof(label) - 1, mac, &len);
-	b64url(mac, out);
+	secret_token_text(mac, out);
 }
 
 bool
 session_new_token(uint8_t token[CONSOLE_TOKEN_BYTES])
 {
-	return RAND_bytes(token, CONSOLE_TOKEN_BYTES) == 1;
+	return secret_token_new(token);
 }
 
 void
@@ -122,7 +68,7 @@ session_set_cookie(struct api_call *call,
 {
 	char value[44], cookie[160];
 
-	b64url(token, value);
+	secret_token_text(token, value);
 	snprintf(cookie, sizeof(cookie), CONSOLE_COOKIE "=%s; Path=/; HttpOnly; "
 	    "SameSite=Strict%s", value, call->c->opt.cookie_secure ?
 	    "; Secure" : "");
@@ -149,25 +95,7 @@ bool
 session_cookie_token(struct evhttp_request *req,
     uint8_t token[CONSOLE_TOKEN_BYTES])
 {
-	const char *h = evhttp_find_header(evhttp_request_get_input_headers(req),
-	    "Cookie");
-	const size_t namelen = strlen(CONSOLE_COOKIE);
-
-	while (h != NULL && *h != '\0') {
-		const char *end;
-
-		while (*h == ' ' || *h == ';')
-			h++;
-		end = strchr(h, ';');
-		if (end == NULL)
-			end = h + strlen(h);
-		if ((size_t)(end - h) > namelen && h[namelen] == '=' &&
-		    strncmp(h, CONSOLE_COOKIE, namelen) == 0)
-			return b64url_decode(h + namelen + 1,
-			    (size_t)(end - h) - namelen - 1, token);
-		h = end;
-	}
-	return false;
+	return secret_token_from_cookie(req, CONSOLE_COOKIE, token);
 }
 
 static enum session_stage
