@@ -21,7 +21,7 @@ LDLIBS	= $(PKG_LIBS) -lunistring -lm -pthread
 LIB_SRC	:= lib/log.c lib/clock.c lib/config.c lib/seal.c lib/metrics.c \
 	   lib/json_write.c lib/http_reply.c lib/http_client.c \
 	   lib/password.c lib/totp.c lib/qr_svg.c lib/offload.c \
-	   lib/mail.c lib/secret_token.c
+	   lib/mail.c lib/secret_token.c lib/http_static.c
 STORAGE_SRC := storage/db.c storage/ingest.c storage/migrate.c
 WEBHOOK_SRC := webhook/signature.c webhook/line_parse.c webhook/webhook.c
 AUTOREPLY_SRC := autoreply/calendar.c autoreply/jp_holidays.c \
@@ -30,7 +30,7 @@ AUTOREPLY_SRC := autoreply/calendar.c autoreply/jp_holidays.c \
 OUTBOX_SRC := outbox/split.c outbox/outbox.c outbox/sender.c
 CONSOLE_SRC := operator-console/console.c operator-console/session.c \
 	   operator-console/auth.c operator-console/mfa.c \
-	   operator-console/settings.c operator-console/static.c \
+	   operator-console/settings.c \
 	   operator-console/sse.c operator-console/queue.c \
 	   operator-console/conversation.c operator-console/staff.c \
 	   operator-console/closing.c operator-console/deadline.c \

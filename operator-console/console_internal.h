@@ -246,9 +246,6 @@ void	mfa_enrol(struct api_call *call);
 void	mfa_verify(struct api_call *call);
 void	mfa_new_password(struct api_call *call);
 
-/* static.c */
-bool	static_serve(struct console *c, struct evhttp_request *req,
-	    const char *path);
 
 /* settings.c */
 void	console_settings_defaults(struct console_settings *s);

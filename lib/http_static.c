@@ -1,13 +1,13 @@
 /*
- * static.c - the web console's own files under /console/, from
- * console_dir. Desks run on closed networks, so nothing comes from
- * elsewhere, and the Content-Security-Policy says so to the browser: no
- * inline script, no other origin.
+ * http_static.c - a web page's own files (the console's, the web chat's)
+ * from a folder, with a Content-Security-Policy that lets the page use
+ * nothing from elsewhere.
  */
-#include "console_internal.h"
+#include "http_static.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -22,12 +22,6 @@
 
 #define STATIC_PATH_MAX	128
 #define STATIC_FILE_MAX	(4 << 20)
-
-static const char static_csp[] =
-    "default-src 'self'; script-src 'self'; style-src 'self'; "
-    "img-src 'self' data:; connect-src 'self'; font-src 'self'; "
-    "object-src 'none'; base-uri 'none'; form-action 'self'; "
-    "frame-ancestors 'none'";
 
 static const struct {
 	const char *ext;
@@ -78,11 +72,11 @@ static_path_ok(const char *path)
 }
 
 static void
-static_headers(struct evhttp_request *req)
+static_headers(struct evhttp_request *req, const char *csp)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 
-	evhttp_add_header(h, "Content-Security-Policy", static_csp);
+	evhttp_add_header(h, "Content-Security-Policy", csp);
 	evhttp_add_header(h, "X-Frame-Options", "DENY");
 	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
 	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
@@ -91,25 +85,26 @@ static_headers(struct evhttp_request *req)
 }
 
 static void
-static_send_file(struct evhttp_request *req, int fd, off_t size,
-    const char *type)
+static_send_file(struct evhttp_request *req, const char *route, int fd,
+    off_t size, const char *type, const char *csp)
 {
 	struct evbuffer *body = evbuffer_new();
 
 	if (body == NULL || evbuffer_add_file(body, fd, 0, size) != 0) {
 		if (body == NULL)
 			close(fd);
-		http_reply_error(req, "/console/", 500, "cannot read the file");
+		http_reply_error(req, route, 500, "cannot read the file");
 	} else {
-		static_headers(req);
-		http_reply(req, "/console/", 200, type, body);
+		static_headers(req, csp);
+		http_reply(req, route, 200, type, body);
 	}
 	if (body != NULL)
 		evbuffer_free(body);	/* closes fd */
 }
 
-bool
-static_serve(struct console *c, struct evhttp_request *req, const char *path)
+void
+http_static_serve(struct evhttp_request *req, const char *route,
+    const char *dir, const char *path, const char *csp)
 {
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 	char full[512];
@@ -120,27 +115,26 @@ static_serve(struct console *c, struct evhttp_request *req, const char *path)
 	if (path[0] == '\0')
 		path = "index.html";
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
-		http_reply_error(req, "/console/", 405, "method not allowed");
-		return true;
+		http_reply_error(req, route, 405, "method not allowed");
+		return;
 	}
 	if (!static_path_ok(path) || (type = static_type(path)) == NULL) {
-		http_reply_error(req, "/console/", 404, "no such file");
-		return true;
+		http_reply_error(req, route, 404, "no such file");
+		return;
 	}
-	snprintf(full, sizeof(full), "%s/%s", c->opt.static_dir, path);
+	snprintf(full, sizeof(full), "%s/%s", dir, path);
 	if ((fd = open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
 		if (errno != ENOENT)
-			log_warn("console.static_failed", "path=%s errno=%d",
-			    path, errno);
-		http_reply_error(req, "/console/", 404, "no such file");
-		return true;
+			log_warn("static.failed", "route=%s path=%s errno=%d",
+			    route, path, errno);
+		http_reply_error(req, route, 404, "no such file");
+		return;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
 	    st.st_size > STATIC_FILE_MAX) {
 		close(fd);
-		http_reply_error(req, "/console/", 404, "no such file");
-		return true;
+		http_reply_error(req, route, 404, "no such file");
+		return;
 	}
-	static_send_file(req, fd, st.st_size, type);
-	return true;
+	static_send_file(req, route, fd, st.st_size, type, csp);
 }
