@@ -9,7 +9,7 @@ WARN	:= -std=c11 -Wall -Wextra -Werror -Wmissing-prototypes \
 	   -Wstrict-prototypes -Wshadow -Wpointer-arith -Wformat=2
 DEFS	:= -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 INCS	:= -Ilib -Istorage -Iwebhook -Iautoreply -Ioutbox -Ioperator-console \
-	   -Idaemon -Icli -Icrisis -Itests
+	   -Idaemon -Icli -Icrisis -Iwebchat -Itests
 # Sanitizer builds live apart so they never mix objects with the plain one.
 BUILD	?= build
 BIN	?= bin
@@ -40,6 +40,7 @@ CONSOLE_SRC := operator-console/console.c operator-console/session.c \
 	   operator-console/escalation.c
 CRISIS_SRC := crisis/normalize.c crisis/lexicon.c crisis/detect.c \
 	   crisis/live.c crisis/alert.c crisis/index.c
+WEBCHAT_SRC := webchat/webchat.c webchat/link.c webchat/chat.c webchat/stream.c
 DAEMON_SRC  := daemon/main.c daemon/health.c
 CLI_SRC	:= cli/madoguchi.c cli/calendar.c cli/settings.c cli/user.c \
 	   cli/crisis.c cli/audit.c
@@ -50,7 +51,8 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 CORE_OBJ := $(call obj,$(LIB_SRC) $(STORAGE_SRC) $(WEBHOOK_SRC) \
-	    $(AUTOREPLY_SRC) $(OUTBOX_SRC) $(CONSOLE_SRC) $(CRISIS_SRC)) \
+	    $(AUTOREPLY_SRC) $(OUTBOX_SRC) $(CONSOLE_SRC) $(CRISIS_SRC) \
+	    $(WEBCHAT_SRC)) \
 	    $(BUILD)/gen/migrations.o
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 

@@ -32,6 +32,8 @@ enum autoreply_kind {
 	AUTOREPLY_GREETING,
 	AUTOREPLY_WELCOME_BACK,
 	AUTOREPLY_CRISIS,	/* emergency numbers, when nobody can answer */
+	AUTOREPLY_HANDOFF,	/* strict mode: please go on in the web chat */
+	AUTOREPLY_REPLY_WAITING, /* strict mode: a reply waits in the web chat */
 	AUTOREPLY_KINDS
 };
 
@@ -61,6 +63,7 @@ struct desk_settings {
 	struct hotline	 hotlines[DESK_HOTLINES_MAX];
 	size_t		 nhotlines;
 	char		*text[AUTOREPLY_KINDS];
+	bool		 strict;	/* line_mode: LINE carries templates only */
 };
 
 /* When a reply to someone who starts waiting at t is due, by the desk's policy. */
@@ -117,6 +120,7 @@ bool	autoreply_template_valid(const char *text, char *err, size_t errlen);
 struct autoreply_config {
 	const char	*channel_kind;
 	const char	*channel_name;
+	const char	*public_url;	/* for hand-off links; "" none */
 	int64_t		 give_up_s;	/* an auto-reply not sent by then fails */
 };
 
@@ -125,6 +129,22 @@ struct autoreply;
 struct autoreply *autoreply_new(struct event_base *base, struct db_pool *pool,
 	    const struct keyring *keys, struct outbox_sender *sender,
 	    const struct autoreply_config *cfg);
+/*
+ * What the web chat shows of the desk at now: its name, its hours in
+ * words, whether it is open, and when it opens next (NULL while open).
+ * Strings are malloc'd; autoreply_desk_state_free frees them.
+ */
+struct autoreply_desk_state {
+	char	*name;
+	char	*hours;
+	bool	 open;
+	char	*next_open;
+};
+bool	autoreply_desk_state(const struct autoreply *ar, int64_t now_us,
+	    struct autoreply_desk_state *out);
+void	autoreply_desk_state_free(struct autoreply_desk_state *s);
+/* "12月1日（月）11:00": when the desk next opens after now (render.c). */
+char	*autoreply_next_open_text(const struct desk_settings *d, int64_t now);
 /* Events were queued for a decision (the ingest's hook). */
 void	autoreply_wake(void *ar);
 /* The ingest's hook: the closed period and the reply deadline at now. */

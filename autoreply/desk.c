@@ -19,6 +19,8 @@ const char *const autoreply_kind_names[AUTOREPLY_KINDS] = {
 	[AUTOREPLY_GREETING] = "greeting",
 	[AUTOREPLY_WELCOME_BACK] = "welcome_back",
 	[AUTOREPLY_CRISIS] = "crisis",
+	[AUTOREPLY_HANDOFF] = "handoff",
+	[AUTOREPLY_REPLY_WAITING] = "reply_waiting",
 };
 
 const char *const desk_setting_keys[] = {
@@ -26,7 +28,8 @@ const char *const desk_setting_keys[] = {
 	"capacity_per_counsellor", "min_staff_on_duty",
 	"min_supervisors_on_duty", "hotlines", "autoreply_after_hours",
 	"autoreply_busy", "autoreply_text_only", "autoreply_greeting",
-	"autoreply_welcome_back", "autoreply_crisis", "reply_deadline", NULL,
+	"autoreply_welcome_back", "autoreply_crisis", "autoreply_handoff",
+	"autoreply_reply_waiting", "reply_deadline", "line_mode", NULL,
 };
 
 static const char *const weekday_keys[7] = {
@@ -332,6 +335,14 @@ desk_apply_value(struct desk_settings *d, const char *key, const cJSON *v,
 		return desk_apply_hotlines(d, v, err, errlen);
 	if (strcmp(key, "reply_deadline") == 0)
 		return desk_apply_deadline(d, v, err, errlen);
+	if (strcmp(key, "line_mode") == 0) {	/* migration 012 */
+		if (!cJSON_IsString(v) || (strcmp(v->valuestring, "direct") != 0 &&
+		    strcmp(v->valuestring, "strict") != 0))
+			return desk_fail(err, errlen, key, "expected \"direct\" "
+			    "or \"strict\"");
+		d->strict = strcmp(v->valuestring, "strict") == 0;
+		return true;
+	}
 	for (int k = 0; k < AUTOREPLY_KINDS; k++) {
 		char name[64];
 

@@ -133,6 +133,17 @@ add_next_open(struct evbuffer *out, const struct desk_settings *d,
 	add_hhmm(out, minute);
 }
 
+char *
+autoreply_next_open_text(const struct desk_settings *d, int64_t now)
+{
+	struct evbuffer *buf = evbuffer_new();
+
+	if (buf == NULL)
+		return NULL;
+	add_next_open(buf, d, now);
+	return buffer_string(buf);
+}
+
 static void
 add_hotlines(struct evbuffer *out, const struct desk_settings *d)
 {

@@ -87,7 +87,9 @@ static const char worker_state_sql[] =
 "           WHERE r.contact_id = p.contact_id AND r.lifted_at IS NULL"
 "             AND (r.ends_at IS NULL OR r.ends_at > $3::timestamptz)),"
 "  cv.crisis_level, " EPOCH_US("cv.crisis_raised_at") ","
-"  " EPOCH_US("cv.crisis_replied_at")
+"  " EPOCH_US("cv.crisis_replied_at") ", p.via = 'webchat',"
+"  EXISTS (SELECT 1 FROM handoff_links l WHERE l.contact_id = p.contact_id"
+"           AND l.used_at IS NULL AND l.expires_at > $3::timestamptz)"
 "  FROM autoreply_pending p JOIN contacts c ON c.id = p.contact_id"
 "  LEFT JOIN conversations cv ON cv.id = p.conversation_id"
 "  LEFT JOIN staff a ON a.id = cv.assignee_id"
@@ -122,7 +124,7 @@ enum {
 	COL_WAITING_SINCE, COL_BUSY_AT, COL_TEXT_ONLY_AT, COL_ASSIGNEE_ONLINE,
 	COL_REPLY_TOKEN, COL_TOKEN_AT, COL_AHEAD, COL_ONLINE, COL_SIGNED_IN,
 	COL_SUPERVISORS, COL_FREE_SLOTS, COL_RESTRICTED, COL_CRISIS_LEVEL,
-	COL_CRISIS_RAISED_AT, COL_CRISIS_REPLIED_AT,
+	COL_CRISIS_RAISED_AT, COL_CRISIS_REPLIED_AT, COL_WEBCHAT, COL_LIVE_LINK,
 };
 
 /* What batch_mark records as said, each a list of ids. */
@@ -142,6 +144,8 @@ struct decision {
 	char		 kinds[96];		/* "{after_hours,text_only}" */
 	char		*reply_token;
 	int64_t		 token_us;
+	bool		 webchat;	/* answer in the web chat, not on LINE */
+	bool		 link;		/* with a hand-off link (strict mode) */
 };
 
 struct batch {
@@ -164,6 +168,7 @@ struct autoreply {
 	struct outbox_sender	*sender;
 	char			*channel_kind;
 	char			*channel_name;
+	char			*public_url;	/* hand-off links; "" none */
 	int64_t			 give_up_s;
 	struct desk_settings	 desk;
 	bool			 ready;		/* desk loaded at least once */
@@ -332,6 +337,39 @@ decide_crisis(struct batch *b, PGresult *res, int row, struct decision *d)
 	    d->conversation_id, b->now_us);
 }
 
+/* An earlier event of this person's in the batch already got a link. */
+static bool
+batch_linked(const struct batch *b, const struct decision *d)
+{
+	for (const struct decision *e = b->d; e < d; e++)
+		if (e->link && strcmp(e->contact_id, d->contact_id) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Strict mode: text written on LINE is answered with the hand-off link,
+ * unless one sent earlier is still unused and valid.
+ */
+static void
+decide_handoff(struct batch *b, PGresult *res, int row, struct decision *d)
+{
+	struct autoreply *ar = b->ar;
+	struct autoreply_vars v = { .now = b->now_us / 1000000 };
+
+	if (!ar->desk.strict || d->webchat ||
+	    strcmp(PQgetvalue(res, row, COL_MESSAGE_KIND), "text") != 0 ||
+	    PQgetvalue(res, row, COL_LIVE_LINK)[0] == 't' || batch_linked(b, d))
+		return;
+	if (ar->public_url[0] == '\0') {
+		log_error("autoreply.handoff_impossible", "contact=%s reason="
+		    "\"no public_url: nobody could open a link\"", d->contact_id);
+		return;
+	}
+	decision_add(ar, d, AUTOREPLY_HANDOFF, &v);
+	d->link = d->text != NULL;
+}
+
 static void
 decide_message(struct batch *b, PGresult *res, int row, struct decision *d)
 {
@@ -369,6 +407,7 @@ decide_message(struct batch *b, PGresult *res, int row, struct decision *d)
 		batch_note_said(res, row + 1, d->contact_id, COL_BUSY_AT,
 		    d->conversation_id, b->now_us);
 	}
+	decide_handoff(b, res, row, d);
 }
 
 static void
@@ -384,6 +423,7 @@ batch_decide(struct batch *b, PGresult *res)
 		    PQgetvalue(res, i, COL_CONVERSATION));
 		snprintf(d->channel_id, sizeof(d->channel_id), "%s",
 		    PQgetvalue(res, i, COL_CHANNEL));
+		d->webchat = PQgetvalue(res, i, COL_WEBCHAT)[0] == 't';
 		if (!PQgetisnull(res, i, COL_REPLY_TOKEN)) {
 			d->reply_token = strdup(PQgetvalue(res, i, COL_REPLY_TOKEN));
 			d->token_us = col_us(res, i, COL_TOKEN_AT);
@@ -536,7 +576,8 @@ batch_write_next(struct batch *b)
 	}
 	{
 		struct decision *d = &b->d[b->next];
-		char template[sizeof(d->kinds)];
+		char template[sizeof(d->kinds)], url[OUTBOX_LINK_URL_MAX];
+		char hash[65];
 		struct outbox_item it = {
 			.conversation_id = d->conversation_id[0] != '\0' ?
 			    d->conversation_id : NULL,
@@ -555,7 +596,14 @@ batch_write_next(struct batch *b)
 
 		snprintf(template, sizeof(template), "%.*s",
 		    (int)strcspn(d->kinds + 1, "}"), d->kinds + 1);
-		if (!outbox_add(b->txn, ar->keys, &it, batch_written, b)) {
+		if (d->link && outbox_link_make(ar->public_url, url, hash)) {
+			it.link_url = url;
+			it.link_hash = hash;
+			it.link_purpose = "start";
+		}
+		if (!(d->webchat ? outbox_add_webchat(b->txn, ar->keys, &it,
+		    batch_written, b) : outbox_add(b->txn, ar->keys, &it,
+		    batch_written, b))) {
 			/* This one cannot be written (not the session: it
 			 * would fail the next statement too); the rest can. */
 			log_error("autoreply.reply_skipped", "kinds=%s "
@@ -719,12 +767,41 @@ autoreply_calendar(void *arg, int64_t now_us, struct ingest_calendar *out)
 
 	/* Until the desk's own settings are read, the built-in calendar. */
 	out->closed_since_us = out->reply_due_us = -1;
+	out->strict = ar->desk.strict;
 	if (!calendar_is_open(&ar->desk.cal, now_s)) {
 		t = calendar_closed_since(&ar->desk.cal, now_s);
 		out->closed_since_us = t < 0 ? 0 : t * 1000000;
 	}
 	if ((t = desk_reply_due(&ar->desk, now_s)) >= 0)
 		out->reply_due_us = t * 1000000;
+}
+
+bool
+autoreply_desk_state(const struct autoreply *ar, int64_t now_us,
+    struct autoreply_desk_state *out)
+{
+	int64_t now_s = now_us / 1000000;
+
+	memset(out, 0, sizeof(*out));
+	out->open = calendar_is_open(&ar->desk.cal, now_s);
+	if ((out->name = strdup(ar->desk.desk_name != NULL ?
+	    ar->desk.desk_name : "")) == NULL ||
+	    (out->hours = autoreply_hours_text(&ar->desk)) == NULL ||
+	    (!out->open && (out->next_open = autoreply_next_open_text(
+	    &ar->desk, now_s)) == NULL)) {
+		autoreply_desk_state_free(out);
+		return false;
+	}
+	return true;
+}
+
+void
+autoreply_desk_state_free(struct autoreply_desk_state *s)
+{
+	free(s->name);
+	free(s->hours);
+	free(s->next_open);
+	memset(s, 0, sizeof(*s));
 }
 
 struct autoreply *
@@ -742,6 +819,11 @@ autoreply_new(struct event_base *base, struct db_pool *pool,
 	ar->keys = keys;
 	ar->sender = sender;
 	ar->give_up_s = cfg->give_up_s;
+	if ((ar->public_url = strdup(cfg->public_url != NULL ?
+	    cfg->public_url : "")) == NULL) {
+		free(ar);
+		return NULL;
+	}
 	desk_settings_init(&ar->desk);
 	ar->channel_kind = strdup(cfg->channel_kind);
 	ar->channel_name = strdup(cfg->channel_name);
@@ -791,5 +873,6 @@ autoreply_free(struct autoreply *ar)
 	desk_settings_free(&ar->desk);
 	free(ar->channel_kind);
 	free(ar->channel_name);
+	free(ar->public_url);
 	free(ar);
 }

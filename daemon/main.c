@@ -37,6 +37,7 @@
 #include "outbox.h"
 #include "seal.h"
 #include "storage.h"
+#include "webchat.h"
 #include "webhook.h"
 
 #define MADOGUCHI_VERSION	"0.1.0"
@@ -64,6 +65,7 @@ struct daemon {
 	struct health		*health;
 	struct offload		*offload;	/* password hashing */
 	struct console		*console;
+	struct webchat		*webchat;
 	struct crisis_live	*crisis;	/* checks inbound text */
 	struct http_client	*alert_http;	/* crisis alerts' targets */
 	struct crisis_alerts	*alerts;
@@ -85,7 +87,7 @@ other_path_cb(struct evhttp_request *req, void *arg)
 {
 	struct daemon *d = arg;
 
-	if (!console_route(d->console, req))
+	if (!webchat_route(d->webchat, req) && !console_route(d->console, req))
 		http_reply_error(req, "other", 404, "no such path");
 }
 
@@ -157,6 +159,7 @@ stop_cb(evutil_socket_t sig, short what, void *arg)
 	outbox_sender_close(d->sender);
 	autoreply_close(d->autoreply);
 	console_close(d->console);
+	webchat_close(d->webchat);
 	health_set_stopping(d->health);
 	d->drain_deadline_us = clock_now_us() + DRAIN_TIMEOUT_US;
 	d->drain = event_new(d->base, -1, EV_PERSIST, drain_cb, d);
@@ -213,6 +216,7 @@ notified_cb(void *arg, const char *channel, const char *payload)
 	if (channel == NULL)	/* a reconnect: decisions may be waiting */
 		autoreply_wake(d->autoreply);
 	console_notify(d->console, channel, payload);
+	webchat_notify(d->webchat, channel, payload);
 }
 
 /* Deliveries waiting for their commit: people are writing right now. */
@@ -230,7 +234,8 @@ replies_start(struct daemon *d)
 {
 	static const char *const channels[] = { "madoguchi_outbox",
 	    "madoguchi_settings", "madoguchi_inbound", "madoguchi_console",
-	    "madoguchi_crisis", "madoguchi_crisis_alert", NULL };
+	    "madoguchi_crisis", "madoguchi_crisis_alert", "madoguchi_webchat",
+	    NULL };
 	struct http_client_options opt = { .user_agent = "madoguchi/"
 	    MADOGUCHI_VERSION };
 	struct outbox_sender_config sc = {
@@ -249,6 +254,7 @@ replies_start(struct daemon *d)
 	};
 	struct autoreply_config ac = { .channel_kind = "line",
 	    .channel_name = d->cfg.channel_name,
+	    .public_url = d->cfg.public_url,
 	    .give_up_s = d->cfg.outbox_give_up_seconds };
 
 	if (d->access_token == NULL)
@@ -281,6 +287,7 @@ console_start(struct daemon *d)
 		.channel_name = d->cfg.channel_name,
 		.give_up_s = d->cfg.outbox_give_up_seconds,
 		.trusted_proxies = d->cfg.console_trusted_proxies,
+		.public_url = d->cfg.public_url,
 	};
 
 	if (!d->cfg.console_cookie_secure)
@@ -291,6 +298,21 @@ console_start(struct daemon *d)
 	    (d->console = console_new(d->base, d->pool, d->keys, d->offload,
 	    &opt)) == NULL)
 		fatal("console", "cannot start");
+}
+
+/* The desk's own web chat: it answers with the desk's hours, so after
+ * the auto-replies. */
+static void
+webchat_start(struct daemon *d)
+{
+	struct webchat_options opt = {
+		.web_dir = d->cfg.webchat_dir,
+		.cookie_secure = d->cfg.console_cookie_secure != 0,
+	};
+
+	if ((d->webchat = webchat_new(d->base, d->pool, d->keys, d->ingest,
+	    d->autoreply, &opt)) == NULL)
+		fatal("webchat", "cannot start");
 }
 
 /* Is the host of "host[:port]..." this machine? */
@@ -405,6 +427,7 @@ daemon_start(struct daemon *d)
 	console_start(d);
 	crisis_start(d);
 	replies_start(d);
+	webchat_start(d);
 	/* Last: the port opens only when everything behind it is ready (the
 	 * crisis lexicon takes a moment to build). */
 	if ((listener = listen_on(d->base, d->cfg.listen)) == NULL)
@@ -439,6 +462,7 @@ daemon_free(struct daemon *d)
 		OPENSSL_cleanse(d->access_token, d->access_token_len);
 	free(d->access_token);
 	console_free(d->console);
+	webchat_free(d->webchat);	/* after the pools: their answers */
 	crisis_live_free(d->crisis);	/* after the pools: their answers */
 	crisis_alerts_free(d->alerts);
 	health_free(d->health);

@@ -45,6 +45,8 @@ static const struct config_key config_keys[] = {
 	NUM("outbox_give_up_seconds", "MADOGUCHI_OUTBOX_GIVE_UP_SECONDS", outbox_give_up_seconds, "21600", 1, 86400),
 	NUM("outbox_busy_rate", "MADOGUCHI_OUTBOX_BUSY_RATE", outbox_busy_rate, "50", 0, 10000),
 	STR("console_dir", "MADOGUCHI_CONSOLE_DIR", console_dir, "operator-console/web"),
+	STR("webchat_dir", "MADOGUCHI_WEBCHAT_DIR", webchat_dir, "webchat/web"),
+	STR("public_url", "MADOGUCHI_PUBLIC_URL", public_url, ""),
 	NUM("console_cookie_secure", "MADOGUCHI_CONSOLE_COOKIE_SECURE", console_cookie_secure, "1", 0, 1),
 	STR("console_trusted_proxies", "MADOGUCHI_CONSOLE_TRUSTED_PROXIES", console_trusted_proxies, ""),
 	NUM("console_password_workers", "MADOGUCHI_CONSOLE_PASSWORD_WORKERS", console_password_workers, "1", 1, 16),

@@ -31,6 +31,8 @@ struct config {
 	long	 outbox_lease_seconds;	/* a claim held longer is taken over */
 	long	 outbox_busy_rate;	/* sends a second while webhooks wait */
 	char	*console_dir;		/* the web console's static files */
+	char	*webchat_dir;		/* the web chat's static files */
+	char	*public_url;		/* https://host as people reach it; "" none */
 	char	*crisis_lexicon;	/* the crisis detector's lexicon file */
 	long	 console_cookie_secure;	/* 0 only for a local demo over http */
 	long	 console_password_workers;	/* threads hashing passwords */

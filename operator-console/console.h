@@ -32,6 +32,7 @@ struct console_options {
 	 * client is the nearest address in X-Forwarded-For that is not one.
 	 */
 	const char	*trusted_proxies;
+	const char	*public_url;	/* hand-off links in strict mode; "" none */
 };
 
 struct console;

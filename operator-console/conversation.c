@@ -86,7 +86,19 @@ static const char reply_lock_sql[] =
 "SELECT contact_id, channel_id, state, assignee_id,"
 "    " SQL_RESTRICTED("contact_id", "$2") ","
 "    channel_line_mode(channel_id) = 'strict'"
-"      AND NOT strict_exception_active(id, $2::timestamptz)"
+"      AND NOT strict_exception_active(id, $2::timestamptz),"
+/* away: no web-chat page of theirs open (its stream touches every 25 s) */
+"    NOT EXISTS (SELECT 1 FROM webchat_sessions w"
+"      WHERE w.contact_id = conversations.contact_id AND w.ended_at IS NULL"
+"        AND w.last_seen_at > $2::timestamptz - interval '60 seconds'),"
+/* told already: a "reply waiting" link still unused */
+"    EXISTS (SELECT 1 FROM handoff_links l"
+"      WHERE l.contact_id = conversations.contact_id"
+"        AND l.purpose = 'reply_waiting' AND l.used_at IS NULL"
+"        AND l.expires_at > $2::timestamptz),"
+"    (SELECT value #>> '{}' FROM settings WHERE key = 'autoreply_reply_waiting'"
+"      AND (channel_id = conversations.channel_id OR channel_id IS NULL)"
+"      ORDER BY channel_id NULLS LAST LIMIT 1)"
 "  FROM conversations WHERE id = $1::bigint FOR UPDATE";
 
 /*
@@ -366,6 +378,10 @@ conversation_note(struct api_call *call)
 struct reply {
 	struct db_txn	*txn;
 	char		*text;
+	char		*notice;	/* strict mode, the person away: LINE's */
+	bool		 via_line;	/* asked for LINE itself */
+	char		 contact_id[24];
+	char		 channel_id[16];
 	char		 seen[24];	/* "" when the client did not say */
 	char		 message_id[24];
 	const char	*error;		/* why it was rolled back */
@@ -381,6 +397,7 @@ reply_free(struct api_call *call)
 	call->state = NULL;
 	if (r != NULL) {
 		free(r->text);
+		free(r->notice);
 		free(r);
 	}
 }
@@ -442,28 +459,122 @@ reply_marked(void *arg, const PGresult *res, const char *why)
 		reply_finish(call, 0, NULL, NULL);
 }
 
+/* The wait is over: the conversation is marked replied. */
 static void
-reply_added(void *arg, const PGresult *res, const char *why)
+reply_mark(struct api_call *call)
 {
-	struct api_call *call = arg;
 	struct reply *r = call->state;
 	char id[24], staff[24];
 	const char *params[4] = { id, staff, call->now,
 	    r->seen[0] != '\0' ? r->seen : NULL };
 
+	id_text(call->id, id);
+	id_text(call->staff.id, staff);
+	if (!db_txn_query(r->txn, reply_mark_sql, 4, params, reply_marked, call))
+		reply_finish(call, 503, "database", "session lost");
+}
+
+static bool
+reply_result_ok(const PGresult *res)
+{
+	return res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK &&
+	    PQntuples(res) == 1;
+}
+
+static void
+reply_added(void *arg, const PGresult *res, const char *why)
+{
+	struct api_call *call = arg;
+	struct reply *r = call->state;
+
 	(void)why;
-	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK ||
-	    PQntuples(res) != 1) {
+	if (!reply_result_ok(res)) {
 		reply_finish(call, 503, "database", "the database is not "
 		    "available; try again");
 		return;
 	}
 	snprintf(r->message_id, sizeof(r->message_id), "%s",
 	    PQgetvalue(res, 0, 0));
-	id_text(call->id, id);
-	id_text(call->staff.id, staff);
-	if (!db_txn_query(r->txn, reply_mark_sql, 4, params, reply_marked, call))
+	reply_mark(call);
+}
+
+static void
+reply_noticed(void *arg, const PGresult *res, const char *why)
+{
+	struct api_call *call = arg;
+
+	(void)why;
+	if (!reply_result_ok(res))
+		reply_finish(call, 503, "database", "the database is not "
+		    "available; try again");
+	else
+		reply_mark(call);
+}
+
+/*
+ * Strict mode: the reply is in the web chat. If the person is away, LINE
+ * carries only the notice that a reply waits, with a fresh link.
+ */
+static void
+reply_added_webchat(void *arg, const PGresult *res, const char *why)
+{
+	struct api_call *call = arg;
+	struct reply *r = call->state;
+	struct outbox_item item = { 0 };
+	char conv[24], url[OUTBOX_LINK_URL_MAX], hash[65];
+
+	(void)why;
+	if (!reply_result_ok(res)) {
+		reply_finish(call, 503, "database", "the database is not "
+		    "available; try again");
+		return;
+	}
+	snprintf(r->message_id, sizeof(r->message_id), "%s",
+	    PQgetvalue(res, 0, 0));
+	if (r->notice == NULL) {
+		reply_mark(call);
+		return;
+	}
+	if (!outbox_link_make(call->c->opt.public_url, url, hash)) {
+		log_error("console.reply_waiting_impossible", "conversation=%lld "
+		    "reason=\"no public_url: nobody could open a link\"",
+		    (long long)call->id);
+		reply_mark(call);
+		return;
+	}
+	id_text(call->id, conv);
+	item.conversation_id = conv;
+	item.contact_id = r->contact_id;
+	item.channel_id = r->channel_id;
+	item.direction = "auto";
+	item.autoreply = "{reply_waiting}";
+	item.template = "reply_waiting";
+	item.text = r->notice;
+	item.text_len = strlen(r->notice);
+	item.link_url = url;
+	item.link_hash = hash;
+	item.link_purpose = "reply_waiting";
+	item.now_us = call->now_us;
+	item.give_up_us = call->now_us + call->c->opt.give_up_s * 1000000LL;
+	if (!outbox_add(r->txn, call->c->keys, &item, reply_noticed, call))
 		reply_finish(call, 503, "database", "session lost");
+}
+
+/* The desk's notice text with its name in place of {desk}. */
+static char *
+reply_notice_text(const char *tmpl, const char *desk)
+{
+	const char *at = strstr(tmpl, "{desk}");
+	size_t len;
+	char *out;
+
+	if (at == NULL)
+		return strdup(tmpl);
+	len = strlen(tmpl) - 6 + strlen(desk) + 1;
+	if ((out = malloc(len)) != NULL)
+		snprintf(out, len, "%.*s%s%s", (int)(at - tmpl), tmpl, desk,
+		    at + 6);
+	return out;
 }
 
 static void
@@ -496,12 +607,6 @@ reply_locked(void *arg, const PGresult *res, const char *why)
 		    "this conversation");
 		return;
 	}
-	if (PQgetvalue(res, 0, 5)[0] == 't') {
-		reply_finish(call, 409, "strict_mode", "this desk sends only "
-		    "fixed templates on LINE; a supervisor's emergency exception "
-		    "lets this conversation continue there");
-		return;
-	}
 	id_text(call->id, conv);
 	item.conversation_id = conv;
 	item.contact_id = PQgetvalue(res, 0, 0);
@@ -512,6 +617,28 @@ reply_locked(void *arg, const PGresult *res, const char *why)
 	item.text_len = strlen(r->text);
 	item.now_us = call->now_us;
 	item.give_up_us = call->now_us + call->c->opt.give_up_s * 1000000LL;
+	if (PQgetvalue(res, 0, 5)[0] == 't') {	/* strict, no exception */
+		if (r->via_line) {
+			reply_finish(call, 409, "strict_mode", "this desk sends "
+			    "only fixed templates on LINE; a supervisor's "
+			    "emergency exception lets this conversation "
+			    "continue there");
+			return;
+		}
+		snprintf(r->contact_id, sizeof(r->contact_id), "%s",
+		    PQgetvalue(res, 0, 0));
+		snprintf(r->channel_id, sizeof(r->channel_id), "%s",
+		    PQgetvalue(res, 0, 1));
+		if (PQgetvalue(res, 0, 6)[0] == 't' &&
+		    PQgetvalue(res, 0, 7)[0] != 't' && !PQgetisnull(res, 0, 8) &&
+		    PQgetvalue(res, 0, 8)[0] != '\0')
+			r->notice = reply_notice_text(PQgetvalue(res, 0, 8),
+			    call->c->settings.issuer);
+		if (!outbox_add_webchat(r->txn, call->c->keys, &item,
+		    reply_added_webchat, call))
+			reply_finish(call, 503, "database", "session lost");
+		return;
+	}
 	if (!outbox_add(r->txn, call->c->keys, &item, reply_added, call))
 		reply_finish(call, 400, "too_long", "the text is too long to "
 		    "send");
@@ -542,6 +669,7 @@ conversation_reply(struct api_call *call)
 {
 	const char *text = conversation_text(call, REPLY_MAX_BYTES);
 	const cJSON *seen;
+	const char *via;
 	struct reply *r;
 
 	if (text == NULL)	/* answered, and the call freed */
@@ -560,6 +688,8 @@ conversation_reply(struct api_call *call)
 	call->state = r;
 	if (cJSON_IsNumber(seen))
 		snprintf(r->seen, sizeof(r->seen), "%.0f", seen->valuedouble);
+	r->via_line = (via = api_body_string(call, "via")) != NULL &&
+	    strcmp(via, "line") == 0;
 	if (!db_txn_begin(call->c->pool, reply_begun, call)) {
 		reply_free(call);
 		api_db_error(call, "reply_begin", NULL, "no connection");

@@ -228,9 +228,15 @@ settings_valid_other(const char *key, const cJSON *v)
 		return settings_phrases(v);
 	if (strcmp(key, "idle_close_text") == 0)
 		return settings_text(v, true);
-	if (strcmp(key, "line_mode") == 0)	/* see migration 012 */
-		return cJSON_IsString(v) && (strcmp(v->valuestring, "direct") ==
-		    0 || strcmp(v->valuestring, "strict") == 0);
+	if (strcmp(key, "handoff_minutes") == 0)	/* see migration 013 */
+		return settings_int(v, 1, 60, &(int){ 0 });
+	if (strcmp(key, "webchat_session_hours") == 0)
+		return settings_int(v, 1, 48, &(int){ 0 });
+	if (strcmp(key, "webchat_terms") == 0)
+		return settings_text(v, false);
+	if (strcmp(key, "webchat_terms_version") == 0)
+		return cJSON_IsString(v) && v->valuestring[0] != '\0' &&
+		    strlen(v->valuestring) <= 64;
 	if (strcmp(key, "restriction_notice_cooldown") == 0 ||
 	    strcmp(key, "restriction_notice_block") == 0)
 		return settings_text(v, false);

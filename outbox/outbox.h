@@ -60,6 +60,15 @@ struct outbox_item {
 	 * conversation.
 	 */
 	const char	*template;
+	/*
+	 * A hand-off link to the desk's web chat, sent as a button after the
+	 * text (strict mode): its URL, its token's hash (stored in
+	 * handoff_links by the same statement) and why ("start",
+	 * "reply_waiting"). NULL url: no button.
+	 */
+	const char	*link_url;
+	const char	*link_hash;
+	const char	*link_purpose;
 	const char	*text;		/* UTF-8 */
 	size_t		 text_len;
 	const char	*reply_token;	/* the inbound event's, or NULL */
@@ -78,6 +87,26 @@ struct outbox_item {
 bool	outbox_add(struct db_txn *txn, const struct keyring *keys,
 	    const struct outbox_item *item, db_result_fn cb, void *arg)
 	    __attribute__((warn_unused_result));
+
+/*
+ * The same message for the desk's web chat: stored as delivered (via
+ * webchat), and the web chat's streams told (NOTIFY madoguchi_webchat).
+ * No outbox row, no channel API, no template: the web chat is the desk's
+ * own. cb gets one row, the message id.
+ */
+bool	outbox_add_webchat(struct db_txn *txn, const struct keyring *keys,
+	    const struct outbox_item *item, db_result_fn cb, void *arg)
+	    __attribute__((warn_unused_result));
+
+/*
+ * A new hand-off link to the desk's web chat: url is public_url +
+ * "/chat/link/" + a fresh token (256 random bits), hash_hex its SHA-256,
+ * the only part stored (outbox_item.link_*). False without a public_url
+ * (nobody outside could open it) or randomness.
+ */
+#define OUTBOX_LINK_URL_MAX	512
+bool	outbox_link_make(const char *public_url, char url[OUTBOX_LINK_URL_MAX],
+	    char hash_hex[65]);
 
 /* ---- sender.c: the dispatcher ---- */
 

@@ -99,7 +99,7 @@ static const char ingest_channel_sql[] =
 "    body_key_id smallint, occurred_at timestamptz, redelivery boolean,"\
 "    reply_token text, unblocked boolean, crisis_level smallint,"\
 "    crisis_rule text, crisis_context_level smallint,"\
-"    crisis_context_rule text)"\
+"    crisis_context_rule text, via text)"\
 "), fresh AS ("\
 "  INSERT INTO webhook_events (channel_id, event_key, kind, occurred_at,"\
 "      received_at, redelivery, reply_token, message_ref)"\
@@ -190,7 +190,8 @@ static const char ingest_channel_sql[] =
 "), msg AS ("	/* a message already retracted is kept without text */\
 "  INSERT INTO messages (conversation_id, direction, kind, accepted,"\
 "      external_id, body, body_key_id, sent_at, received_at, unsent_at,"\
-"      crisis_level, crisis_rule, crisis_context_level, crisis_context_rule)"\
+"      crisis_level, crisis_rule, crisis_context_level, crisis_context_rule,"\
+"      via)"\
 "  SELECT conv.id, 'in', e.message_kind, e.message_kind = 'text',"\
 "      e.message_ref,"\
 "      CASE WHEN NOT x.retracted THEN decode(e.body, 'base64') END,"\
@@ -198,7 +199,7 @@ static const char ingest_channel_sql[] =
 "      e.occurred_at, $2, CASE WHEN x.retracted THEN $2 END,"\
 "      coalesce(e.crisis_level, 0), e.crisis_rule,"\
 "      CASE WHEN conv.crisis_level > 0 THEN coalesce(e.crisis_context_level, 0)"\
-"        ELSE 0 END, e.crisis_context_rule"\
+"        ELSE 0 END, e.crisis_context_rule, coalesce(e.via, 'channel')"\
 "    FROM new_ev e JOIN who w ON w.external_id = e.contact_ref"\
 "    JOIN conv ON conv.contact_id = w.id,"\
 "    LATERAL (SELECT coalesce(e.message_ref IN (SELECT message_ref FROM new_ev"\
@@ -219,8 +220,9 @@ static const char ingest_channel_sql[] =
 "), queued AS ("	/* what may call for an auto-reply (crisis: the */\
 /* emergency numbers), decided later */\
 "  INSERT INTO autoreply_pending (channel_id, event_key, kind, contact_id,"\
-"      conversation_id, message_kind, received_at)"\
-"  SELECT $1, e.event_key, 'message', w.id, conv.id, e.message_kind, $2"\
+"      conversation_id, message_kind, received_at, via)"\
+"  SELECT $1, e.event_key, 'message', w.id, conv.id, e.message_kind, $2,"\
+"      coalesce(e.via, 'channel')"\
 "    FROM new_ev e JOIN who w ON w.external_id = e.contact_ref"\
 "    JOIN conv ON conv.contact_id = w.id"\
 "    LEFT JOIN replied r ON r.id = conv.id"\
@@ -229,7 +231,8 @@ static const char ingest_channel_sql[] =
 "       ELSE coalesce(w.after_hours_replied_at < $4, true) END"\
 "     OR (e.message_kind <> 'text' AND NOT coalesce(r.text_only_done, false))"\
 "     OR e.crisis_level = 2"\
-"     OR (e.crisis_context_level = 2 AND conv.crisis_level > 0))"\
+"     OR (e.crisis_context_level = 2 AND conv.crisis_level > 0)"\
+"     OR ($6::boolean AND e.via IS NULL AND e.message_kind = 'text'))"\
 "   ORDER BY e.occurred_at, e.event_key"\
 "  RETURNING 1"
 
@@ -408,6 +411,8 @@ ingest_write_event(const struct ingest *ing, struct evbuffer *out,
 	ingest_write_key(out, "message_kind", ev->message_kind);
 	ingest_write_key(out, "message_ref", ev->message_ref);
 	ingest_write_key(out, "reply_token", ev->reply_token);
+	if (ev->webchat)
+		evbuffer_add(out, ",\"via\":\"webchat\"", 16);
 	if (ev->text != NULL && (!ingest_write_body(ing, out, ev) ||
 	    !ingest_write_crisis(ing, out, ev)))
 		return false;
@@ -651,8 +656,8 @@ ingest_pump(struct ingest *ing)
 		struct ingest_batch *b;
 		char when[CLOCK_ISO_LEN], closed_since[CLOCK_ISO_LEN];
 		char reply_due[CLOCK_ISO_LEN];
-		struct ingest_calendar cal = { -1, -1 };
-		const char *params[5];
+		struct ingest_calendar cal = { -1, -1, false };
+		const char *params[6];
 
 		if (json == NULL || (b = ingest_batch_take(ing, json)) == NULL) {
 			if (json != NULL)
@@ -673,13 +678,14 @@ ingest_pump(struct ingest *ing)
 			clock_format_utc(cal.reply_due_us, reply_due);
 		params[3] = cal.closed_since_us >= 0 ? closed_since : NULL;
 		params[4] = cal.reply_due_us >= 0 ? reply_due : NULL;
+		params[5] = cal.strict ? "true" : "false";
 		metrics_observe(ing->batch_events, (double)b->nevents);
 		metrics_observe(ing->batch_deliveries, (double)b->ndeliveries);
 		ing->batches++;
 		ing->in_batches += b->ndeliveries;
 		if (!db_query_prepared(ing->pool, b->changes ? "ingest_all" :
 		    "ingest_messages", b->changes ? ingest_sql_all :
-		    ingest_sql_messages, 5, params, ingest_batch_done, b)) {
+		    ingest_sql_messages, 6, params, ingest_batch_done, b)) {
 			ing->batches--;
 			ing->in_batches -= b->ndeliveries;
 			evbuffer_free(json);

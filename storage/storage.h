@@ -123,6 +123,7 @@ struct inbound_event {
 	const char	*reply_token;	/* may be NULL */
 	bool		 redelivery;
 	bool		 unblocked;	/* FOLLOW: was blocked before */
+	bool		 webchat;	/* came through the desk's web chat */
 };
 
 enum ingest_outcome { INGEST_COMMITTED, INGEST_FAILED };
@@ -170,6 +171,8 @@ bool		 ingest_submit(struct ingest *ing,
 struct ingest_calendar {
 	int64_t	closed_since_us;
 	int64_t	reply_due_us;
+	bool	strict;		/* line_mode strict: every LINE text gets a
+				 * decision (the hand-off link) */
 };
 typedef void (*ingest_calendar_fn)(void *arg, int64_t now_us,
     struct ingest_calendar *out);

@@ -26,11 +26,12 @@ sub cli {
 }
 like(cli(q{settings set line_mode '"strict"' --by admin}), qr/changed by cli:admin/,
 	'the desk turns strict');
-like(cli(q{settings set line_mode '"sometimes"' --by admin}), qr/not a valid value/,
+like(cli(q{settings set line_mode '"sometimes"' --by admin}), qr/expected "direct" or "strict"/,
 	'a mode it does not know is refused');
 
 my $d = $desk->daemon(MADOGUCHI_NOW => '2026-11-24T14:00:00+09:00',
-	MADOGUCHI_OUTBOX_RETRY_MIN_MS => 50, MADOGUCHI_OUTBOX_RETRY_MAX_MS => 200);
+	MADOGUCHI_OUTBOX_RETRY_MIN_MS => 50, MADOGUCHI_OUTBOX_RETRY_MAX_MS => 200,
+	MADOGUCHI_PUBLIC_URL => "http://127.0.0.1:$desk->{port}/");
 my $c = console_signed_in($d, 'kato', staff_add($db, 'kato', 'counsellor', '加藤'));
 my $s = console_signed_in($d, 'sato', staff_add($db, 'sato', 'supervisor', '佐藤'));
 
@@ -38,20 +39,43 @@ my $U = 'U' . ('7' x 32);
 sub to_user { [ map { $_->{body}{messages}[0]{text} } @{ $sim->delivered("?user=$U") } ] }
 $sim->send({ user => $U, type => 'text', text => '話を聞いてほしいです' });
 ok(wait_until(10, sub { @{ to_user() } == 1 }), 'the busy reply still goes on LINE');
-is(q1("SELECT template FROM outbox"), 'busy', 'as the busy template');
+is(q1("SELECT template FROM outbox"), 'busy,handoff', 'as templates: busy, and the hand-off');
+my ($first) = @{ $sim->delivered("?user=$U") };
+my $button = $first->{body}{messages}[-1];
+is($button->{template}{type}, 'buttons', 'the hand-off is a button');
+like($button->{template}{actions}[0]{uri}, qr{^http://127\.0\.0\.1:\d+/chat/link/[A-Za-z0-9_-]{43}$},
+	'opening a single-use link to the web chat');
+unlike($button->{template}{actions}[0]{uri}, qr/$U/, 'which carries no LINE user id');
+is(q1("SELECT count(*) FROM handoff_links WHERE purpose = 'start' AND used_at IS NULL"), 1,
+	'the link is recorded (its hash only)');
+$sim->send({ user => $U, type => 'text', text => 'まだですか' });
+sleep 2;
+is(scalar @{ to_user() }, 1, 'another LINE message while the link is fresh: no second link');
 my $conv = q1('SELECT id FROM conversations');
 my ($st, $r) = $c->post("/api/conversations/$conv/claim");
 is($st, 200, 'a counsellor takes the conversation');
 
-($st, $r) = $c->post("/api/conversations/$conv/messages", { text => 'こんにちは、加藤です' });
+($st, $r) = $c->post("/api/conversations/$conv/messages", { text => 'こんにちは、加藤です', via => 'line' });
 is($st, 409, "a counsellor's own words may not go on LINE");
 is($r->{error}, 'strict_mode', 'and the console is told why');
 is(q1("SELECT count(*) FROM messages WHERE direction = 'out'"), 0, 'nothing was stored');
-sleep 1;
-is(scalar @{ to_user() }, 1, 'nothing was sent');
+($st, $r) = $c->post("/api/conversations/$conv/messages", { text => 'こんにちは、加藤です' });
+is($st, 200, 'without asking for LINE, the reply goes to the web chat');
+is(q1("SELECT via || ',' || delivery FROM messages WHERE direction = 'out'"), 'webchat,sent',
+	'stored there, delivered');
+ok(wait_until(10, sub { @{ to_user() } == 2 }), 'the person is away: LINE carries a notice');
+like(to_user()->[1], qr/お返事が届いています/, 'that a reply waits');
+my $notice = $sim->delivered("?user=$U")->[1]{body};
+like($notice->{messages}[-1]{template}{actions}[0]{uri}, qr{/chat/link/},
+	'with a fresh link');
+unlike(json_encode($notice), qr/加藤です/, 'never the reply itself');
+($st) = $c->post("/api/conversations/$conv/messages", { text => 'ゆっくりで大丈夫です' });
+is($st, 200, 'a second reply');
+sleep 2;
+is(scalar @{ to_user() }, 2, 'no second notice while the first link is unused');
 
 # The last line of defence: free text written by any other path.
-my $msg = q1("SELECT id FROM messages WHERE direction = 'in'");
+my $msg = q1("SELECT min(id) FROM messages WHERE direction = 'in'");
 my $contact = q1('SELECT id FROM contacts');
 my $out = `psql -X -q -v ON_ERROR_STOP=1 -d '${\ $db->conninfo}' -c "INSERT INTO outbox
 	(message_id, contact_id, channel_id, payload, payload_key_id, created_at,
@@ -78,8 +102,8 @@ is(q1("SELECT count(*) FROM conversation_events WHERE kind = 'strict_exception'"
 
 ($st) = $c->post("/api/conversations/$conv/messages", { text => '今どこにいますか？' });
 is($st, 200, 'under the exception the counsellor answers');
-ok(wait_until(10, sub { @{ to_user() } == 2 }), 'on LINE');
-is(to_user()->[1], '今どこにいますか？', 'with their own words');
+ok(wait_until(10, sub { @{ to_user() } == 3 }), 'on LINE');
+is(to_user()->[2], '今どこにいますか？', 'with their own words');
 is(q1("SELECT count(*) FROM outbox WHERE template IS NULL"), 1, 'as free text');
 
 ($st) = $c->del("/api/conversations/$conv/emergency-exception");
@@ -88,8 +112,8 @@ is($st, 403, 'a counsellor may not end it either');
 is($st, 200, 'the supervisor ends it early');
 ($st) = $s->del("/api/conversations/$conv/emergency-exception");
 is($st, 409, 'ending it again: nothing to end');
-($st, $r) = $c->post("/api/conversations/$conv/messages", { text => 'もう一度' });
-is($st, 409, 'after it, free text is refused again');
+($st, $r) = $c->post("/api/conversations/$conv/messages", { text => 'もう一度', via => 'line' });
+is($st, 409, 'after it, free text on LINE is refused again');
 is(q1("SELECT string_agg(action, ',' ORDER BY id) FROM audit_log"
 	. " WHERE action LIKE 'conversation.emergency%'"),
 	'conversation.emergency_exception,conversation.emergency_exception_end',

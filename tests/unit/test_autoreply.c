@@ -254,8 +254,11 @@ test_apply_valid(void)
 		{ "autoreply_greeting", "\"{desk}です。{audience}の方へ。{hours}\"" },
 		{ "autoreply_welcome_back", "\"おかえりなさい。{hotlines}\"" },
 		{ "autoreply_crisis", "\"110番か119番へ。{hotlines}\"" },
+		{ "autoreply_handoff", "\"{desk}のページでどうぞ。\"" },
+		{ "autoreply_reply_waiting", "\"{desk}からお返事があります。\"" },
 		{ "reply_deadline", "{\"kind\": \"business_minutes\", "
 		    "\"minutes\": 90}" },
+		{ "line_mode", "\"strict\"" },
 	};
 	struct desk_settings d;
 	size_t nkeys = 0;
@@ -279,6 +282,11 @@ test_apply_valid(void)
 	is_int(nkeys, sizeof(good) / sizeof(good[0]), "every key known");
 
 	is_int(d.reply_business_minutes, 90, "reply_deadline applied");
+	ok(d.strict, "line_mode strict applied");
+	ok(!apply(&d, "line_mode", "\"lenient\"") && d.strict,
+	    "line_mode: another word refused, nothing changed");
+	ok(apply(&d, "line_mode", "\"direct\"") && !d.strict,
+	    "line_mode direct applied");
 	ok(!apply(&d, "reply_deadline", "{\"kind\": \"business_minutes\"}"),
 	    "reply_deadline: minutes required");
 	ok(!apply(&d, "reply_deadline", "{\"kind\": \"soon\"}"),
