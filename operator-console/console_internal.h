@@ -180,7 +180,10 @@ cJSON	*api_staff_json(const struct console_staff *s);
 "    channel_line_mode(cv.channel_id),"\
 "    (SELECT " SQL_ISO("max(x.until)") " FROM strict_exceptions x"\
 "      WHERE x.conversation_id = cv.id AND x.ended_at IS NULL"\
-"        AND x.until > " now "::timestamptz)"\
+"        AND x.until > " now "::timestamptz),"\
+"    EXISTS (SELECT 1 FROM webchat_sessions w"\
+"      WHERE w.contact_id = cv.contact_id AND w.ended_at IS NULL"\
+"        AND w.last_seen_at > " now "::timestamptz - interval '60 seconds')"\
 "  FROM conversations cv JOIN contacts ct ON ct.id = cv.contact_id"\
 "  LEFT JOIN staff st ON st.id = cv.assignee_id"\
 "  LEFT JOIN LATERAL (SELECT kind, body, body_key_id, received_at FROM messages"\

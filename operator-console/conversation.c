@@ -40,7 +40,7 @@ static const char history_sql[] =
 "      m.body_key_id, " SQL_ISO("m.received_at") " AS at,"
 "      s.display_name, m.delivery, array_to_json(m.autoreply)::text,"
 "      coalesce(o.retrying, false), o.error, NULL::text AS code,"
-"      NULL::text AS target"
+"      NULL::text AS target, m.via"
 "    FROM messages m LEFT JOIN staff s ON s.id = m.staff_id"
 "    LEFT JOIN LATERAL (SELECT bool_or(state = 'pending' AND attempts > 0)"
 "        AS retrying, max(last_error) FILTER (WHERE state IN ('failed',"
@@ -51,7 +51,8 @@ static const char history_sql[] =
 "  UNION ALL"
 "  SELECT 'event', e.id, NULL, e.kind, NULL, e.body, e.body_key_id,"
 "      " SQL_ISO("e.at") ","
-"      s.display_name, NULL, NULL, false, NULL, e.code, t.display_name"
+"      s.display_name, NULL, NULL, false, NULL, e.code, t.display_name,"
+"      NULL"
 "    FROM conversation_events e LEFT JOIN staff s ON s.id = e.staff_id"
 "    LEFT JOIN staff t ON t.id = e.target_staff_id"
 "   WHERE e.conversation_id = $1::bigint"
@@ -203,6 +204,7 @@ history_entry(const struct api_call *call, const PGresult *res, int i)
 		cJSON_AddStringToObject(e, "error", PQgetvalue(res, i, 12));
 	cJSON_AddItemToObject(e, "autoreply", PQgetisnull(res, i, 10) ?
 	    cJSON_CreateNull() : cJSON_Parse(PQgetvalue(res, i, 10)));
+	cJSON_AddStringToObject(e, "via", PQgetvalue(res, i, 15));
 	return e;
 }
 

@@ -119,6 +119,7 @@ conversation_summary_json(const struct api_call *call, const PGresult *res,
 	else
 		cJSON_AddStringToObject(cJSON_AddObjectToObject(o,
 		    "emergency_exception"), "until", PQgetvalue(res, row, 23));
+	cJSON_AddBoolToObject(o, "in_webchat", PQgetvalue(res, row, 24)[0] == 't');
 	if (PQgetisnull(res, row, 8)) {
 		cJSON_AddNullToObject(o, "assignee");
 	} else {

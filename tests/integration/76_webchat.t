@@ -200,6 +200,21 @@ my $c = console_signed_in($d, 'kato', staff_add($db, 'kato', 'counsellor', '加�
 my (undef, $q) = $c->get('/api/queue');
 my ($convB) = grep { $_->{contact}{id} == $contact{$B} } @{ $q->{conversations} };
 is($convB->{preview}{text}, 'はじめまして', "the counsellors' queue shows the web chat's message");
+my ($convA) = grep { $_->{contact}{id} == $contact{$A} } @{ $q->{conversations} };
+ok($convA->{in_webchat}, 'A has the web chat open now, and the console says so');
+my $C = 'U' . ('c' x 32);
+$sim->send({ user => $C, type => 'text', text => 'LINEだけで書いています' });
+ok(wait_until(10, sub { @{ ($c->get('/api/queue'))[1]{conversations} } == 3 }),
+	'a third person writes on LINE only');
+(undef, $q) = $c->get('/api/queue');
+my ($convC) = grep { $_->{contact}{id} != $contact{$A} && $_->{contact}{id} != $contact{$B} } @{ $q->{conversations} };
+ok(!$convC->{in_webchat}, 'who has never opened the web chat: not in it');
+my (undef, $hist) = $c->get("/api/conversations/$convB->{id}");
+is_deeply([ map { $_->{via} } grep { $_->{type} eq 'message' } @{ $hist->{history} } ],
+	[ 'channel', 'webchat', 'webchat' ],
+	'each message says which way it came: the greeting on LINE, then the web chat');
+(undef, $hist) = $c->get("/api/conversations/$convA->{id}");
+is($hist->{history}[0]{via}, 'channel', "A's first came on LINE");
 
 ($st) = api('POST', '/chat/api/end', $cookieA, {});
 is($st, 200, 'A ends the consultation');
