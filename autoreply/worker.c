@@ -433,10 +433,14 @@ batch_decide(struct batch *b, PGresult *res)
 			 * never left without the emergency numbers */
 			if (!PQgetisnull(res, i, COL_CONVERSATION))
 				decide_crisis(b, res, i, d);
-		} else if (strcmp(PQgetvalue(res, i, COL_KIND), "follow") == 0)
+		} else if (strcmp(PQgetvalue(res, i, COL_KIND), "follow") == 0) {
 			decision_add(b->ar, d,
 			    PQgetvalue(res, i, COL_UNBLOCKED)[0] == 't' ?
 			    AUTOREPLY_WELCOME_BACK : AUTOREPLY_GREETING, &v);
+			/* strict mode: the way in comes with the welcome */
+			d->link = b->ar->desk.strict && d->text != NULL &&
+			    b->ar->public_url[0] != '\0' && !batch_linked(b, d);
+		}
 		else if (!PQgetisnull(res, i, COL_CONVERSATION))
 			decide_message(b, res, i, d);
 		if (d->kinds[0] != '\0')

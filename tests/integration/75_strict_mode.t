@@ -134,5 +134,12 @@ ok(wait_until(10, sub { q1("SELECT count(*) FROM outbox WHERE state = 'failed'")
 like(q1("SELECT last_error FROM outbox WHERE state = 'failed'"), qr/^strict mode/, 'saying why');
 is(scalar(grep { defined && $_ eq '届くかな' } @{ to_user() }), 0, 'and never reached LINE');
 
+my $F = 'U' . ('f' x 32);
+$sim->send({ user => $F, type => 'follow' });
+ok(wait_until(10, sub { @{ $sim->delivered("?user=$F") } == 1 }), 'a new friend gets the greeting');
+my $greet = $sim->delivered("?user=$F")->[0]{body}{messages};
+like($greet->[0]{text}, qr/友だち追加ありがとうございます/, 'the greeting itself');
+is($greet->[-1]{template}{type}, 'buttons', 'and, in strict mode, the way into the web chat');
+
 is($d->stop, 0, 'madoguchid stops cleanly');
 done_testing();
