@@ -46,7 +46,7 @@ static const char chat_history_sql[] =
 " WHERE m.conversation_id = (SELECT id FROM conversations"
 "        WHERE contact_id = $1::bigint AND state <> 'closed' LIMIT 1)"
 "   AND m.direction IN ('in', 'out', 'auto') AND m.kind = 'text'"
-"   AND m.body IS NOT NULL"
+"   AND m.body IS NOT NULL " CHAT_NOT_DOORWAY("m")
 " ORDER BY m.id LIMIT 500";	/* a day's talk is far less */
 
 /* $1 session, $2 the version accepted, $3 now. */

@@ -40,7 +40,7 @@ static const char stream_message_sql[] =
 "  coalesce(m.contact_id, cv.contact_id)"
 "  FROM messages m LEFT JOIN conversations cv ON cv.id = m.conversation_id"
 " WHERE m.id = $1::bigint AND m.kind = 'text' AND m.body IS NOT NULL"
-"   AND m.direction IN ('in', 'out', 'auto')";
+"   AND m.direction IN ('in', 'out', 'auto') " CHAT_NOT_DOORWAY("m");
 
 /* $1 the sessions streaming here, $2 now: those still live. */
 static const char stream_touch_sql[] =

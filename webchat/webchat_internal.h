@@ -20,6 +20,14 @@
 #define WEBCHAT_TEXT_MAX_CHARS	2000
 #define WEBCHAT_BODY_MAX	(16 * 1024)
 
+/*
+ * What LINE said to lead the person here (the hand-off, "a reply is
+ * waiting") points at a button that is not in the web chat: not shown.
+ */
+#define CHAT_NOT_DOORWAY(m) \
+    " AND NOT coalesce(" m ".autoreply && ARRAY['handoff', 'reply_waiting'],"\
+    "   false)"
+
 struct chat_streams;
 
 struct webchat {

@@ -134,6 +134,22 @@ ok(wait_until(10, sub { q1("SELECT count(*) FROM outbox WHERE state = 'failed'")
 like(q1("SELECT last_error FROM outbox WHERE state = 'failed'"), qr/^strict mode/, 'saying why');
 is(scalar(grep { defined && $_ eq '届くかな' } @{ to_user() }), 0, 'and never reached LINE');
 
+# Someone taps the button: what they wrote on LINE is in the web chat,
+# but not LINE's pointer to a button that is not there.
+my $V = 'U' . ('5' x 32);
+$sim->send({ user => $V, type => 'text', text => '夜になると不安になります' });
+ok(wait_until(10, sub { @{ $sim->delivered("?user=$V") } == 1 }), 'another person writes on LINE');
+my $vbutton = $sim->delivered("?user=$V")->[0]{body}{messages}[-1];
+my $http = HTTP::Tiny->new(max_redirect => 0);
+my $opened = $http->get($vbutton->{template}{actions}[0]{uri});
+is($opened->{status}, 303, 'the button opens the web chat');
+my ($cookie) = ($opened->{headers}{'set-cookie'} // '') =~ /(madoguchi_chat=[^;]+)/;
+my $state = json_decode($http->get("$d->{url}/chat/api/state",
+	{ headers => { Cookie => $cookie // '' } })->{content});
+is($state->{messages}[0]{text}, '夜になると不安になります', 'where what was written on LINE is');
+is(scalar(grep { $_->{text} =~ /下のボタン/ } @{ $state->{messages} }), 0,
+	"without LINE's words about the button");
+
 my $F = 'U' . ('f' x 32);
 $sim->send({ user => $F, type => 'follow' });
 ok(wait_until(10, sub { @{ $sim->delivered("?user=$F") } == 1 }), 'a new friend gets the greeting');

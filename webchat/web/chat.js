@@ -169,9 +169,11 @@
 		$('hours').textContent = desk.hours ? '受付 ' + desk.hours : '';
 		var closed = $('closed-note');
 		setText(closed, open ? '' : 'ただいま受付時間外です。' +
-		    (desk.next_open ? '次の受付は' + desk.next_open + 'からです。' : ''));
+		    (desk.next_open ? '次の受付は' + desk.next_open + 'からです。' : '') +
+		    (queue ? 'メッセージは届いています。受付時間になったら、順番にお返事します。' : ''));
 		var q = $('queue-note'), t = '';
-		if (queue && typeof queue.ahead === 'number')
+		/* Closed, "soon" would be a broken promise: the note above says when. */
+		if (open && queue && typeof queue.ahead === 'number')
 			t = queue.ahead > 0 ? 'あなたの前に' + queue.ahead + '人がお待ちです' :
 			    'まもなく相談員がお返事します';
 		setText(q, t);
