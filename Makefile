@@ -40,7 +40,8 @@ CONSOLE_SRC := operator-console/console.c operator-console/session.c \
 	   operator-console/escalation.c
 CRISIS_SRC := crisis/normalize.c crisis/lexicon.c crisis/detect.c \
 	   crisis/live.c crisis/alert.c crisis/index.c
-WEBCHAT_SRC := webchat/webchat.c webchat/link.c webchat/chat.c webchat/stream.c
+WEBCHAT_SRC := webchat/webchat.c webchat/link.c webchat/chat.c webchat/stream.c \
+	   webchat/notice.c
 DAEMON_SRC  := daemon/main.c daemon/health.c
 CLI_SRC	:= cli/madoguchi.c cli/calendar.c cli/settings.c cli/user.c \
 	   cli/crisis.c cli/audit.c

@@ -143,6 +143,9 @@ struct autoreply_desk_state {
 bool	autoreply_desk_state(const struct autoreply *ar, int64_t now_us,
 	    struct autoreply_desk_state *out);
 void	autoreply_desk_state_free(struct autoreply_desk_state *s);
+/* The desk's text of kind at now, rendered; malloc'd, NULL when it has none. */
+char	*autoreply_text(const struct autoreply *ar, enum autoreply_kind kind,
+	    int64_t now_us);
 /* "12月1日（月）11:00": when the desk next opens after now (render.c). */
 char	*autoreply_next_open_text(const struct desk_settings *d, int64_t now);
 /* Events were queued for a decision (the ingest's hook). */

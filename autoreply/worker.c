@@ -799,6 +799,20 @@ autoreply_desk_state(const struct autoreply *ar, int64_t now_us,
 	return true;
 }
 
+char *
+autoreply_text(const struct autoreply *ar, enum autoreply_kind kind,
+    int64_t now_us)
+{
+	struct autoreply_vars v = { .now = now_us / 1000000 };
+	char *t = autoreply_render(&ar->desk, kind, &v);
+
+	if (t != NULL && t[0] == '\0') {	/* the desk turned it off */
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
 void
 autoreply_desk_state_free(struct autoreply_desk_state *s)
 {

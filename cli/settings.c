@@ -176,6 +176,14 @@ settings_set(struct cli *cli, const char *by)
 	else if (!ok && strstr(err, "no such setting") != NULL)	/* the console's? */
 		ok = console_setting_valid(cli->argv[2], value, err,
 		    sizeof(err));
+	if (ok && strcmp(cli->argv[2], "line_mode") == 0 &&
+	    strstr(value, "strict") != NULL && cli->cfg.public_url[0] == '\0') {
+		/* Nobody could open the web chat, nor read a reply in it. */
+		snprintf(err, sizeof(err), "line_mode: strict needs public_url "
+		    "(the https address people reach the desk at) in the "
+		    "configuration first");
+		ok = false;
+	}
 	if (!ok) {
 		fprintf(stderr, "madoguchi: %s\n", err);
 		free(value);

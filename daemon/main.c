@@ -308,6 +308,9 @@ webchat_start(struct daemon *d)
 	struct webchat_options opt = {
 		.web_dir = d->cfg.webchat_dir,
 		.cookie_secure = d->cfg.console_cookie_secure != 0,
+		.public_url = d->cfg.public_url,
+		.channel_kind = "line",
+		.channel_name = d->cfg.channel_name,
 	};
 
 	if ((d->webchat = webchat_new(d->base, d->pool, d->keys, d->ingest,

@@ -87,19 +87,7 @@ static const char reply_lock_sql[] =
 "SELECT contact_id, channel_id, state, assignee_id,"
 "    " SQL_RESTRICTED("contact_id", "$2") ","
 "    channel_line_mode(channel_id) = 'strict'"
-"      AND NOT strict_exception_active(id, $2::timestamptz),"
-/* away: no web-chat page of theirs open (its stream touches every 25 s) */
-"    NOT EXISTS (SELECT 1 FROM webchat_sessions w"
-"      WHERE w.contact_id = conversations.contact_id AND w.ended_at IS NULL"
-"        AND w.last_seen_at > $2::timestamptz - interval '60 seconds'),"
-/* told already: a "reply waiting" link still unused */
-"    EXISTS (SELECT 1 FROM handoff_links l"
-"      WHERE l.contact_id = conversations.contact_id"
-"        AND l.purpose = 'reply_waiting' AND l.used_at IS NULL"
-"        AND l.expires_at > $2::timestamptz),"
-"    (SELECT value #>> '{}' FROM settings WHERE key = 'autoreply_reply_waiting'"
-"      AND (channel_id = conversations.channel_id OR channel_id IS NULL)"
-"      ORDER BY channel_id NULLS LAST LIMIT 1)"
+"      AND NOT strict_exception_active(id, $2::timestamptz)"
 "  FROM conversations WHERE id = $1::bigint FOR UPDATE";
 
 /*
@@ -380,10 +368,7 @@ conversation_note(struct api_call *call)
 struct reply {
 	struct db_txn	*txn;
 	char		*text;
-	char		*notice;	/* strict mode, the person away: LINE's */
 	bool		 via_line;	/* asked for LINE itself */
-	char		 contact_id[24];
-	char		 channel_id[16];
 	char		 seen[24];	/* "" when the client did not say */
 	char		 message_id[24];
 	const char	*error;		/* why it was rolled back */
@@ -399,7 +384,6 @@ reply_free(struct api_call *call)
 	call->state = NULL;
 	if (r != NULL) {
 		free(r->text);
-		free(r->notice);
 		free(r);
 	}
 }
@@ -501,85 +485,6 @@ reply_added(void *arg, const PGresult *res, const char *why)
 }
 
 static void
-reply_noticed(void *arg, const PGresult *res, const char *why)
-{
-	struct api_call *call = arg;
-
-	(void)why;
-	if (!reply_result_ok(res))
-		reply_finish(call, 503, "database", "the database is not "
-		    "available; try again");
-	else
-		reply_mark(call);
-}
-
-/*
- * Strict mode: the reply is in the web chat. If the person is away, LINE
- * carries only the notice that a reply waits, with a fresh link.
- */
-static void
-reply_added_webchat(void *arg, const PGresult *res, const char *why)
-{
-	struct api_call *call = arg;
-	struct reply *r = call->state;
-	struct outbox_item item = { 0 };
-	char conv[24], url[OUTBOX_LINK_URL_MAX], hash[65];
-
-	(void)why;
-	if (!reply_result_ok(res)) {
-		reply_finish(call, 503, "database", "the database is not "
-		    "available; try again");
-		return;
-	}
-	snprintf(r->message_id, sizeof(r->message_id), "%s",
-	    PQgetvalue(res, 0, 0));
-	if (r->notice == NULL) {
-		reply_mark(call);
-		return;
-	}
-	if (!outbox_link_make(call->c->opt.public_url, url, hash)) {
-		log_error("console.reply_waiting_impossible", "conversation=%lld "
-		    "reason=\"no public_url: nobody could open a link\"",
-		    (long long)call->id);
-		reply_mark(call);
-		return;
-	}
-	id_text(call->id, conv);
-	item.conversation_id = conv;
-	item.contact_id = r->contact_id;
-	item.channel_id = r->channel_id;
-	item.direction = "auto";
-	item.autoreply = "{reply_waiting}";
-	item.template = "reply_waiting";
-	item.text = r->notice;
-	item.text_len = strlen(r->notice);
-	item.link_url = url;
-	item.link_hash = hash;
-	item.link_purpose = "reply_waiting";
-	item.now_us = call->now_us;
-	item.give_up_us = call->now_us + call->c->opt.give_up_s * 1000000LL;
-	if (!outbox_add(r->txn, call->c->keys, &item, reply_noticed, call))
-		reply_finish(call, 503, "database", "session lost");
-}
-
-/* The desk's notice text with its name in place of {desk}. */
-static char *
-reply_notice_text(const char *tmpl, const char *desk)
-{
-	const char *at = strstr(tmpl, "{desk}");
-	size_t len;
-	char *out;
-
-	if (at == NULL)
-		return strdup(tmpl);
-	len = strlen(tmpl) - 6 + strlen(desk) + 1;
-	if ((out = malloc(len)) != NULL)
-		snprintf(out, len, "%.*s%s%s", (int)(at - tmpl), tmpl, desk,
-		    at + 6);
-	return out;
-}
-
-static void
 reply_locked(void *arg, const PGresult *res, const char *why)
 {
 	struct api_call *call = arg;
@@ -620,6 +525,10 @@ reply_locked(void *arg, const PGresult *res, const char *why)
 	item.now_us = call->now_us;
 	item.give_up_us = call->now_us + call->c->opt.give_up_s * 1000000LL;
 	if (PQgetvalue(res, 0, 5)[0] == 't') {	/* strict, no exception */
+		/*
+		 * Into the desk's web chat; LINE says a reply waits only if
+		 * no page of the person's shows it (webchat/notice.c).
+		 */
 		if (r->via_line) {
 			reply_finish(call, 409, "strict_mode", "this desk sends "
 			    "only fixed templates on LINE; a supervisor's "
@@ -627,17 +536,15 @@ reply_locked(void *arg, const PGresult *res, const char *why)
 			    "continue there");
 			return;
 		}
-		snprintf(r->contact_id, sizeof(r->contact_id), "%s",
-		    PQgetvalue(res, 0, 0));
-		snprintf(r->channel_id, sizeof(r->channel_id), "%s",
-		    PQgetvalue(res, 0, 1));
-		if (PQgetvalue(res, 0, 6)[0] == 't' &&
-		    PQgetvalue(res, 0, 7)[0] != 't' && !PQgetisnull(res, 0, 8) &&
-		    PQgetvalue(res, 0, 8)[0] != '\0')
-			r->notice = reply_notice_text(PQgetvalue(res, 0, 8),
-			    call->c->settings.issuer);
+		if (call->c->opt.public_url == NULL ||
+		    call->c->opt.public_url[0] == '\0') {
+			reply_finish(call, 409, "no_public_url", "strict mode "
+			    "needs public_url: without it nobody can open the "
+			    "web chat to read the reply");
+			return;
+		}
 		if (!outbox_add_webchat(r->txn, call->c->keys, &item,
-		    reply_added_webchat, call))
+		    reply_added, call))
 			reply_finish(call, 503, "database", "session lost");
 		return;
 	}

@@ -230,6 +230,8 @@ settings_valid_other(const char *key, const cJSON *v)
 		return settings_text(v, true);
 	if (strcmp(key, "handoff_minutes") == 0)	/* see migration 013 */
 		return settings_int(v, 1, 60, &(int){ 0 });
+	if (strcmp(key, "reply_waiting_after_seconds") == 0)	/* 014 */
+		return settings_int(v, 1, 3600, &(int){ 0 });
 	if (strcmp(key, "webchat_session_hours") == 0)
 		return settings_int(v, 1, 48, &(int){ 0 });
 	if (strcmp(key, "webchat_terms") == 0)

@@ -47,7 +47,7 @@ static const char chat_history_sql[] =
 "        WHERE contact_id = $1::bigint AND state <> 'closed' LIMIT 1)"
 "   AND m.direction IN ('in', 'out', 'auto') AND m.kind = 'text'"
 "   AND m.body IS NOT NULL " CHAT_NOT_DOORWAY("m")
-" ORDER BY m.id LIMIT 500";	/* a day's talk is far less */
+" ORDER BY m.id DESC LIMIT 500";	/* the newest; a day's talk is less */
 
 /* $1 session, $2 the version accepted, $3 now. */
 static const char chat_terms_sql[] =
@@ -68,10 +68,15 @@ static const char chat_stored_sql[] =
 " ORDER BY m.id DESC LIMIT 1";
 
 /* $1 session, $2 now. */
+/*
+ * Every live session of the person ends, not only this browser's: "end"
+ * must leave no other device showing the conversation.
+ */
 static const char chat_end_sql[] =
 "UPDATE webchat_sessions SET ended_at = $2::timestamptz,"
 "    end_reason = 'ended'"
-" WHERE id = $1::bigint AND ended_at IS NULL"
+" WHERE contact_id = (SELECT contact_id FROM webchat_sessions"
+"                      WHERE id = $1::bigint) AND ended_at IS NULL"
 " RETURNING pg_notify('madoguchi_webchat', json_build_object("
 "    'session', id, 'ended', true)::text)";
 
@@ -89,7 +94,7 @@ chat_history_done(void *arg, const PGresult *res, const char *why)
 		return;
 	}
 	list = cJSON_AddArrayToObject(state, "messages");
-	for (int i = 0; i < PQntuples(res); i++) {
+	for (int i = PQntuples(res) - 1; i >= 0; i--) {	/* oldest first */
 		char *text = chat_unseal(call->w, res, i, 2, 3);
 		cJSON *m;
 
@@ -105,6 +110,7 @@ chat_history_done(void *arg, const PGresult *res, const char *why)
 		free(text);
 	}
 	cJSON_DetachItemViaPointer(call->body, state);
+	chat_mark_seen(call->w, call->contact_id, NULL);
 	chat_reply(call, 200, state);
 }
 

@@ -55,6 +55,7 @@ struct chat_stream {
 	struct evhttp_request	*req;
 	long long		 session_id;
 	long long		 contact_id;
+	int64_t			 opened_us;
 };
 
 TAILQ_HEAD(chat_stream_list, chat_stream);
@@ -66,6 +67,7 @@ struct chat_streams {
 	struct event		*ping;
 	struct event		*state;		/* the once-a-second "state" */
 	bool			 touching;
+	int64_t			 touch_us;	/* when the touch in flight went */
 };
 
 static void
@@ -119,17 +121,20 @@ stream_write(struct chat_stream *s, const char *event, const char *json)
 	return true;
 }
 
-static void
+/* How many of the person's streams took it. */
+static int
 streams_send_contact(struct chat_streams *hub, long long contact,
     const char *event, const char *json)
 {
 	struct chat_stream *s, *next;
+	int n = 0;
 
 	for (s = TAILQ_FIRST(&hub->list); s != NULL; s = next) {
 		next = TAILQ_NEXT(s, link);	/* s may end */
 		if (s->contact_id == contact)
-			(void)stream_write(s, event, json);
+			n += stream_write(s, event, json);
 	}
+	return n;
 }
 
 static void
@@ -164,9 +169,11 @@ stream_message_read(void *arg, const PGresult *res, const char *why)
 	    0 ? "me" : "desk");
 	cJSON_AddStringToObject(o, "text", text);
 	cJSON_AddStringToObject(o, "at", PQgetvalue(res, 0, 4));
-	if ((json = cJSON_PrintUnformatted(o)) != NULL)
-		streams_send_contact(hub, atoll(PQgetvalue(res, 0, 5)), "message",
-		    json);
+	if ((json = cJSON_PrintUnformatted(o)) != NULL &&
+	    streams_send_contact(hub, atoll(PQgetvalue(res, 0, 5)), "message",
+	    json) > 0 && strcmp(PQgetvalue(res, 0, 1), "out") == 0)
+		chat_mark_seen(hub->w, PQgetvalue(res, 0, 5),
+		    PQgetvalue(res, 0, 0));
 	free(json);
 	cJSON_Delete(o);
 	free(text);
@@ -253,6 +260,8 @@ stream_touched(void *arg, const PGresult *res, const char *why)
 		bool live = false;
 
 		next = TAILQ_NEXT(s, link);
+		if (s->opened_us >= hub->touch_us)
+			continue;	/* opened after the touch left: not asked */
 		for (int i = 0; i < PQntuples(res) && !live; i++)
 			live = atoll(PQgetvalue(res, i, 0)) == s->session_id;
 		if (!live && stream_write(s, "ended", "{}"))
@@ -285,9 +294,11 @@ stream_ping_cb(evutil_socket_t fd, short what, void *arg)
 	clock_format_utc(clock_now_us(), now);
 	params[0] = (const char *)evbuffer_pullup(ids, -1);
 	params[1] = now;
-	if (hub->count > 0 && !hub->touching)
+	if (hub->count > 0 && !hub->touching) {
+		hub->touch_us = clock_now_us();
 		hub->touching = db_query(hub->w->pool, stream_touch_sql, 2,
 		    params, stream_touched, hub);
+	}
 	evbuffer_free(ids);
 }
 
@@ -329,6 +340,7 @@ chat_stream_open(struct chat_call *call)
 	s->req = call->req;
 	s->session_id = session;
 	s->contact_id = atoll(call->contact_id);
+	s->opened_us = call->now_us;
 	evhttp_add_header(h, "Content-Type", "text/event-stream; charset=utf-8");
 	evhttp_add_header(h, "Cache-Control", "no-store");
 	evhttp_add_header(h, "X-Accel-Buffering", "no");	/* nginx */

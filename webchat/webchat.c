@@ -17,6 +17,7 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <openssl/crypto.h>
 
 #include "http_reply.h"
 #include "http_static.h"
@@ -38,7 +39,11 @@ static const char chat_csp[] =
 static const char chat_session_sql[] =
 "UPDATE webchat_sessions s SET last_seen_at = $2::timestamptz"
 " WHERE token_hash = decode($1, 'hex') AND ended_at IS NULL"
-"   AND expires_at > $2::timestamptz "
+"   AND expires_at > $2::timestamptz"
+/* a person of this process's desk: its ingest files the messages */
+"   AND contact_id IN (SELECT c.id FROM contacts c JOIN channels ch"
+"     ON ch.id = c.channel_id WHERE ch.kind = $3 AND ch.name = $4"
+"       AND c.id = s.contact_id) "
 "RETURNING s.id, s.contact_id,"
 "  (SELECT external_id FROM contacts c WHERE c.id = s.contact_id),"
 "  s.terms_version IS NOT DISTINCT FROM (SELECT value #>> '{}' FROM settings"
@@ -129,6 +134,36 @@ chat_unseal(const struct webchat *w, const PGresult *res, int row,
 	    "messages.body", PQgetvalue(res, row, col_body), NULL);
 }
 
+/* $1 contact, $2 one message or NULL: all of the open conversation's. */
+static const char chat_seen_sql[] =
+"UPDATE messages SET webchat_seen_at = $3::timestamptz"
+" WHERE via = 'webchat' AND direction = 'out' AND webchat_seen_at IS NULL"
+"   AND ($2::bigint IS NULL OR id = $2::bigint)"
+"   AND conversation_id = (SELECT id FROM conversations"
+"        WHERE contact_id = $1::bigint AND state <> 'closed' LIMIT 1)";
+
+static void
+chat_seen_done(void *arg, const PGresult *res, const char *why)
+{
+	(void)arg;
+	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK)
+		log_warn("webchat.seen_failed", "sqlstate=%s reason=\"%s\" "
+		    "effect=\"LINE may say a reply waits that was seen\"",
+		    db_sqlstate(res), res != NULL ? "rejected by server" : why);
+}
+
+void
+chat_mark_seen(struct webchat *w, const char *contact_id,
+    const char *message_id)
+{
+	char now[CLOCK_ISO_LEN];
+	const char *params[3] = { contact_id, message_id, now };
+
+	clock_format_utc(clock_now_us(), now);
+	if (!db_query(w->pool, chat_seen_sql, 3, params, chat_seen_done, NULL))
+		chat_seen_done(NULL, NULL, "no connection");
+}
+
 static void
 chat_session_found(void *arg, const PGresult *res, const char *why)
 {
@@ -156,17 +191,25 @@ chat_session_found(void *arg, const PGresult *res, const char *why)
 	call->handler(call);
 }
 
-/* The header's value is this server's own origin, or absent. */
+/*
+ * The Origin header, when sent, is this desk's: public_url's, as people
+ * reach it (a proxy in front may rewrite Host), or else this Host's.
+ */
 static bool
-chat_same_origin(struct evhttp_request *req)
+chat_same_origin(const struct webchat *w, struct evhttp_request *req)
 {
 	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
 	const char *origin = evhttp_find_header(in, "Origin");
 	const char *host = evhttp_find_header(in, "Host");
-	const char *rest;
+	const char *pub = w->opt.public_url, *rest;
+	size_t n = pub != NULL ? strlen(pub) : 0;
 
 	if (origin == NULL)
 		return true;
+	while (n > 0 && pub[n - 1] == '/')
+		n--;
+	if (n > 0)
+		return strlen(origin) == n && strncmp(origin, pub, n) == 0;
 	if (host == NULL)
 		return false;
 	if (strncmp(origin, "https://", 8) == 0)
@@ -189,7 +232,8 @@ chat_post_body(struct chat_call *call)
 	struct evbuffer *buf = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(buf);
 
-	if (mark == NULL || strcmp(mark, "1") != 0 || !chat_same_origin(req)) {
+	if (mark == NULL || strcmp(mark, "1") != 0 ||
+	    !chat_same_origin(call->w, req)) {
 		chat_error(call, 403, "csrf", "this call comes only from the "
 		    "web chat's own page");
 		return false;
@@ -231,7 +275,7 @@ chat_api(struct webchat *w, struct evhttp_request *req, const char *path)
 	    cmd == EVHTTP_REQ_POST ? "POST" : "";
 	struct chat_call *call;
 	uint8_t token[SECRET_TOKEN_BYTES];
-	const char *params[2];
+	const char *params[4];
 	size_t i, n = sizeof(chat_routes) / sizeof(chat_routes[0]);
 
 	for (i = 0; i < n && strcmp(chat_routes[i].path, path) != 0; i++)
@@ -261,9 +305,12 @@ chat_api(struct webchat *w, struct evhttp_request *req, const char *path)
 		return;
 	}
 	secret_token_hash_hex(token, call->token_hash);
+	OPENSSL_cleanse(token, sizeof(token));
 	params[0] = call->token_hash;
 	params[1] = call->now;
-	if (!db_query(w->pool, chat_session_sql, 2, params, chat_session_found,
+	params[2] = w->opt.channel_kind;
+	params[3] = w->opt.channel_name;
+	if (!db_query(w->pool, chat_session_sql, 4, params, chat_session_found,
 	    call))
 		chat_db_error(call, "session", NULL, "no connection");
 }
@@ -309,7 +356,9 @@ webchat_new(struct event_base *base, struct db_pool *pool,
 	w->ingest = ingest;
 	w->desk = desk;
 	w->opt = *opt;
-	if ((w->streams = chat_streams_new(w)) == NULL) {
+	if ((w->streams = chat_streams_new(w)) == NULL ||
+	    (w->notices = chat_notices_new(w)) == NULL) {
+		chat_streams_free(w->streams);
 		free(w);
 		return NULL;
 	}
@@ -338,5 +387,6 @@ webchat_free(struct webchat *w)
 	if (w == NULL)
 		return;
 	chat_streams_free(w->streams);
+	chat_notices_free(w->notices);
 	free(w);
 }

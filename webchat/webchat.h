@@ -21,6 +21,9 @@ struct keyring;
 struct webchat_options {
 	const char	*web_dir;	/* webchat/web: the page's files */
 	bool		 cookie_secure;	/* false only for a demo over http */
+	const char	*public_url;	/* the origin people reach; "" unknown */
+	const char	*channel_kind;	/* the desk this process serves */
+	const char	*channel_name;
 };
 
 struct webchat;

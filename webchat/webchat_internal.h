@@ -29,6 +29,7 @@
     "   false)"
 
 struct chat_streams;
+struct chat_notices;
 
 struct webchat {
 	struct event_base	*base;
@@ -38,6 +39,7 @@ struct webchat {
 	const struct autoreply	*desk;
 	struct webchat_options	 opt;
 	struct chat_streams	*streams;
+	struct chat_notices	*notices;
 	bool			 closing;
 };
 
@@ -82,6 +84,14 @@ void	chat_end(struct chat_call *call);
 /* link.c: GET /chat/link/{token}. */
 void	chat_link_open(struct webchat *w, struct evhttp_request *req,
 	    const char *token);
+
+/* notice.c: LINE's "a reply is waiting" for replies nobody saw. */
+struct chat_notices *chat_notices_new(struct webchat *w);
+void	chat_notices_free(struct chat_notices *n);
+
+/* A reply reached a page of the person's: no notice for it. */
+void	chat_mark_seen(struct webchat *w, const char *contact_id,
+	    const char *message_id);
 
 /* stream.c: GET /chat/api/events, and what NOTIFY brings. */
 struct chat_streams *chat_streams_new(struct webchat *w);

@@ -19,15 +19,21 @@ my $desk = new_desk();
 my ($db, $sim) = @$desk{qw(db sim)};
 sub q1 { $db->query($_[0]) }
 sub cli {
+	my ($args, $public_url) = @_;
 	local $ENV{MADOGUCHI_CONFIG} = '/dev/null';
 	local $ENV{MADOGUCHI_DATABASE_URL} = $db->conninfo;
+	local $ENV{MADOGUCHI_PUBLIC_URL} = $public_url // "http://127.0.0.1:$desk->{port}";
 	my $bin = $ENV{MADOGUCHI_BIN_DIR} // 'bin';
-	return scalar `$bin/madoguchi @_ 2>&1`;
+	return scalar `$bin/madoguchi $args 2>&1`;
 }
-like(cli(q{settings set line_mode '"strict"' --by admin}), qr/changed by cli:admin/,
-	'the desk turns strict');
+like(cli(q{settings set line_mode '"strict"' --by admin}, ''), qr/strict needs public_url/,
+	'strict mode without a public_url is refused: nobody could reach the web chat');
+like(cli(q{settings set line_mode '"strict"' --by admin}, "http://127.0.0.1:$desk->{port}"),
+	qr/changed by cli:admin/, 'the desk turns strict');
 like(cli(q{settings set line_mode '"sometimes"' --by admin}), qr/expected "direct" or "strict"/,
 	'a mode it does not know is refused');
+like(cli(q{settings set reply_waiting_after_seconds 2 --by admin}), qr/changed by/,
+	'a reply unseen for 2 s is announced on LINE (a minute by default)');
 
 my $d = $desk->daemon(MADOGUCHI_NOW => '2026-11-24T14:00:00+09:00',
 	MADOGUCHI_OUTBOX_RETRY_MIN_MS => 50, MADOGUCHI_OUTBOX_RETRY_MAX_MS => 200,
@@ -63,16 +69,19 @@ is(q1("SELECT count(*) FROM messages WHERE direction = 'out'"), 0, 'nothing was 
 is($st, 200, 'without asking for LINE, the reply goes to the web chat');
 is(q1("SELECT via || ',' || delivery FROM messages WHERE direction = 'out'"), 'webchat,sent',
 	'stored there, delivered');
-ok(wait_until(10, sub { @{ to_user() } == 2 }), 'the person is away: LINE carries a notice');
+ok(wait_until(20, sub { @{ to_user() } == 2 }), 'nobody saw it: LINE carries a notice');
 like(to_user()->[1], qr/お返事が届いています/, 'that a reply waits');
 my $notice = $sim->delivered("?user=$U")->[1]{body};
 like($notice->{messages}[-1]{template}{actions}[0]{uri}, qr{/chat/link/},
 	'with a fresh link');
 unlike(json_encode($notice), qr/加藤です/, 'never the reply itself');
+is(q1("SELECT count(*) FROM messages WHERE direction = 'out' AND webchat_notified_at IS NOT NULL"), 1,
+	'the reply is marked as announced');
 ($st) = $c->post("/api/conversations/$conv/messages", { text => 'ゆっくりで大丈夫です' });
 is($st, 200, 'a second reply');
-sleep 2;
-is(scalar @{ to_user() }, 2, 'no second notice while the first link is unused');
+ok(wait_until(20, sub { q1("SELECT count(*) FROM messages WHERE direction = 'out'"
+	. " AND webchat_notified_at IS NOT NULL") == 2 }), 'it is unseen too, and dealt with');
+is(scalar @{ to_user() }, 2, 'but no second notice while the first link is unused');
 
 # The last line of defence: free text written by any other path.
 my $msg = q1("SELECT min(id) FROM messages WHERE direction = 'in'");
@@ -149,6 +158,18 @@ my $state = json_decode($http->get("$d->{url}/chat/api/state",
 is($state->{messages}[0]{text}, '夜になると不安になります', 'where what was written on LINE is');
 is(scalar(grep { $_->{text} =~ /下のボタン/ } @{ $state->{messages} }), 0,
 	"without LINE's words about the button");
+my $vconv = q1("SELECT id FROM conversations WHERE contact_id = (SELECT id FROM contacts"
+	. " WHERE external_id = '$V')");
+$c->post("/api/conversations/$vconv/claim");
+($st) = $c->post("/api/conversations/$vconv/messages", { text => '夜は不安になりますよね' });
+is($st, 200, 'a counsellor answers them');
+$state = json_decode($http->get("$d->{url}/chat/api/state",
+	{ headers => { Cookie => $cookie // '' } })->{content});
+is($state->{messages}[-1]{text}, '夜は不安になりますよね', 'their page shows the reply');
+sleep 6;
+is(q1("SELECT count(*) FROM messages WHERE direction = 'out' AND webchat_seen_at IS NOT NULL"
+	. " AND conversation_id = $vconv"), 1, 'seen');
+is(scalar @{ $sim->delivered("?user=$V") }, 1, 'so LINE says nothing about it');
 
 my $F = 'U' . ('f' x 32);
 $sim->send({ user => $F, type => 'follow' });

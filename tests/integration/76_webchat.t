@@ -227,7 +227,9 @@ ok($ended, "the other tab's stream is told it ended");
 my $page = $http->get("$d->{url}/chat/");
 is($page->{status}, 200, 'the page');
 like($page->{headers}{'content-security-policy'}, qr/^default-src 'self'/, "allowed nothing but this origin");
-is($http->get("$d->{url}/chat/..%2f..%2fetc%2fpasswd")->{status}, 404, 'nothing outside its folder');
+is($http->get("$d->{url}/chat/..%2f..%2foperator-console%2fweb%2findex.html")->{status}, 404,
+	'nothing outside its folder, even a page that exists');
+is($http->get("$d->{url}/chat/chat.js")->{status}, 200, 'its own files it serves');
 
 is($d->stop, 0, 'madoguchid stops cleanly');
 done_testing();
