@@ -85,7 +85,9 @@
 		esc: null,		/* {id, level, r}: the open conversation's escalation record */
 		escSeq: 0,
 		escStale: false,
-		levelFor: null
+		levelFor: null,
+		exFor: null,		/* the conversation the exception dialog is for */
+		exTimer: null		/* reads again when a running exception ends */
 	};
 
 	/* ---- words ---- */
@@ -825,7 +827,12 @@
 		state.escSeq++;
 		state.escStale = false;
 		state.levelFor = null;
-		["close-dialog", "transfer-dialog", "level-dialog"].forEach(function (d) {
+		state.exFor = null;
+		if (state.exTimer !== null)
+			clearTimeout(state.exTimer);
+		state.exTimer = null;
+		["close-dialog", "transfer-dialog", "level-dialog",
+		    "exception-dialog"].forEach(function (d) {
 			if ($(d).open)
 				$(d).close();
 		});
@@ -833,7 +840,7 @@
 		setRecValues({});
 		["close-note", "transfer-note", "nick-input", "ref-note", "fu-plan",
 		    "fu-date", "level-reason", "esc-who", "esc-ref", "esc-outcome",
-		    "esc-at"].forEach(function (id) { $(id).value = ""; });
+		    "esc-at", "exception-reason"].forEach(function (id) { $(id).value = ""; });
 		rsReset();
 		["deadlines", "ref-list", "fu-list", "rc-list", "rec-mine", "alert-list",
 		    "esc-steps"].forEach(
@@ -1055,7 +1062,11 @@
 					concerned = true;
 		} else if (type === "conversation") {
 			concerned = Number(data.id) === state.openId;
-			/* A step recorded by someone else: read the record again. */
+			/*
+			 * Every change of the open one is read again: claimed,
+			 * replied, emergency_exception (granted or ended)...
+			 * A step recorded by someone else: the record too.
+			 */
 			if (concerned && data.change === "escalation")
 				state.escStale = true;
 			/* {"conversations", "change": "delivery"}: sent, retrying... */
@@ -1366,6 +1377,8 @@
 			top.appendChild(crisisMark(c.crisis_level));
 		if (c.restricted)
 			top.appendChild(restrictedMark());
+		if (exceptionOf(c))
+			top.appendChild(exceptionMark());
 		top.appendChild(el("span", "q-case", caseName(c)));
 		top.appendChild(el("span", contact.nickname ? "q-name" :
 		    "q-name muted", contact.nickname || t("queue.no_nickname")));
@@ -1407,6 +1420,9 @@
 		if (c.long_session)
 			who.appendChild(el("span", "tag tag-long",
 			    t("queue.long_session")));
+		if (isStrict(c) && c.in_webchat && c.state !== "closed")
+			who.appendChild(mark("webchat", t("queue.in_webchat"),
+			    "webchat-mark"));
 		b.appendChild(who);
 
 		b.appendChild(el("span", "q-preview" + (c.preview &&
@@ -1637,6 +1653,7 @@
 			    t("conv.not_found") : t("conv.loading");
 			$("conv-badges").replaceChildren();
 			$("conv-meta").replaceChildren();
+			renderException(null);
 			$("history").replaceChildren();
 			renderActions(null);
 			updateCompose(null);
@@ -1662,6 +1679,8 @@
 
 		badges.replaceChildren();
 		renderLevel(c);
+		if (c.line_mode)
+			badges.appendChild(channelMark(c));
 		if (c.restricted)
 			badges.appendChild(restrictedMark());
 		badges.appendChild(el("span", "tag " + (contact.returning ?
@@ -1692,6 +1711,7 @@
 			    Date.parse(c.waiting_since)) })));
 
 		renderActions(c);
+		renderException(c);
 		renderEscalation();
 	}
 
@@ -1705,6 +1725,8 @@
 		$("conv-mine").hidden = !mine;
 		$("release").hidden = !(open && c.assignee && (mine || sup));
 		$("transfer").hidden = !(open && sup);
+		$("exception").hidden = !(open && sup && isStrict(c) &&
+		    !exceptionOf(c));
 		$("close").hidden = !(open && (!c.assignee || mine || sup));
 		$("conv-blocked").hidden = !(c && c.contact &&
 		    c.contact.follow_state === "blocked");
@@ -1745,6 +1767,7 @@
 		$("send").disabled = !can || state.sending;
 		note.hidden = hint === "";
 		note.textContent = hint;
+		renderRoute(c);
 		$("note-input").disabled = c === null;
 		$("note-button").disabled = c === null || state.noting;
 	}
@@ -1803,6 +1826,10 @@
 		head.appendChild(el("span", "msg-who" + (dir === "auto" ?
 		    " auto-label" : ""), who));
 		head.appendChild(timeEl(m.at));
+		if (m.via === "webchat") {
+			li.setAttribute("data-via", "webchat");
+			head.appendChild(mark("via", t("via.webchat"), "via-webchat"));
+		}
 		bubble.appendChild(head);
 
 		if (m.accepted === false) {
@@ -1866,6 +1893,8 @@
 		if (e.code !== null && e.code !== undefined && e.code !== "") {
 			extra = kind.indexOf("crisis") === 0 ?
 			    t("event.level_to", { level: levelName(e.code) }) :
+			    kind === "strict_exception" ?
+			    t("event.minutes", { m: String(e.code) }) :
 			    t("event.code", { code: codeLabel(
 			    deskList("close_reasons"), String(e.code)) });
 			line.appendChild(el("span", "event-code", extra));
@@ -1873,7 +1902,8 @@
 		line.appendChild(timeEl(e.at));
 		li.appendChild(line);
 		if (e.text)
-			li.appendChild(el("div", "event-text", kind.indexOf("crisis_") === 0 ?
+			li.appendChild(el("div", "event-text", kind.indexOf("crisis_") === 0 ||
+			    kind === "strict_exception" ?
 			    t("event.reason", { text: String(e.text) }) : String(e.text)));
 		return li;
 	}
@@ -3345,6 +3375,161 @@
 		}, "level");
 	}
 
+	/* ---- strict mode: where the person is; the emergency exception ---- */
+
+	function isStrict(c) {
+		return !!c && c.line_mode === "strict";
+	}
+
+	/* The exception in force, or null: one whose time ran out is none. */
+	function exceptionOf(c) {
+		var x = c && c.emergency_exception, ms;
+
+		if (!x || typeof x !== "object")
+			return null;
+		ms = Date.parse(x.until);
+		return isNaN(ms) || ms > serverNow() ? x : null;
+	}
+
+	/* Until when: the time today, the day too when it is another. */
+	function fmtUntil(iso) {
+		var ms = Date.parse(iso);
+
+		if (isNaN(ms))
+			return "";
+		return dayKey(ms) === dayKey(serverNow()) ? fmtTime(iso) :
+		    fmtDateTime(iso);
+	}
+
+	function exceptionMark() {
+		return mark("exception", t("queue.exception"), "exception-mark");
+	}
+
+	/* Where the person is: the desk's web chat (open now or not), or LINE. */
+	function channelMark(c) {
+		var strict = isStrict(c), on = strict && !!c.in_webchat,
+		    m = el("span", "tag tag-channel tag-channel-" + (strict ?
+		    "webchat" : "line") + (on ? " is-online" : ""));
+
+		m.setAttribute("data-testid", "conv-channel");
+		m.setAttribute("data-channel", strict ? "webchat" : "line");
+		m.title = t(strict ? "channel.webchat_title" : "channel.line_title");
+		m.appendChild(el("span", "visually-hidden", t("channel.label")));
+		m.appendChild(el("span", null, t(strict ? "channel.webchat" :
+		    "channel.line")));
+		if (on)
+			m.appendChild(el("span", "channel-online",
+			    t("channel.online")));
+		return m;
+	}
+
+	/* The banner while one runs; its end button for supervisors only. */
+	function renderException(c) {
+		var x = exceptionOf(c), box = $("exception-strip"), ms;
+
+		if (state.exTimer !== null)
+			clearTimeout(state.exTimer);
+		state.exTimer = null;
+		box.hidden = !(x && c.state !== "closed");
+		$("exception-end").hidden = box.hidden || !isSupervisor();
+		if (box.hidden)
+			return;
+		$("exception-text").textContent = t("ex.banner",
+		    { until: fmtUntil(x.until) });
+		/* No event says it ran out: read it again then. */
+		ms = Date.parse(x.until) - serverNow();
+		if (ms >= 0 && ms <= 1441 * 60000)
+			state.exTimer = setTimeout(function () {
+				state.exTimer = null;
+				scheduleQueue(0, true);
+				scheduleConversation(0, true);
+			}, ms + 1000);
+	}
+
+	/* Where a reply goes, said above the reply box (strict mode only). */
+	function renderRoute(c) {
+		var p = $("compose-route"), key = null;
+
+		if (c && c.state !== "closed" && isStrict(c))
+			key = exceptionOf(c) ? "route.exception" : c.in_webchat ?
+			    "route.webchat_online" : "route.webchat_away";
+		p.hidden = key === null;
+		p.textContent = key === null ? "" : t(key);
+		p.setAttribute("data-route", key === null ? "" :
+		    key.replace("route.", ""));
+	}
+
+	function openException() {
+		var c = state.conv && state.conv.conversation;
+
+		if (!c || !isSupervisor() || !isStrict(c) || c.state === "closed")
+			return;
+		/* A reason half-written for this conversation stays. */
+		if (state.exFor !== state.openId) {
+			$("exception-reason").value = "";
+			$("exception-minutes").value = "60";
+		}
+		state.exFor = state.openId;
+		$("exception-error").textContent = "";
+		$("exception-dialog").showModal();
+		focusSoon($("exception-reason"));
+	}
+
+	function confirmException(ev) {
+		var reason = $("exception-reason").value.trim(),
+		    mv = asciiDigits($("exception-minutes").value.trim()),
+		    minutes = /^[0-9]{1,4}$/.test(mv) ? Number(mv) : 0, bad = null;
+
+		ev.preventDefault();
+		if (reason === "")
+			bad = ["err.exception.reason", $("exception-reason")];
+		else if (new TextEncoder().encode(reason).length > REASON_MAX)
+			bad = ["err.exception.too_long", $("exception-reason")];
+		else if (minutes < 1 || minutes > 1440)
+			bad = ["err.exception.minutes", $("exception-minutes")];
+		if (bad !== null) {
+			$("exception-error").textContent = t(bad[0]);
+			focusSoon(bad[1]);
+			return;
+		}
+		convAction($("exception-confirm"), "emergency-exception",
+		    { reason: reason, minutes: minutes }, "exception", function (r) {
+			$("exception-reason").value = "";
+			state.exFor = null;
+			announce(t("ex.done", { until: fmtUntil(r && r.until) }));
+			focusSoon($("exception-end"));
+		}, "exception");
+	}
+
+	function endException() {
+		var id = state.openId, btn = $("exception-end");
+
+		if (id === null || btn.disabled)
+			return;
+		btn.disabled = true;
+		btn.setAttribute("aria-busy", "true");
+		clearError();
+		api("DELETE", "/api/conversations/" + id + "/emergency-exception")
+		    .then(function () {
+			announce(t("ex.ended"));
+		}, function (e) {
+			/* no_exception: it ended already; the reading says so. */
+			if (e.code !== "no_exception")
+				fail(e, "exception");
+		}).then(function () {
+			btn.disabled = false;
+			btn.removeAttribute("aria-busy");
+			scheduleQueue(0);
+			if (isSupervisor())
+				scheduleDeadlines(0);
+			if (id === state.openId)
+				fetchConversation(false).then(function () {
+					if (!$("exception").hidden)
+						focusSoon($("exception"));
+				});
+		});
+	}
+
 	/* ---- the escalation record of the open conversation ---- */
 
 	/*
@@ -3841,6 +4026,17 @@
 			$("level-dialog").close();
 		});
 		$("esc-show").addEventListener("click", showEscalation);
+		$("exception").addEventListener("click", openException);
+		$("exception-form").addEventListener("submit", confirmException);
+		$("exception-cancel").addEventListener("click", function () {
+			$("exception-dialog").close();
+		});
+		["exception-reason", "exception-minutes"].forEach(function (id) {
+			$(id).addEventListener("input", function () {
+				$("exception-error").textContent = "";
+			});
+		});
+		$("exception-end").addEventListener("click", endException);
 		$("esc-form").addEventListener("submit", addStep);
 		$("esc-form").addEventListener("change", escFormMode);
 		/* The first click or key after sign-in lets the alert sound play. */

@@ -2,8 +2,8 @@
 // playwright-core), against the real madoguchid and the simulated LINE.
 // Run by tests/integration/80_browser.t: `node tests/browser/console.mjs
 // PHASE` with BASE_URL, SIM_URL, SHOTS, LOGIN, PASSWORD, SECRET_FILE (and
-// NEW_PASSWORD in phase "first"; in phase "crisis" a counsellor too:
-// LOGIN2, PASSWORD2, SECRET_FILE2, already enrolled).
+// NEW_PASSWORD in phase "first"; in phases "crisis" and "strict" a
+// counsellor too: LOGIN2, PASSWORD2, SECRET_FILE2, already enrolled).
 //
 // Prints one line per check: "ok <what>" or "not ok <what>: <why>", and
 // "info <text>" for notes. Exits non-zero only when the phase could not go
@@ -919,10 +919,204 @@ async function phaseCrisis(newPage) {
 	await sup.getByTestId('lang-toggle').click();
 }
 
+// ---- phase four: the desk in strict mode ----
+
+const USER_F = 'U' + 'f0f1f2f3f4f5f6f7'.repeat(2);
+const TEXT_F = 'LINEから相談したいです';
+const WEB_F = 'Webチャットから書いています';
+const REPLY_WEB = 'Webチャットへの返信です。';
+const REPLY_LINE = '緊急例外でLINEに届く返信です。';
+const EX_REASON = '自殺の危険が高く、Webチャットに移れない（ブラウザ試験）';
+
+// The links the desk sent a person on LINE (hand-off buttons), oldest first.
+async function simLinks(user) {
+	const data = await (await fetch(SIM_URL('/sim/messages'))).json();
+	const out = [];
+	for (const q of data.requests || [])
+		if (q.delivered && q.body && (q.body.to || q.user) === user)
+			for (const m of q.body.messages || [])
+				for (const a of (m.template && m.template.actions) || [])
+					if (a.uri && a.uri.includes('/chat/link/'))
+						out.push(a.uri);
+	return out;
+}
+
+async function phaseStrict(newPage) {
+	shotNo = 70;
+	const cou = await newPage();
+	await check('the counsellor signs in', () =>
+	    signedInAt(cou, env.LOGIN2, env.PASSWORD2, env.SECRET_FILE2), true);
+	const sup = await newPage();
+	await check('the supervisor signs in', () =>
+	    signedInAt(sup, env.LOGIN, env.PASSWORD, env.SECRET_FILE), true);
+	const toF = async () => (await simTexts()).filter((x) => x.to === USER_F && x.delivered);
+
+	await simSend(USER_F, TEXT_F);
+	await check('the counsellor opens the new conversation', async () => {
+		await queueItem(cou, TEXT_F).waitFor({ timeout: 5000 });
+		await openConversation(cou, TEXT_F);
+		return true;
+	}, true);
+	const channel = (page) => page.locator('#conv-badges').getByTestId('conv-channel');
+	const route = (page) => page.getByTestId('compose-route');
+	await check('the person is in the web chat: "Webチャット", not yet 接続中', async () => {
+		const t = await visibleText(channel(cou));
+		return await channel(cou).getAttribute('data-channel') === 'webchat' &&
+		    t.includes('Webチャット') && !t.includes('接続中');
+	});
+	await check('the hand-off on LINE shows as an automatic reply, labelled', () => until(async () => {
+		const t = await cou.locator('#history [data-direction="auto"]').allTextContents();
+		return t.some((x) => x.includes('Webチャットのご案内'));
+	}, 5000, 'the hand-off label'));
+	await check('a counsellor is not offered the emergency exception', async () =>
+	    await cou.getByTestId('exception-button').isHidden());
+	await cou.getByTestId('claim-button').click();
+	await cou.locator('#conv-mine').waitFor({ state: 'visible', timeout: 5000 });
+	await check('the reply box says the reply goes to the web chat, LINE gets a notice only', async () => {
+		const t = await visibleText(route(cou));
+		return t.includes('Webチャットに届きます') && t.includes('通知だけ');
+	});
+	const linksBefore = (await simLinks(USER_F)).length;
+	await cou.getByTestId('composer').fill(REPLY_WEB);
+	await cou.getByTestId('send-button').click();
+	await check('the reply shows with a web chat badge, and never reached LINE', async () => {
+		const out = cou.locator('#history [data-direction="out"]').filter({ hasText: REPLY_WEB });
+		await out.getByTestId('via-webchat').waitFor({ timeout: 5000 });
+		return !(await toF()).some((x) => x.text === REPLY_WEB);
+	});
+	await check('LINE carries the "a reply is waiting" notice, labelled in the history', () => until(async () => {
+		const t = await cou.locator('#history [data-direction="auto"]').allTextContents();
+		return t.some((x) => x.includes('返信のお知らせ')) &&
+		    (await simLinks(USER_F)).length > linksBefore;
+	}, 10000, 'the reply-waiting notice'));
+	await shot(cou, 'strict-away');
+
+	// The person opens the newest link on their phone and answers there.
+	const links = await simLinks(USER_F);
+	const per = await newPage({ width: 390, height: 780 });
+	await per.goto(links[links.length - 1]);
+	await check('the person opens the web chat from the link and sees the reply', async () => {
+		await per.locator('#terms-accept').click({ timeout: 10000 });
+		await per.locator('#log').filter({ hasText: REPLY_WEB }).waitFor({ timeout: 10000 });
+		return true;
+	}, true);
+	await per.locator('#text').fill(WEB_F);
+	await per.locator('#send').click();
+	await check('their message shows in the console with a web chat badge; 接続中', async () => {
+		const m = cou.locator('#history [data-direction="in"]').filter({ hasText: WEB_F });
+		await m.getByTestId('via-webchat').waitFor({ timeout: 5000 });
+		await until(async () => (await channel(cou).textContent()).includes('接続中'), 5000, '接続中');
+		return (await visibleText(route(cou))).includes('接続中');
+	});
+	await check('the queue marks the person as in the web chat', () =>
+	    queueItem(cou, WEB_F).getByTestId('webchat-mark').waitFor({ timeout: 5000 }));
+	await shot(cou, 'strict-webchat');
+
+	// A reply asked for on LINE (as an old page would) is refused: 409 strict_mode.
+	await cou.route('**/api/conversations/*/messages', async (r) => {
+		const body = JSON.parse(r.request().postData() || '{}');
+		await r.continue({ postData: JSON.stringify({ ...body, via: 'line' }) });
+	}, { times: 1 });
+	await cou.getByTestId('composer').fill('LINEで送ろうとした返信');
+	await cou.getByTestId('send-button').click();
+	await check('409 strict_mode: a clear message, the text kept in the reply box', async () => {
+		const t = await until(async () => {
+			const s = await cou.getByTestId('error').textContent();
+			return s && s.includes('LINEに直接返信できません') && s;
+		}, 5000, 'the strict-mode message');
+		return t.includes('送られていません') &&
+		    await cou.getByTestId('composer').inputValue() === 'LINEで送ろうとした返信';
+	});
+	await shot(cou, 'strict-refused');
+	await cou.getByTestId('composer').fill('');
+
+	// The supervisor lets the conversation continue on LINE.
+	const posts = () => seenCalls.filter((r) => r.path.endsWith('/emergency-exception'));
+	await queueItem(sup, WEB_F).click();
+	await until(async () => (await sup.locator('#history').textContent()).includes(WEB_F),
+	    5000, 'the conversation, on the supervisor\'s side');
+	await check('the supervisor is offered 緊急例外：LINEで続ける', async () =>
+	    (await visibleText(sup.getByTestId('exception-button'))).includes('緊急例外：LINEで続ける'));
+	await sup.getByTestId('exception-button').click();
+	await check('the dialog asks for a reason and minutes (60 by default)', async () => {
+		await sup.getByTestId('exception-dialog').waitFor({ state: 'visible', timeout: 2000 });
+		return await sup.getByTestId('exception-minutes').inputValue() === '60';
+	});
+	await sup.getByTestId('exception-confirm').click();
+	await check('without a reason it is refused before sending', async () =>
+	    (await visibleText(sup.locator('#exception-error'))).includes('理由') && posts().length === 0);
+	await sup.getByTestId('exception-reason').fill(EX_REASON);
+	await sup.getByTestId('exception-minutes').fill('0');
+	await sup.getByTestId('exception-confirm').click();
+	await check('0 minutes is refused before sending', async () =>
+	    (await visibleText(sup.locator('#exception-error'))).includes('1〜1440') && posts().length === 0);
+	await sup.getByTestId('exception-minutes').fill('30');
+	await shot(sup, 'exception-dialog');
+	await sup.getByTestId('exception-confirm').click();
+	const banner = (page) => page.getByTestId('exception-banner');
+	await check('the banner: 緊急例外中（LINEで直接やりとり）〜14:3x, with 終了する', async () => {
+		await sup.getByTestId('exception-dialog').waitFor({ state: 'hidden', timeout: 5000 });
+		const t = await visibleText(banner(sup));
+		if (!/緊急例外中（LINEで直接やりとり）〜14:3\d/.test(t))
+			throw new Error(t);
+		return await sup.getByTestId('exception-end').isVisible() &&
+		    await sup.getByTestId('exception-button').isHidden() &&
+		    (await visibleText(route(sup))).includes('LINEで相談者に直接');
+	});
+	await check('the history records it: 30 minutes, the reason', () => until(async () => {
+		const e = sup.locator('#history [data-kind="strict_exception"]');
+		return (await e.count()) === 1 && (await e.textContent()).includes('30分間') &&
+		    (await e.textContent()).includes(EX_REASON);
+	}, 5000, 'the strict_exception event'));
+	await check('the queue marks it 緊急例外中', async () =>
+	    (await visibleText(queueItem(sup, WEB_F).getByTestId('exception-mark'))).includes('緊急例外中'));
+	await shot(sup, 'exception-banner');
+	await check('the counsellor sees the banner live, without the controls; the reply box says LINE', async () => {
+		await banner(cou).waitFor({ state: 'visible', timeout: 5000 });
+		return await cou.getByTestId('exception-end').isHidden() &&
+		    await cou.getByTestId('exception-button').isHidden() &&
+		    (await visibleText(route(cou))).includes('LINEで相談者に直接') &&
+		    (await queueItem(cou, WEB_F).getByTestId('exception-mark').count()) === 1;
+	});
+	await cou.getByTestId('composer').fill(REPLY_LINE);
+	await cou.getByTestId('send-button').click();
+	await check('under the exception the counsellor\'s reply reaches LINE, as written', async () => {
+		await until(async () => (await toF()).some((x) => x.text === REPLY_LINE), 10000,
+		    'the reply at the simulator');
+		const out = cou.locator('#history [data-direction="out"]').filter({ hasText: REPLY_LINE });
+		await out.waitFor({ timeout: 5000 });
+		return (await out.getByTestId('via-webchat').count()) === 0;
+	});
+	await shot(cou, 'exception-counsellor');
+
+	await sup.getByTestId('lang-toggle').click();
+	await check('in English: the banner and the reply box', async () => {
+		const t = await until(async () => {
+			const s = await banner(sup).textContent();
+			return s.includes('Emergency exception (talking directly on LINE) until') && s;
+		}, 3000, 'the English banner');
+		return (await route(sup).textContent()).includes('directly on LINE') &&
+		    (await sup.getByTestId('exception-end').textContent()).trim() === 'End it' && !!t;
+	});
+	await sup.getByTestId('lang-toggle').click();
+
+	await sup.getByTestId('exception-end').click();
+	await check('終了する ends it: the banners go on both pages, replies go to the web chat again', async () => {
+		await banner(sup).waitFor({ state: 'hidden', timeout: 5000 });
+		await banner(cou).waitFor({ state: 'hidden', timeout: 5000 });
+		await sup.getByTestId('exception-button').waitFor({ state: 'visible', timeout: 5000 });
+		await until(async () => (await route(cou).textContent()).includes('Webチャットに届きます'),
+		    5000, 'the web chat route');
+		return posts().map((r) => r.method).join() === 'POST,DELETE' &&
+		    (await sup.locator('#history [data-kind="strict_exception_ended"]').count()) === 1;
+	});
+	await check('no horizontal overflow at 1280x800', () => noOverflow(sup, 1280));
+}
+
 let seenCalls = [];
 
 async function main() {
-	if (!['first', 'overdue', 'crisis'].includes(phase))
+	if (!['first', 'overdue', 'crisis', 'strict'].includes(phase))
 		throw new Error(`unknown phase "${phase}"`);
 	fs.mkdirSync(SHOTS, { recursive: true });
 	const browser = await chromium.launch({ executablePath: '/usr/bin/chromium',
@@ -954,6 +1148,8 @@ async function main() {
 		try {
 			if (phase === 'crisis') {
 				await phaseCrisis(async (v) => (last = await newPage(v)));
+			} else if (phase === 'strict') {
+				await phaseStrict(async (v) => (last = await newPage(v)));
 			} else {
 				const page = last = await newPage();
 				if (phase === 'first')

@@ -9,7 +9,9 @@
 # message that puts a life at risk alerts the supervisor's open console
 # (banner and sound) within 2 s; acknowledged, escalation recorded, closing
 # refused while required steps are missing; a counsellor raises and lowers
-# another conversation by hand. Screenshots go to build/screenshots/.
+# another conversation by hand. Phase four, the desk in strict mode: where
+# the person is, replies into the web chat, a supervisor's emergency
+# exception (replies on LINE) and its end. Screenshots go to build/screenshots/.
 use strict;
 use warnings;
 use utf8;
@@ -119,5 +121,32 @@ is(q1("SELECT string_agg(e.source || ':' || e.previous_level || '>' || e.level |
 	. "   WHERE source = 'raised' AND staff_id = (SELECT id FROM staff WHERE login = 'kato'))"),
 	'raised:0>2:kato:sato,lowered:2>1:sato:-',
 	"the counsellor's raise (acknowledged when the supervisor lowered it), then the supervisor's lowering");
+is($d->stop, 0, 'madoguchid stops cleanly');
+
+# Strict mode, a Monday afternoon: the desk's LINE carries templates only;
+# the person answers in the web chat; the supervisor lets one conversation
+# continue on LINE for a while, then ends it.
+{
+	local $ENV{MADOGUCHI_CONFIG} = '/dev/null';
+	local $ENV{MADOGUCHI_DATABASE_URL} = $db->conninfo;
+	local $ENV{MADOGUCHI_PUBLIC_URL} = "http://127.0.0.1:$port/";
+	my $bin = $ENV{MADOGUCHI_BIN_DIR} // 'bin';
+	like(scalar `$bin/madoguchi settings set line_mode '"strict"' --by admin 2>&1`,
+		qr/changed by cli:admin/, 'the desk turns strict');
+	# A reply unseen for 2 s (not a minute) gets LINE's notice.
+	like(scalar `$bin/madoguchi settings set reply_waiting_after_seconds 2 --by admin 2>&1`,
+		qr/changed by cli:admin/, 'unseen replies are announced after 2 s');
+}
+$d = $desk->daemon(MADOGUCHI_NOW => '2026-11-30T14:00:00+09:00',
+	MADOGUCHI_CONSOLE_COOKIE_SECURE => '0', MADOGUCHI_PUBLIC_URL => "http://127.0.0.1:$port/");
+phase('strict', LOGIN => 'sato', PASSWORD => 'ブラウザで選んだ長いパスワード',
+	SECRET_FILE => $secrets, LOGIN2 => 'kato', PASSWORD2 => $kato->{password},
+	SECRET_FILE2 => $kato_secret);
+is(q1("SELECT count(*) || ':' || count(ended_at) || ':' || min(s.login) FROM strict_exceptions x"
+	. " JOIN staff s ON s.id = x.granted_by"), '1:1:sato',
+	'one emergency exception, granted by the supervisor, ended');
+is(q1("SELECT count(*) FROM outbox o JOIN contacts ct ON ct.id = o.contact_id"
+	. " WHERE o.template IS NULL AND ct.external_id = 'U" . ('f0f1f2f3f4f5f6f7' x 2) . "'"), 1,
+	'one free-text reply went on LINE: the one written under the exception');
 is($d->stop, 0, 'madoguchid stops cleanly');
 done_testing();
