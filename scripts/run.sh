@@ -99,10 +99,11 @@ $(echo "$account" | sed 's/^/                 /')
     curl -s http://127.0.0.1:$SIM_PORT/sim/messages
   The desk's calendar and texts: MADOGUCHI_CONFIG=var/demo.conf bin/madoguchi calendar check \$(date -Iseconds)
 
-  LINE as the doorway only (strict mode, webchat/API.md):
-    MADOGUCHI_CONFIG=var/demo.conf bin/madoguchi settings set line_mode '"strict"'
-  then a message sent as above is answered with a button; its link (in
-  what LINE was asked) opens the desk's web chat at $DAEMON_URL/chat/
+  LINE is only the doorway (strict mode, the default; webchat/API.md): a
+  message sent as above is answered with a button; its link (in what LINE
+  was asked) opens the desk's web chat at $DAEMON_URL/chat/, where the
+  console's replies arrive. To hold the consultation on LINE itself:
+    MADOGUCHI_CONFIG=var/demo.conf bin/madoguchi settings set line_mode '"direct"'
 
 BANNER
 wait -n "${pids[@]}" || true

@@ -509,6 +509,7 @@
 			stick(function () { addMessage(m, true); });
 		};
 		es.addEventListener('state', function () { refresh(); });
+		es.addEventListener('ended', function () { finish(); });
 		es.onerror = function () {
 			down(true);
 			if (es && es.readyState === 2) {	/* refused: not retried by the browser */
@@ -584,6 +585,17 @@
 	$('dlg-cancel').addEventListener('click', function () { dlg.close(); });
 	dlgOk.addEventListener('click', end);
 
+	/* Ended here, or on another of the person's devices: nothing stays. */
+	function finish() {
+		ended = true;
+		closeStream();
+		wipe();
+		if (dlg.open)
+			dlg.close();
+		document.title = 'チャット相談';
+		show('ended');
+	}
+
 	function end() {
 		if (dlgOk.disabled)
 			return;
@@ -593,13 +605,7 @@
 			dlgOk.disabled = false;
 			dlgOk.textContent = '終了する';
 			if (r.status === 200 || r.status === 401) {
-				ended = true;
-				closeStream();
-				wipe();
-				if (dlg.open)
-					dlg.close();
-				document.title = 'チャット相談';
-				show('ended');
+				finish();
 				return;
 			}
 			var e = $('dlg-err');
