@@ -37,7 +37,7 @@ static const char chat_state_sql[] =
 "               AND o.waiting_since < cv.waiting_since))) END"
 "     FROM cv WHERE cv.state = 'waiting')";
 
-/* $1 contact: the open conversation's words, oldest first. */
+/* $1 contact: the open conversation's newest words (turned oldest first). */
 static const char chat_history_sql[] =
 "SELECT m.id, m.direction, m.body, m.body_key_id,"
 "  to_char(m.received_at AT TIME ZONE 'UTC',"
@@ -67,10 +67,9 @@ static const char chat_stored_sql[] =
 "   AND cv.contact_id = $2::bigint"
 " ORDER BY m.id DESC LIMIT 1";
 
-/* $1 session, $2 now. */
 /*
- * Every live session of the person ends, not only this browser's: "end"
- * must leave no other device showing the conversation.
+ * $1 session, $2 now. Every live session of the person ends, not only
+ * this browser's: "end" must leave no other device showing the talk.
  */
 static const char chat_end_sql[] =
 "UPDATE webchat_sessions SET ended_at = $2::timestamptz,"
