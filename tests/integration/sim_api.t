@@ -324,6 +324,31 @@ subtest 'validation' => sub {
     is(push_to($USER, '😀' x 2501)->{status}, 400, '2501 emoji = 5002 UTF-16 units -> 400');
     $r = api('POST', '/v2/bot/message/push', { to => $USER, messages => [{ text => 'x' }] });
     is($r->{json}{details}[0]{property}, 'messages[0].type', 'type required');
+
+    # A buttons template as LINE takes it: altText, text (160), 1..4
+    # actions, a uri action's label (20) and scheme.
+    my $button = sub {
+        my (%o) = @_;
+        return { type => 'template', altText => $o{alt} // 'ボタン',
+            template => { type => 'buttons', text => $o{text} // '開いてください',
+                actions => $o{actions} // [ { type => 'uri',
+                    label => $o{label} // '相談をはじめる',
+                    uri => $o{uri} // 'https://desk.example.jp/chat/link/x' } ] } };
+    };
+    $r = api('POST', '/v2/bot/message/push', { to => $USER, messages => [ $button->() ] });
+    is($r->{status}, 200, 'a buttons template -> 200');
+    my %bad = (
+        'messages[0].template.actions[0].label' => $button->(label => 'あ' x 21),
+        'messages[0].template.text' => $button->(text => 'あ' x 161),
+        'messages[0].altText' => $button->(alt => 'あ' x 401),
+        'messages[0].template.actions' => $button->(actions => []),
+        'messages[0].template.actions[0].uri' => $button->(uri => 'javascript:alert(1)'),
+    );
+    for my $prop (sort keys %bad) {
+        $r = api('POST', '/v2/bot/message/push', { to => $USER, messages => [ $bad{$prop} ] });
+        is_deeply([ $r->{status}, map { $_->{property} } @{ $r->{json}{details} // [] } ],
+            [ 400, $prop ], "buttons template: $prop refused");
+    }
     $r = api('POST', '/v2/bot/chat/loading/start', { chatId => $USER, loadingSeconds => 7 });
     is($r->{status}, 400, 'loadingSeconds 7 -> 400');
     $r = api('POST', '/v2/bot/chat/loading/start', { chatId => $USER, loadingSeconds => 20 });
