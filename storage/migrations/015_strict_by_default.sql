@@ -1,14 +1,15 @@
 -- New desks start in strict mode (issue 7): LINE only as the doorway, the
 -- consultation in the desk's own web chat, as the 2021 guidance on LINE
--- use by public bodies asks. A desk that already had a LINE channel keeps
--- the direct mode it ran in, by a setting of its own.
-INSERT INTO settings (channel_id, key, value, updated_by)
-	SELECT c.id, 'line_mode', '"direct"', 'migration' FROM channels c
-	 WHERE c.kind = 'line' AND NOT EXISTS (SELECT 1 FROM settings s
-	         WHERE s.channel_id = c.id AND s.key = 'line_mode');
+-- use by public bodies asks. A deployment that already holds a LINE
+-- channel ran its consultations on LINE: it keeps direct until its admin
+-- turns it strict (madoguchi settings set line_mode '"strict"'), since the
+-- web chat needs public_url first.
 UPDATE settings SET value = '"strict"', updated_at = now(),
 	updated_by = 'migration'
- WHERE key = 'line_mode' AND channel_id IS NULL;
-INSERT INTO settings_changes (channel_id, key, new_value, changed_by)
-	SELECT channel_id, key, value, updated_by FROM settings
-	 WHERE key = 'line_mode' AND updated_by = 'migration';
+ WHERE key = 'line_mode' AND channel_id IS NULL
+   AND NOT EXISTS (SELECT 1 FROM channels WHERE kind = 'line');
+INSERT INTO settings_changes (channel_id, key, old_value, new_value,
+	changed_by)
+	SELECT NULL, key, '"direct"', value, updated_by FROM settings
+	 WHERE key = 'line_mode' AND channel_id IS NULL
+	   AND value = '"strict"';
