@@ -178,13 +178,13 @@ auth_open_session(struct api_call *call, struct auth_login *l)
 	const char *params[8] = { l->login, call->now, l->staff_id,
 	    api_ip(call), hash, minutes, ua != NULL ? ua : "", failures };
 
-	if (!session_new_token(l->token)) {
+	if (!secret_token_new(l->token)) {
 		call->state = NULL;
 		auth_login_free(l);
 		api_error(call, 500, "no_randomness", "cannot make a session");
 		return;
 	}
-	session_token_hex(l->token, hash);
+	secret_token_hash_hex(l->token, hash);
 	snprintf(minutes, sizeof(minutes), "%d", AUTH_PENDING_MINUTES);
 	snprintf(failures, sizeof(failures), "%d",
 	    call->c->settings.lockout_failures);
@@ -374,7 +374,7 @@ auth_init(void)
 
 	if (auth_decoy != NULL)
 		return true;
-	if (!session_new_token(random))
+	if (!secret_token_new(random))
 		return false;
 	for (size_t i = 0; i < sizeof(random); i++)
 		snprintf(text + 2 * i, 3, "%02x", random[i]);

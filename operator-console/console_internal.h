@@ -19,9 +19,10 @@
 
 #include "clock.h"
 #include "console.h"
+#include "secret_token.h"
 #include "storage.h"
 
-#define CONSOLE_TOKEN_BYTES	32	/* SECRET_TOKEN_BYTES */
+#define CONSOLE_TOKEN_BYTES	SECRET_TOKEN_BYTES
 #define CONSOLE_COOKIE		"madoguchi_session"
 #define CONSOLE_CSRF_HEADER	"X-CSRF-Token"
 
@@ -206,10 +207,7 @@ void	conversation_list_done(void *arg, const PGresult *res, const char *why);
 const char *conversation_viewer(const struct api_call *call, char buf[24]);
 
 /* session.c */
-void	session_token_hex(const uint8_t token[CONSOLE_TOKEN_BYTES],
-	    char hex[2 * 32 + 1]);	/* its SHA-256, as stored */
 void	session_csrf(const uint8_t token[CONSOLE_TOKEN_BYTES], char out[44]);
-bool	session_new_token(uint8_t token[CONSOLE_TOKEN_BYTES]);
 void	session_set_cookie(struct api_call *call,
 	    const uint8_t token[CONSOLE_TOKEN_BYTES]);
 void	session_clear_cookie(struct api_call *call);

@@ -301,7 +301,7 @@ mfa_checked(void *arg, const PGresult *res, const char *why)
 	snprintf(step_s, sizeof(step_s), "%lld", (long long)step);
 	snprintf(sid, sizeof(sid), "%lld", (long long)call->session_id);
 	snprintf(hours, sizeof(hours), "%d", call->c->settings.max_hours);
-	session_token_hex(m->token, hash);
+	secret_token_hash_hex(m->token, hash);
 	if (!api_query(call, mfa_passed_sql, 7, params, mfa_stepped_up)) {
 		mfa_step_drop(call);
 		api_db_error(call, "step_up", NULL, "no connection");
@@ -313,7 +313,7 @@ mfa_step_new(struct api_call *call)
 {
 	struct mfa_step *m = calloc(1, sizeof(*m));
 
-	if (m == NULL || !session_new_token(m->token)) {
+	if (m == NULL || !secret_token_new(m->token)) {
 		free(m);
 		api_error(call, 500, "no_randomness", "cannot make a session");
 		return NULL;
@@ -376,7 +376,7 @@ mfa_hash_done(void *arg)
 	snprintf(id, sizeof(id), "%lld", (long long)call->staff.id);
 	snprintf(sid, sizeof(sid), "%lld", (long long)call->session_id);
 	snprintf(hours, sizeof(hours), "%d", call->c->settings.max_hours);
-	session_token_hex(m->token, hash);
+	secret_token_hash_hex(m->token, hash);
 	if (!api_query(call, mfa_password_sql, 8, params, mfa_stepped_up)) {
 		mfa_step_drop(call);
 		api_db_error(call, "password_set", NULL, "no connection");

@@ -19,7 +19,6 @@
 #include <openssl/hmac.h>
 
 #include "log.h"
-#include "secret_token.h"
 
 #define SESSION_LIVE \
 "   WHERE token_hash = decode($1, 'hex') AND ended_at IS NULL"\
@@ -39,12 +38,6 @@ static const char session_peek_sql[] =
     SESSION_STAFF;
 
 void
-session_token_hex(const uint8_t token[CONSOLE_TOKEN_BYTES], char hex[65])
-{
-	secret_token_hash_hex(token, hex);
-}
-
-void
 session_csrf(const uint8_t token[CONSOLE_TOKEN_BYTES], char out[44])
 {
 	static const char label[] = "madoguchi csrf v1";
@@ -54,12 +47,6 @@ session_csrf(const uint8_t token[CONSOLE_TOKEN_BYTES], char out[44])
 	HMAC(EVP_sha256(), token, CONSOLE_TOKEN_BYTES,
 	    (const unsigned char *)label, sizeof(label) - 1, mac, &len);
 	secret_token_text(mac, out);
-}
-
-bool
-session_new_token(uint8_t token[CONSOLE_TOKEN_BYTES])
-{
-	return secret_token_new(token);
 }
 
 void
@@ -164,7 +151,7 @@ session_resolve(struct api_call *call, bool touch,
 	}
 	l->next = next;
 	call->state = l;
-	session_token_hex(call->token, hash);
+	secret_token_hash_hex(call->token, hash);
 	snprintf(idle, sizeof(idle), "%d", call->c->settings.idle_minutes);
 	if (!api_query(call, touch ? session_touch_sql : session_peek_sql, 3,
 	    params, session_found)) {

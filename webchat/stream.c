@@ -353,7 +353,7 @@ chat_stream_open(struct chat_call *call)
 	    "route=\"/chat/api/events\",status=\"200\"", 1);
 	if (stream_write(s, NULL, "retry: 2000\n\n"))
 		(void)stream_write(s, "hello", "{}");
-	chat_call_release(call);
+	chat_call_free(call);	/* the request stays open: the stream's */
 }
 
 struct chat_streams *

@@ -60,12 +60,6 @@ chat_call_free(struct chat_call *call)
 	free(call);
 }
 
-void
-chat_call_release(struct chat_call *call)
-{
-	chat_call_free(call);
-}
-
 static void
 chat_headers(struct evhttp_request *req)
 {

@@ -68,8 +68,6 @@ void	chat_error(struct chat_call *call, int status, const char *code,
 void	chat_db_error(struct chat_call *call, const char *what,
 	    const PGresult *res, const char *why);
 void	chat_call_free(struct chat_call *call);
-/* The call stays open (a stream): only the call's memory goes. */
-void	chat_call_release(struct chat_call *call);
 void	chat_clear_cookie(struct chat_call *call);
 /* A sealed body column (PQ text of bytea) opened: malloc'd, or NULL. */
 char	*chat_unseal(const struct webchat *w, const PGresult *res, int row,
