@@ -6,6 +6,8 @@
  * wake it (http_client_timer_cb); the loop tells it what happened through
  * curl_multi_socket_action, then finished transfers go to their callbacks
  * (http_client_collect). One multi handle per client keeps connections alive.
+ * A stream (http_client_stream) is a transfer whose body goes to its caller
+ * piece by piece instead of being kept.
  */
 #include "http_client.h"
 
@@ -39,7 +41,9 @@ struct http_xfer {
 	size_t			 upload_len;
 	size_t			 upload_off;
 	http_done_fn		 done;
+	http_data_fn		 data;		/* a stream: the body's pieces */
 	void			*arg;
+	bool			 cancelled;	/* a stream its caller stopped */
 	char			*body;		/* response body, NUL-terminated */
 	size_t			 body_len;
 	size_t			 body_cap;
@@ -63,7 +67,9 @@ struct http_client {
 	struct event_base	*base;
 	CURLM			*multi;
 	struct event		*timer;		/* libcurl's single timeout */
+	struct event		*reaper;	/* closes cancelled streams */
 	char			*user_agent;
+	char			*ca_file;
 	long			 connect_timeout_ms;
 	TAILQ_HEAD(, http_xfer)	 xfers;		/* in flight */
 	LIST_HEAD(, http_watch)	 watches;
@@ -75,6 +81,7 @@ struct http_client {
 static void	http_client_socket_event_cb(evutil_socket_t fd, short what,
 		    void *arg);
 static void	http_client_collect(struct http_client *c);
+static void	http_client_detach(struct http_client *c, struct http_xfer *x);
 
 static bool	curl_ready;
 
@@ -101,6 +108,21 @@ http_xfer_free(struct http_xfer *x)
 	free(x);
 }
 
+/* A stream's piece goes straight to its caller, with the status. */
+static size_t
+http_xfer_stream_cb(struct http_xfer *x, const char *data, size_t len)
+{
+	long status = 0;
+
+	if (x->cancelled)
+		return CURL_WRITEFUNC_ERROR;
+	if (curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status) !=
+	    CURLE_OK)
+		status = 0;
+	x->data(x->arg, status, data, len);
+	return len;
+}
+
 static size_t
 http_xfer_write_cb(char *data, size_t size, size_t n, void *arg)
 {
@@ -108,6 +130,8 @@ http_xfer_write_cb(char *data, size_t size, size_t n, void *arg)
 	size_t len = size * n, need, cap;
 	char *p;
 
+	if (x->data != NULL)
+		return http_xfer_stream_cb(x, data, len);
 	if (len > HTTP_CLIENT_MAX_BODY - x->body_len) {
 		x->why = "response body larger than 1 MiB";
 		return CURL_WRITEFUNC_ERROR;
@@ -284,7 +308,8 @@ http_xfer_set_method(struct http_xfer *x, const struct http_request *req)
 
 /*
  * What every transfer sets, HTTP or mail: its URL and schemes, that it is
- * ours, its time limits, where the answer and curl's message go.
+ * ours, its time limits (timeout_ms < 0: none but the connect timeout),
+ * where the answer and curl's message go.
  */
 static bool
 http_xfer_setopt_common(struct http_xfer *x, const char *url,
@@ -297,8 +322,9 @@ http_xfer_setopt_common(struct http_xfer *x, const char *url,
 	    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, protocols) ==
 	    CURLE_OK &&
-	    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ?
-	    timeout_ms : HTTP_CLIENT_TIMEOUT_MS) == CURLE_OK &&
+	    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms < 0 ? 0L :
+	    timeout_ms > 0 ? timeout_ms : HTTP_CLIENT_TIMEOUT_MS) ==
+	    CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
 	    x->client->connect_timeout_ms) == CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http_xfer_write_cb) ==
@@ -307,13 +333,28 @@ http_xfer_setopt_common(struct http_xfer *x, const char *url,
 	    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf) == CURLE_OK;
 }
 
+/* A stream's silence limit: libcurl counts it in whole seconds. */
+static bool
+http_xfer_setopt_silence(struct http_xfer *x, long silence_ms)
+{
+	if (silence_ms <= 0)
+		return true;
+	return curl_easy_setopt(x->easy, CURLOPT_LOW_SPEED_LIMIT, 1L) ==
+	    CURLE_OK && curl_easy_setopt(x->easy, CURLOPT_LOW_SPEED_TIME,
+	    (silence_ms + 999) / 1000) == CURLE_OK;
+}
+
 static bool
 http_xfer_setopt(struct http_xfer *x, const struct http_request *req)
 {
 	CURL *e = x->easy;
+	bool stream = x->data != NULL;
 
 	return http_xfer_setopt_common(x, req->url, "http,https",
-	    req->timeout_ms) &&
+	    stream ? -1 : req->timeout_ms) &&
+	    (!stream || http_xfer_setopt_silence(x, req->timeout_ms)) &&
+	    (x->client->ca_file == NULL || curl_easy_setopt(e,
+	    CURLOPT_CAINFO, x->client->ca_file) == CURLE_OK) &&
 	    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_USERAGENT, x->client->user_agent) ==
 	    CURLE_OK &&
@@ -359,6 +400,8 @@ http_xfer_deliver(struct http_xfer *x, CURLcode rc, const char *why)
 	if (why != NULL && x->rcpt != NULL)
 		why = mail_failure(x, why);
 	res->timed_out = rc == CURLE_OPERATION_TIMEDOUT;
+	if (x->data != NULL)
+		x->body_len = 0;	/* its pieces went to the caller */
 	if (why != NULL) {
 		log_debug("http_client_failed", "curl_code=%d reason=\"%s\"",
 		    (int)rc, curl_easy_strerror(rc));
@@ -476,6 +519,24 @@ http_client_socket_event_cb(evutil_socket_t fd, short what, void *arg)
 	http_client_collect(c);
 }
 
+/* Closes the streams their callers cancelled, outside libcurl's callbacks. */
+static void
+http_client_reaper_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_client *c = arg;
+	struct http_xfer *x, *next;
+
+	(void)fd;
+	(void)what;
+	for (x = TAILQ_FIRST(&c->xfers); x != NULL; x = next) {
+		next = TAILQ_NEXT(x, link);
+		if (!x->cancelled)
+			continue;
+		http_client_detach(c, x);
+		http_xfer_free(x);
+	}
+}
+
 static void
 http_client_timer_event_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -514,7 +575,10 @@ http_client_collect(struct http_client *c)
 			continue;
 		x = priv;
 		http_client_detach(c, x);
-		http_xfer_deliver(x, rc, NULL);
+		if (x->cancelled)
+			http_xfer_free(x);
+		else
+			http_xfer_deliver(x, rc, NULL);
 	}
 	if (--c->collecting == 0 && c->closing)
 		free(c);
@@ -544,8 +608,11 @@ http_client_new(struct event_base *base, const struct http_client_options *opt)
 	TAILQ_INIT(&c->xfers);
 	LIST_INIT(&c->watches);
 	if ((c->user_agent = strdup(ua)) == NULL ||
+	    (opt != NULL && opt->ca_file != NULL &&
+	    (c->ca_file = strdup(opt->ca_file)) == NULL) ||
 	    (c->timer = evtimer_new(base, http_client_timer_event_cb, c)) ==
-	    NULL || (c->multi = curl_multi_init()) == NULL ||
+	    NULL || (c->reaper = event_new(base, -1, 0, http_client_reaper_cb,
+	    c)) == NULL || (c->multi = curl_multi_init()) == NULL ||
 	    curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION,
 	    http_client_socket_cb) != CURLM_OK ||
 	    curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c) != CURLM_OK ||
@@ -572,7 +639,11 @@ http_client_free(struct http_client *c)
 	/* Callbacks run now may send (refused) or free (ignored) again. */
 	while ((x = TAILQ_FIRST(&c->xfers)) != NULL) {
 		http_client_detach(c, x);
-		http_xfer_deliver(x, CURLE_ABORTED_BY_CALLBACK, "cancelled");
+		if (x->cancelled)
+			http_xfer_free(x);
+		else
+			http_xfer_deliver(x, CURLE_ABORTED_BY_CALLBACK,
+			    "cancelled");
 	}
 	/* libcurl may still report sockets while it closes its connections. */
 	if (c->multi != NULL)
@@ -583,8 +654,13 @@ http_client_free(struct http_client *c)
 	if (c->timer != NULL)
 		event_free(c->timer);
 	c->timer = NULL;
+	if (c->reaper != NULL)
+		event_free(c->reaper);
+	c->reaper = NULL;
 	free(c->user_agent);
 	c->user_agent = NULL;
+	free(c->ca_file);
+	c->ca_file = NULL;
 	if (c->collecting == 0)
 		free(c);
 }
@@ -634,6 +710,41 @@ http_client_send(struct http_client *c, const struct http_request *req,
 		return false;
 	}
 	return http_client_start(c, x);
+}
+
+struct http_stream *
+http_client_stream(struct http_client *c, const struct http_request *req,
+    http_data_fn data, http_done_fn done, void *arg)
+{
+	struct http_xfer *x;
+
+	if (c->closing || req->url == NULL || done == NULL || data == NULL ||
+	    (req->body == NULL && req->body_len > 0))
+		return NULL;
+	if ((x = http_xfer_new(c, done, arg)) == NULL)
+		return NULL;
+	x->data = data;
+	if (!http_xfer_set_headers(x, req) || !http_xfer_setopt(x, req)) {
+		http_xfer_free(x);
+		return NULL;
+	}
+	if (!http_client_start(c, x))
+		return NULL;
+	/* The handle is the transfer itself, opaque to the caller. */
+	return (struct http_stream *)(void *)x;
+}
+
+void
+http_stream_cancel(struct http_stream *s)
+{
+	struct http_xfer *x = (struct http_xfer *)(void *)s;
+
+	if (x == NULL || x->cancelled)
+		return;
+	x->cancelled = true;
+	/* libcurl must not be called from its own callbacks, where this may
+	 * run: the loop closes it right after. */
+	event_active(x->client->reaper, 0, 1);
 }
 
 /* ---- mail ---- */

@@ -23,6 +23,9 @@ struct http_client_options {
 	long		 connect_timeout_ms;	/* default 5000 when 0 */
 	long		 max_connections;	/* per host, 0 = 16 */
 	const char	*user_agent;		/* NULL = "madoguchi"; copied */
+	const char	*ca_file;		/* https: trust these CAs instead
+						 * of the system's; NULL = the
+						 * system's; copied */
 };
 
 struct http_header {
@@ -113,7 +116,32 @@ struct mail_request {
 bool	http_client_send_mail(struct http_client *c,
 	    const struct mail_request *req, http_done_fn done, void *arg)
 	    __attribute__((warn_unused_result));
-/* Requests accepted whose callback has not run yet. */
+/*
+ * A streaming request (Server-Sent Events, say): each piece of the answer's
+ * body goes to data as it arrives, with the answer's status, and is not
+ * kept. There is no limit on the whole request, only the connect timeout
+ * and, when req->timeout_ms is set, on silence: no byte for that long ends
+ * it as timed out. done is called once when it ends (the server closed it,
+ * it failed, or the client was freed: "cancelled"), with the status and an
+ * empty body; never after http_stream_cancel. data runs inside libcurl: it
+ * must not send requests or free the client (schedule that on the loop
+ * instead); it may cancel its own stream. Refused as http_client_send is.
+ */
+struct http_stream;
+typedef void (*http_data_fn)(void *arg, long status, const char *data,
+	    size_t len);
+struct http_stream *http_client_stream(struct http_client *c,
+	    const struct http_request *req, http_data_fn data,
+	    http_done_fn done, void *arg) __attribute__((warn_unused_result));
+/*
+ * Stops a stream: no callback of it runs any more, and its connection is
+ * closed from the loop soon after. Safe from any callback, and with NULL;
+ * s must not be used afterwards.
+ */
+void	http_stream_cancel(struct http_stream *s);
+
+/* Requests accepted whose callback has not run yet (a cancelled stream
+ * counts until the loop has closed it). */
 size_t	http_client_in_flight(const struct http_client *c);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * The HTTP client against an evhttp server running in the same event loop:
  * what goes over the wire, statuses and headers, failures, many requests at
- * once, and callbacks that send again or free the client.
+ * once, callbacks that send again or free the client, and streams (pieces
+ * as they come, a silence limit but no whole-request limit, cancelling).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -149,13 +150,81 @@ server_big(struct evhttp_request *req, size_t n)
 	evbuffer_free(body);
 }
 
+/*
+ * /drip/N/MS/END: N pieces "piece i\n", one every MS milliseconds, then
+ * the end of the answer when END is 1, or the connection held open.
+ */
+struct drip {
+	struct evhttp_request	*req;
+	struct event		*timer;
+	int			 left, sent, ms;
+	bool			 end;
+};
+
+static struct drip *drips[8];
+static int n_drips;
+
+static void
+drip_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct drip *d = arg;
+	struct evbuffer *b;
+	struct timeval tv = { d->ms / 1000, (d->ms % 1000) * 1000 };
+
+	(void)fd;
+	(void)what;
+	if (d->left == 0) {
+		if (d->end)
+			evhttp_send_reply_end(d->req);
+		return;
+	}
+	b = evbuffer_new();
+	evbuffer_add_printf(b, "piece %d\n", d->sent++);
+	evhttp_send_reply_chunk(d->req, b);
+	evbuffer_free(b);
+	d->left--;
+	evtimer_add(d->timer, &tv);
+}
+
+static void
+server_drip(struct evhttp_request *req, const char *spec)
+{
+	struct drip *d = calloc(1, sizeof(*d));
+	int end = 0;
+
+	if (n_drips == 8 || sscanf(spec, "%d/%d/%d", &d->left, &d->ms,
+	    &end) != 3) {
+		free(d);
+		evhttp_send_error(req, 400, NULL);
+		return;
+	}
+	d->req = req;
+	d->end = end == 1;
+	d->timer = evtimer_new(base, drip_cb, d);
+	drips[n_drips++] = d;
+	evhttp_send_reply_start(req, 200, "OK");
+	drip_cb(-1, 0, d);
+}
+
+static void
+drips_free(void)
+{
+	for (int i = 0; i < n_drips; i++) {
+		event_free(drips[i]->timer);
+		free(drips[i]);
+	}
+	n_drips = 0;
+}
+
 static void
 server_cb(struct evhttp_request *req, void *arg)
 {
 	const char *uri = evhttp_request_get_uri(req);
 
 	(void)arg;
-	if (strncmp(uri, "/echo", 5) == 0)
+	if (strncmp(uri, "/drip/", 6) == 0)
+		server_drip(req, uri + 6);
+	else if (strncmp(uri, "/echo", 5) == 0)
 		server_echo(req);
 	else if (strncmp(uri, "/status/", 8) == 0)
 		server_status(req, atoi(uri + 8));
@@ -673,6 +742,152 @@ test_free_in_callback(void)
 	got_reset(&freer_got[1]);
 }
 
+/* What a stream's callbacks saw; end first, as both get the same arg. */
+struct streamed {
+	struct got		 end;
+	char			 text[256];
+	size_t			 len;
+	int			 pieces;
+	long			 data_status;
+	struct http_stream	*s;
+	bool			 cancel_on_data;	/* cancel at the first piece */
+};
+
+static void
+streamed_data_cb(void *arg, long status, const char *data, size_t len)
+{
+	struct streamed *st = arg;
+
+	st->pieces++;
+	st->data_status = status;
+	if (st->len + len < sizeof(st->text)) {
+		memcpy(st->text + st->len, data, len);
+		st->len += len;
+	}
+	if (st->cancel_on_data) {
+		http_stream_cancel(st->s);
+		if (++n_done >= n_want)
+			event_base_loopexit(base, NULL);
+	}
+}
+
+static struct http_stream *
+stream_get(struct http_client *c, const char *path, long silence_ms,
+    struct streamed *st)
+{
+	struct http_request req = { .method = "GET", .url = url(path),
+	    .timeout_ms = silence_ms };
+
+	st->s = http_client_stream(c, &req, streamed_data_cb, got_cb, &st->end);
+	return st->s;
+}
+
+static void
+test_stream_pieces(struct http_client *c)
+{
+	struct streamed st = { 0 };
+	double t0 = now_ms(), took;
+
+	n_done = 0;
+	ok(stream_get(c, "/drip/3/100/1", 0, &st) != NULL, "stream accepted");
+	ok(wait_for(1), "stream ended");
+	took = now_ms() - t0;
+	is_str(st.text, "piece 0\npiece 1\npiece 2\n", "every piece, in order");
+	ok(st.pieces >= 3, "as they came (%d pieces)", st.pieces);
+	is_int(st.data_status, 200, "pieces come with the status");
+	is_int(st.end.calls, 1, "its end reported once");
+	is_int(st.end.status, 200, "with the status");
+	ok(!st.end.has_error, "and no error");
+	is_int(st.end.body_len, 0, "the body is not kept");
+	ok(took >= 250, "no earlier than the last piece (%.0f ms)", took);
+	got_reset(&st.end);
+}
+
+static void
+test_stream_silence(struct http_client *c)
+{
+	struct streamed st[2];
+	double t0 = now_ms(), took;
+
+	memset(st, 0, sizeof(st));
+	/* Pieces every 400 ms for 2.4 s, under a 1.5 s silence limit: a whole
+	 * request limit would have ended it. */
+	n_done = 0;
+	ok(stream_get(c, "/drip/6/400/1", 1500, &st[0]) != NULL,
+	    "a stream talking all the time accepted");
+	ok(stream_get(c, "/drip/1/10/0", 1000, &st[1]) != NULL,
+	    "a stream falling silent accepted");
+	ok(wait_for(2), "both ended");
+	took = now_ms() - t0;
+	ok(st[0].end.calls == 1 && st[0].end.status == 200 &&
+	    !st[0].end.timed_out, "a long stream is not cut short");
+	is_int(st[0].len, 6 * strlen("piece 0\n"), "with every piece");
+	ok(took >= 2000, "it ran %.0f ms", took);
+	is_int(st[1].end.calls, 1, "the silent one ended once");
+	ok(st[1].end.timed_out && st[1].end.has_error,
+	    "as timed out (%s)", st[1].end.error);
+	is_str(st[1].text, "piece 0\n", "after what it did say");
+	got_reset(&st[0].end);
+	got_reset(&st[1].end);
+}
+
+static void
+test_stream_cancel(struct http_client *c)
+{
+	struct streamed st = { .cancel_on_data = true };
+	struct streamed later = { 0 };
+
+	n_done = 0;
+	ok(stream_get(c, "/drip/1/10/0", 0, &st) != NULL,
+	    "a stream held open accepted");
+	ok(wait_for(1), "its first piece came");
+	run_loop(1000, 200);
+	is_int(st.end.calls, 0, "a cancelled stream's end is never reported");
+	is_int(st.pieces, 1, "nor any more pieces");
+	is_int(http_client_in_flight(c), 0, "and it is closed");
+
+	n_done = 0;
+	ok(stream_get(c, "/drip/1/10/0", 0, &later) != NULL, "another held open");
+	run_loop(1000, 150);
+	http_stream_cancel(later.s);
+	http_stream_cancel(NULL);
+	run_loop(1000, 150);
+	ok(later.pieces == 1 && later.end.calls == 0,
+	    "cancelled from the loop: silent too");
+	is_int(http_client_in_flight(c), 0, "and closed");
+}
+
+static void
+test_stream_ends(struct http_client *c)
+{
+	struct http_request bad = { .method = "GET", .url = url("/echo"),
+	    .body = "x", .body_len = 1 };
+	struct streamed st[2];
+	struct http_client *own = http_client_new(base, NULL);
+
+	memset(st, 0, sizeof(st));
+	ok(http_client_stream(c, &bad, streamed_data_cb, got_cb, &st[0].end) ==
+	    NULL, "a stream with a GET body refused");
+	n_done = 0;
+	ok(stream_get(c, "/status/409", 0, &st[0]) != NULL,
+	    "a stream answered 409 accepted");
+	ok(wait_for(1), "it ended");
+	is_int(st[0].data_status, 409, "its body came with 409");
+	is_str(st[0].text, "{\"error\":\"conflict\"}", "the body");
+	ok(st[0].end.calls == 1 && st[0].end.status == 409,
+	    "its end once, with 409");
+	got_reset(&st[0].end);
+
+	n_done = 0;
+	ok(stream_get(own, "/drip/1/10/0", 0, &st[1]) != NULL,
+	    "a stream on a client about to be freed");
+	run_loop(1000, 150);
+	http_client_free(own);
+	ok(st[1].end.calls == 1 && strcmp(st[1].end.error, "cancelled") == 0,
+	    "freeing the client ends it once, cancelled");
+	got_reset(&st[1].end);
+}
+
 int
 main(void)
 {
@@ -709,10 +924,15 @@ main(void)
 	test_follow_up(c);
 	test_free_in_flight();
 	test_free_in_callback();
+	test_stream_pieces(c);
+	test_stream_silence(c);
+	test_stream_cancel(c);
+	test_stream_ends(c);
 
 	http_client_free(c);
 	http_client_free(NULL);
 	evhttp_free(server);
+	drips_free();
 	event_base_free(base);
 	free(seen.body);
 	return done_testing();
