@@ -63,6 +63,9 @@ struct desk_settings {
 	struct hotline	 hotlines[DESK_HOTLINES_MAX];
 	size_t		 nhotlines;
 	char		*text[AUTOREPLY_KINDS];
+	/* in strict mode, where set: the words for a desk whose consultation
+	 * happens in its web chat (autoreply_greeting_strict, ...) */
+	char		*text_strict[AUTOREPLY_KINDS];
 	bool		 strict;	/* line_mode: LINE carries templates only */
 };
 

@@ -29,7 +29,18 @@ const char *const desk_setting_keys[] = {
 	"min_supervisors_on_duty", "hotlines", "autoreply_after_hours",
 	"autoreply_busy", "autoreply_text_only", "autoreply_greeting",
 	"autoreply_welcome_back", "autoreply_crisis", "autoreply_handoff",
-	"autoreply_reply_waiting", "reply_deadline", "line_mode", NULL,
+	"autoreply_reply_waiting", "reply_deadline", "line_mode",
+	"autoreply_greeting_strict", "autoreply_welcome_back_strict",
+	"autoreply_text_only_strict", NULL,
+};
+
+/*
+ * The replies whose direct-mode wording asks the person to write on LINE:
+ * in strict mode they need their own words (migration 016), pointing to
+ * the hand-off button instead.
+ */
+static const enum autoreply_kind strict_variant_kinds[] = {
+	AUTOREPLY_GREETING, AUTOREPLY_WELCOME_BACK, AUTOREPLY_TEXT_ONLY,
 };
 
 static const char *const weekday_keys[7] = {
@@ -77,8 +88,10 @@ desk_settings_free(struct desk_settings *d)
 {
 	free(d->desk_name);
 	free(d->desk_audience);
-	for (int k = 0; k < AUTOREPLY_KINDS; k++)
+	for (int k = 0; k < AUTOREPLY_KINDS; k++) {
 		free(d->text[k]);
+		free(d->text_strict[k]);
+	}
 	desk_free_exceptions(d);
 	desk_free_hotlines(d);
 	memset(d, 0, sizeof(*d));
@@ -351,6 +364,17 @@ desk_apply_value(struct desk_settings *d, const char *key, const cJSON *v,
 		if (strcmp(key, name) == 0)
 			return desk_apply_text(&d->text[k], v, key, true, err,
 			    errlen);
+	}
+	for (size_t i = 0; i < sizeof(strict_variant_kinds) /
+	    sizeof(strict_variant_kinds[0]); i++) {
+		enum autoreply_kind k = strict_variant_kinds[i];
+		char name[64];
+
+		snprintf(name, sizeof(name), "autoreply_%s_strict",
+		    autoreply_kind_names[k]);
+		if (strcmp(key, name) == 0)
+			return desk_apply_text(&d->text_strict[k], v, key, true,
+			    err, errlen);
 	}
 	return desk_fail(err, errlen, key, "no such setting");
 }

@@ -194,7 +194,9 @@ char *
 autoreply_render(const struct desk_settings *d, enum autoreply_kind kind,
     const struct autoreply_vars *v)
 {
-	const char *t = d->text[kind], *open, *close;
+	const char *t = d->strict && d->text_strict[kind] != NULL ?
+	    d->text_strict[kind] : d->text[kind];
+	const char *open, *close;
 	struct evbuffer *out;
 
 	if (t == NULL || *t == '\0' || (out = evbuffer_new()) == NULL)

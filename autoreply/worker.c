@@ -348,8 +348,10 @@ batch_linked(const struct batch *b, const struct decision *d)
 }
 
 /*
- * Strict mode: text written on LINE is answered with the hand-off link,
- * unless one sent earlier is still unused and valid.
+ * Strict mode: whatever is sent on LINE (text, or a sticker or image,
+ * which the text-only reply there sends to the web chat too) is answered
+ * with the hand-off link, unless one sent earlier is still unused and
+ * valid.
  */
 static void
 decide_handoff(struct batch *b, PGresult *res, int row, struct decision *d)
@@ -358,7 +360,6 @@ decide_handoff(struct batch *b, PGresult *res, int row, struct decision *d)
 	struct autoreply_vars v = { .now = b->now_us / 1000000 };
 
 	if (!ar->desk.strict || d->webchat ||
-	    strcmp(PQgetvalue(res, row, COL_MESSAGE_KIND), "text") != 0 ||
 	    PQgetvalue(res, row, COL_LIVE_LINK)[0] == 't' || batch_linked(b, d))
 		return;
 	if (ar->public_url[0] == '\0') {

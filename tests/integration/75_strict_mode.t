@@ -177,6 +177,17 @@ ok(wait_until(10, sub { @{ $sim->delivered("?user=$F") } == 1 }), 'a new friend 
 my $greet = $sim->delivered("?user=$F")->[0]{body}{messages};
 like($greet->[0]{text}, qr/友だち追加ありがとうございます/, 'the greeting itself');
 is($greet->[-1]{template}{type}, 'buttons', 'and, in strict mode, the way into the web chat');
+like($greet->[0]{text}, qr/下のボタンから開いて/, "in strict mode's own words: the button is the way in");
+unlike($greet->[0]{text}, qr/文字で送ってください|LINEでは送らないで/,
+	'not the direct-mode invitation to write on LINE');
+
+my $S = 'U' . ('d' x 32);
+$sim->send({ user => $S, type => 'sticker' });
+ok(wait_until(10, sub { @{ $sim->delivered("?user=$S") } == 1 }), 'a sticker on LINE is answered');
+my $sticker = $sim->delivered("?user=$S")->[0]{body}{messages};
+like($sticker->[0]{text}, qr/画像やスタンプ.*専用のページで、文字で/s,
+	'text only, in strict words: go on in the web chat');
+is($sticker->[-1]{template}{type}, 'buttons', 'with the button to it');
 
 is($d->stop, 0, 'madoguchid stops cleanly');
 done_testing();

@@ -180,7 +180,8 @@ unchanged(const struct desk_settings *d, const struct desk_settings *was)
 		    d->hotlines[i].hours != was->hotlines[i].hours)
 			return 0;
 	for (int k = 0; k < AUTOREPLY_KINDS; k++)
-		if (d->text[k] != was->text[k])
+		if (d->text[k] != was->text[k] ||
+		    d->text_strict[k] != was->text_strict[k])
 			return 0;
 	return 1;
 }
@@ -259,6 +260,9 @@ test_apply_valid(void)
 		{ "reply_deadline", "{\"kind\": \"business_minutes\", "
 		    "\"minutes\": 90}" },
 		{ "line_mode", "\"strict\"" },
+		{ "autoreply_greeting_strict", "\"{desk}です。下のボタンから。\"" },
+		{ "autoreply_welcome_back_strict", "\"おかえりなさい。ボタンから。\"" },
+		{ "autoreply_text_only_strict", "\"文字でどうぞ。ボタンから。\"" },
 	};
 	struct desk_settings d;
 	size_t nkeys = 0;
@@ -805,6 +809,37 @@ test_render(void)
 	    "a trailing { is refused");
 }
 
+/* Strict mode's own words where the desk has them, the usual ones else. */
+static void
+test_render_strict(void)
+{
+	struct desk_settings d;
+	char *t;
+
+	desk_settings_init(&d);
+	ok(apply(&d, "desk_name", "\"こころの窓口\"") &&
+	    apply(&d, "autoreply_greeting", "\"{desk}です。文字で送ってください。\"") &&
+	    apply(&d, "autoreply_greeting_strict", "\"{desk}です。下のボタンから。\"") &&
+	    apply(&d, "autoreply_busy", "\"混んでいます。\""),
+	    "strict texts set");
+	t = render(&d, AUTOREPLY_GREETING, "2026-12-07T10:00:00+09:00", 0);
+	is_str(t, "こころの窓口です。文字で送ってください。", "direct: the usual greeting");
+	free(t);
+	ok(apply(&d, "line_mode", "\"strict\""), "the desk turns strict");
+	t = render(&d, AUTOREPLY_GREETING, "2026-12-07T10:00:00+09:00", 0);
+	is_str(t, "こころの窓口です。下のボタンから。", "strict: its own greeting");
+	free(t);
+	t = render(&d, AUTOREPLY_BUSY, "2026-12-07T10:00:00+09:00", 0);
+	is_str(t, "混んでいます。", "strict: a reply without a strict text keeps its own");
+	free(t);
+	ok(apply(&d, "autoreply_greeting_strict", "\"\"") &&
+	    render(&d, AUTOREPLY_GREETING, "2026-12-07T10:00:00+09:00", 0) == NULL,
+	    "strict: an empty strict text turns the reply off");
+	ok(!apply(&d, "autoreply_busy_strict", "\"x\""),
+	    "no strict text for a reply whose words never ask for LINE");
+	desk_settings_free(&d);
+}
+
 int
 main(void)
 {
@@ -814,5 +849,6 @@ main(void)
 	test_exceptions();
 	test_hours_text();
 	test_render();
+	test_render_strict();
 	return done_testing();
 }
