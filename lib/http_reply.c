@@ -8,6 +8,7 @@
 
 #include <event2/buffer.h>
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 
 #include "json_write.h"
 #include "metrics.h"
@@ -39,12 +40,13 @@ void
 http_reply(struct evhttp_request *req, const char *route, int status,
     const char *content_type, struct evbuffer *body)
 {
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 	char labels[160];
 
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", content_type);
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Cache-Control", "no-store");
+	evhttp_add_header(h, "Content-Type", content_type);
+	/* kept nowhere, unless the caller said otherwise (static files) */
+	if (evhttp_find_header(h, "Cache-Control") == NULL)
+		evhttp_add_header(h, "Cache-Control", "no-store");
 	evhttp_send_reply(req, status, http_reason(status), body);
 	snprintf(labels, sizeof(labels), "path=\"%s\",status=\"%d\"", route,
 	    status);

@@ -185,11 +185,7 @@ chat_session_found(void *arg, const PGresult *res, const char *why)
 	call->handler(call);
 }
 
-/*
- * The Origin header, when sent, is this desk's: public_url's, as people
- * reach it (a proxy in front may rewrite Host), or else this Host's.
- */
-static bool
+bool
 chat_same_origin(const struct webchat *w, struct evhttp_request *req)
 {
 	struct evkeyvalq *in = evhttp_request_get_input_headers(req);

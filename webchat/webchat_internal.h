@@ -73,13 +73,19 @@ void	chat_clear_cookie(struct chat_call *call);
 char	*chat_unseal(const struct webchat *w, const PGresult *res, int row,
 	    int col_body, int col_key);
 
+/*
+ * The Origin header, when sent, is this desk's: public_url's, as people
+ * reach it (a proxy in front may rewrite Host), or else this Host's.
+ */
+bool	chat_same_origin(const struct webchat *w, struct evhttp_request *req);
+
 /* chat.c: the API's calls, run once the session is known. */
 void	chat_state(struct chat_call *call);
 void	chat_terms(struct chat_call *call);
 void	chat_message(struct chat_call *call);
 void	chat_end(struct chat_call *call);
 
-/* link.c: GET /chat/link/{token}. */
+/* link.c: /chat/link/{token}: GET shows its button, POST spends it. */
 void	chat_link_open(struct webchat *w, struct evhttp_request *req,
 	    const char *token);
 

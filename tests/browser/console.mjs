@@ -995,6 +995,7 @@ async function phaseStrict(newPage) {
 	const links = await simLinks(USER_F);
 	const per = await newPage({ width: 390, height: 780 });
 	await per.goto(links[links.length - 1]);
+	await per.locator('#open').click();
 	await check('the person opens the web chat from the link and sees the reply', async () => {
 		await per.locator('#terms-accept').click({ timeout: 10000 });
 		await per.locator('#log').filter({ hasText: REPLY_WEB }).waitFor({ timeout: 10000 });

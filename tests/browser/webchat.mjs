@@ -154,12 +154,27 @@ async function run(browser) {
 	let navigations = 0;
 	page.on('framenavigated', (f) => { if (f === page.mainFrame()) navigations++; });
 
-	// 2. The person taps the button on LINE.
-	const res = await page.goto(LINK);
-	await check('the link leads (303) to /chat/, the token gone from the address bar', async () => {
+	// 2. The person taps the button on LINE: a page with one button
+	// (what fetches a link without a person cannot spend it), then the
+	// tap that opens the chat.
+	const landing = await page.goto(LINK);
+	await check('the link shows a page with one button, nothing spent yet', async () =>
+	    landing.status() === 200 && await page.locator('#open').isVisible() &&
+	    !(await page.context().cookies()).some((c) => c.name === 'madoguchi_chat'), true);
+	await check('the button fits the phone and reads 相談のページを開く', async () => {
+		const box = await page.locator('#open').boundingBox();
+		return box.height >= 44 && box.x >= 0 && box.x + box.width <= 360 &&
+		    (await page.locator('#open').textContent()).includes('相談のページを開く');
+	});
+	await shot(page, 'link-page');
+	const [res] = await Promise.all([
+		page.waitForNavigation({ url: BASE + '/chat/' }),
+		page.locator('#open').click(),
+	]);
+	await check('the tap leads (303) to /chat/, the token gone from the address bar', async () => {
 		const first = res.request().redirectedFrom();
-		if (!first || (await first.response()).status() !== 303)
-			throw new Error('no 303 before ' + page.url());
+		if (!first || (await first.response()).status() !== 303 || first.method() !== 'POST')
+			throw new Error('no POST answered 303 before ' + page.url());
 		return page.url() === BASE + '/chat/' && res.status() === 200;
 	}, true);
 	await check("the page is allowed nothing but this origin (CSP default-src 'self')", async () =>
@@ -238,7 +253,7 @@ async function run(browser) {
 	// 6. The same link again, from another browser: 410.
 	const other = await newPhone(browser, 'second');
 	const again = await other.goto(LINK);
-	await check('the same link opened again in a fresh context: 410', async () =>
+	await check('the same link opened again in a fresh context: 410, no button', async () =>
 	    again.status() === 410 && !(await other.context().cookies()).some((c) => c.name === 'madoguchi_chat'));
 	await check('the page says the link is spent and how to get a new one', async () => {
 		const t = await other.locator('body').innerText();

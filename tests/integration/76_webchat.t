@@ -46,8 +46,16 @@ sub link_for {
 		. " timestamptz '2026-11-24T14:00:00+09:00' + make_interval(mins => $minutes))");
 	return $token;
 }
+# As a browser does it: the page (GET), then its button (POST, from this
+# origin). The POST's answer, or the GET's when it showed no button.
 sub open_link {
-	my $r = $http->get("$d->{url}/chat/link/$_[0]");
+	my ($token, %opt) = @_;
+	my $r = $http->get("$d->{url}/chat/link/$token");
+	utf8::decode($r->{content});
+	return $r unless $r->{status} == 200;
+	$r = $http->post("$d->{url}/chat/link/$token", { headers => {
+		Origin => $opt{origin} // $d->{url},
+		'Content-Type' => 'application/x-www-form-urlencoded' }, content => '' });
 	utf8::decode($r->{content});
 	return $r;
 }
@@ -58,7 +66,26 @@ sub cookie_of {
 }
 
 my $tokenA = link_for($A, 10);
-my $r = open_link($tokenA);
+my $r = $http->get("$d->{url}/chat/link/$tokenA");
+utf8::decode($r->{content});
+is($r->{status}, 200, 'opening a link shows a page first');
+like($r->{content}, qr{<form method="post" action="/chat/link/\Q$tokenA\E"><button},
+	'with one button, which posts to the link itself');
+ok(!defined $r->{headers}{'set-cookie'}, 'no session yet');
+is($r->{headers}{'cache-control'}, 'no-store', 'the page is kept nowhere');
+is($http->get("$d->{url}/chat/")->{headers}{'cache-control'}, 'no-cache',
+	'the chat page itself: revalidated each time (one Cache-Control, not two)');
+is($http->get("$d->{url}/chat/link/$tokenA")->{status}, 200,
+	'fetched again (a preview, a scanner): still unspent');
+is(q1('SELECT count(*) FROM handoff_links WHERE used_at IS NOT NULL'), 0,
+	'nothing spent by looking');
+$r = $http->post("$d->{url}/chat/link/$tokenA", { headers => {
+	Origin => 'https://evil.example', 'Content-Type' => 'application/x-www-form-urlencoded' },
+	content => '' });
+is($r->{status}, 403, "another site's form cannot spend it (nor tie a browser to A's consultation)");
+is(q1('SELECT count(*) FROM handoff_links WHERE used_at IS NOT NULL'), 0, 'still unspent');
+is($http->request('PUT', "$d->{url}/chat/link/$tokenA")->{status}, 405, 'another method: 405');
+$r = open_link($tokenA);
 is($r->{status}, 303, 'a fresh link opens');
 is($r->{headers}{location}, '/chat/', 'onto the chat page, the token gone from the address bar');
 like($r->{headers}{'set-cookie'}, qr/madoguchi_chat=[^;]+; Path=\/chat\/; HttpOnly; SameSite=Lax; Secure/,
