@@ -9,7 +9,7 @@ WARN	:= -std=c11 -Wall -Wextra -Werror -Wmissing-prototypes \
 	   -Wstrict-prototypes -Wshadow -Wpointer-arith -Wformat=2
 DEFS	:= -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 INCS	:= -Ilib -Istorage -Iwebhook -Iautoreply -Ioutbox -Ioperator-console \
-	   -Idaemon -Icli -Icrisis -Iwebchat -Itests
+	   -Ioperator-console/terminal -Idaemon -Icli -Icrisis -Iwebchat -Itests
 # Sanitizer builds live apart so they never mix objects with the plain one.
 BUILD	?= build
 BIN	?= bin
@@ -17,6 +17,9 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS = $(WARN) $(DEFS) $(INCS) $(PKG_CFLAGS) $(CFLAGS) $(SAN)
 LDLIBS	= $(PKG_LIBS) -lunistring -lm -pthread
+# The terminal console's curses: its files and bin/madoguchi only.
+TUI_CFLAGS = $(shell pkg-config --cflags ncursesw 2>/dev/null) -DNCURSES_WIDECHAR=1
+TUI_LIBS   = $(shell pkg-config --libs ncursesw 2>/dev/null)
 
 LIB_SRC	:= lib/log.c lib/clock.c lib/config.c lib/seal.c lib/metrics.c \
 	   lib/json_write.c lib/http_reply.c lib/http_client.c \
@@ -42,6 +45,20 @@ CRISIS_SRC := crisis/normalize.c crisis/lexicon.c crisis/detect.c \
 	   crisis/live.c crisis/alert.c crisis/index.c
 WEBCHAT_SRC := webchat/webchat.c webchat/link.c webchat/chat.c webchat/stream.c \
 	   webchat/notice.c
+# Pure layout and SSE parsing first: the unit tests link only those.
+TERMINAL_PURE_SRC := operator-console/terminal/term_text.c \
+	   operator-console/terminal/term_sse.c \
+	   operator-console/terminal/term_edit.c
+TERMINAL_SRC := $(TERMINAL_PURE_SRC) operator-console/terminal/terminal.c \
+	   operator-console/terminal/term_words.c \
+	   operator-console/terminal/term_api.c \
+	   operator-console/terminal/term_model.c \
+	   operator-console/terminal/term_data.c \
+	   operator-console/terminal/term_live.c \
+	   operator-console/terminal/term_signin.c \
+	   operator-console/terminal/term_keys.c \
+	   operator-console/terminal/term_actions.c \
+	   operator-console/terminal/term_draw.c
 DAEMON_SRC  := daemon/main.c daemon/health.c
 CLI_SRC	:= cli/madoguchi.c cli/calendar.c cli/settings.c cli/user.c \
 	   cli/crisis.c cli/audit.c
@@ -56,6 +73,8 @@ CORE_OBJ := $(call obj,$(LIB_SRC) $(STORAGE_SRC) $(WEBHOOK_SRC) \
 	    $(WEBCHAT_SRC)) \
 	    $(BUILD)/gen/migrations.o
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+TERMINAL_OBJ := $(call obj,$(TERMINAL_SRC))
+$(TERMINAL_OBJ): ALL_CFLAGS += $(TUI_CFLAGS)
 
 .PHONY: all deps run test test-unit test-integration test-asan test-valgrind \
 	bench clean check-tools
@@ -76,15 +95,20 @@ $(BIN)/madoguchid: $(call obj,$(DAEMON_SRC)) $(CORE_OBJ)
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
 
-$(BIN)/madoguchi: $(call obj,$(CLI_SRC)) $(CORE_OBJ)
+$(BIN)/madoguchi: $(call obj,$(CLI_SRC)) $(TERMINAL_OBJ) $(CORE_OBJ)
 	@mkdir -p $(BIN)
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS) $(TUI_LIBS)
 
 $(BIN)/linesim: $(call obj,$(SIM_SRC))
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/test_terminal_%: $(BUILD)/tests/unit/test_terminal_%.o \
+	    $(call obj,$(TERMINAL_PURE_SRC)) $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
 

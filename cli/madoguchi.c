@@ -16,6 +16,7 @@
 #include "config.h"
 #include "seal.h"
 #include "storage.h"
+#include "terminal.h"
 
 struct cli_command {
 	const char	*name;
@@ -28,6 +29,7 @@ static int	cli_help(struct cli *);
 static int	cli_migrate(struct cli *);
 static int	cli_config(struct cli *);
 static int	cli_messages(struct cli *);
+static int	cli_console(struct cli *);
 
 static const struct cli_command cli_commands[] = {
 	{ "help", "help", "list the subcommands", cli_help },
@@ -53,6 +55,9 @@ static const struct cli_command cli_commands[] = {
 	    cli_crisis },
 	{ "audit", "audit verify", "check the audit trail's hash chain and "
 	    "name the first entry altered", cli_audit },
+	{ "console", "console URL", "the operator console in this terminal, "
+	    "for the desk at URL (--login NAME, --cacert FILE; ? inside lists "
+	    "the keys)", cli_console },
 };
 
 #define CLI_NCOMMANDS (sizeof(cli_commands) / sizeof(cli_commands[0]))
@@ -297,6 +302,13 @@ cli_messages(struct cli *cli)
 	PQfinish(conn);
 	keyring_free(kr);
 	return 0;
+}
+
+/* The terminal console speaks to the server only: no database here. */
+static int
+cli_console(struct cli *cli)
+{
+	return terminal_main(cli->argc, cli->argv);
 }
 
 static void

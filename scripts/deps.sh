@@ -5,8 +5,8 @@ set -eu
 
 PACKAGES="gcc make pkg-config libc6-dev libevent-dev libcjson-dev
 libcurl4-openssl-dev libssl-dev libpq-dev postgresql postgresql-client
-libargon2-dev liboath-dev libqrencode-dev libunistring-dev
-openssl curl perl valgrind oathtool chromium"
+libargon2-dev liboath-dev libqrencode-dev libunistring-dev libncurses-dev
+openssl curl perl valgrind oathtool tmux chromium"
 
 missing=""
 # The browser tests drive chromium with playwright-core from npm: Node.js
