@@ -613,7 +613,8 @@ term_keys_text(struct term *t, char *buf, size_t len)
 		return term_w(t, "keys.help");
 	default:
 		snprintf(buf, len, "%s%s", t->n_alerts > 0 ?
-		    term_w(t, "keys.ack") : "", term_w(t, "keys.browse"));
+		    term_w(t, "keys.ack") : "", term_w(t, COLS >= 110 ?
+		    "keys.browse" : "keys.browse_short"));
 		return buf;
 	}
 }
