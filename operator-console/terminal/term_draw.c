@@ -623,14 +623,14 @@ static void
 term_draw_help(struct term *t)
 {
 	int w = COLS - 4 < 76 ? COLS - 4 : 76, h = 15, y0, x0;
-	char key[16];
+	char key[32];
 
 	if (LINES < h + 2)
 		h = LINES - 2;
 	y0 = (LINES - h) / 2;
 	x0 = (COLS - w) / 2;
 	for (int y = y0; y < y0 + h; y++)
-		mvhline(y, x0, ' ', w);
+		mvhline(y, 0, ' ', COLS);	/* whole rows: nothing peeks out */
 	mvhline(y0, x0, '-', w);
 	mvhline(y0 + h - 1, x0, '-', w);
 	term_put(t, y0, x0 + 2, w - 4, term_w(t, "help.title"), A_BOLD);

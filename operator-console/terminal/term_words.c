@@ -117,7 +117,7 @@ static const struct term_word term_words[] = {
 	{ "event.strict_exception_ended", "緊急例外を終了",
 	    "emergency exception ended" },
 	{ "event.unknown", "記録（{}）", "record ({})" },
-	{ "event.level_to", "→ 緊急度：{}", "→ level {}" },
+	{ "event.level_to", " → 緊急度：{}", " → level {}" },
 	{ "event.reason", "理由：{}", "reason: {}" },
 	{ "input.reply", "返信（{}）", "Reply ({})" },
 	{ "input.note", "内部メモ（{}）相談者には送信されません",

@@ -206,10 +206,14 @@ server_drip(struct evhttp_request *req, const char *spec)
 	drip_cb(-1, 0, d);
 }
 
+/* A reply held open is the server's to end, even after the client left:
+ * evhttp frees a started reply's request only then. */
 static void
 drips_free(void)
 {
 	for (int i = 0; i < n_drips; i++) {
+		if (!drips[i]->end)
+			evhttp_send_reply_end(drips[i]->req);
 		event_free(drips[i]->timer);
 		free(drips[i]);
 	}
@@ -931,8 +935,8 @@ main(void)
 
 	http_client_free(c);
 	http_client_free(NULL);
-	evhttp_free(server);
 	drips_free();
+	evhttp_free(server);
 	event_base_free(base);
 	free(seen.body);
 	return done_testing();
