@@ -305,13 +305,13 @@ term_draw_item(struct term *t, const struct term_conv *c, int y, int x,
 	col += term_put(t, y, col, right - col, c->case_number, base | A_BOLD);
 	snprintf(key, sizeof(key), "state.%s", c->state);
 	col += term_put(t, y, col, right - col, " ", base);
-	col += term_put(t, y, col, right - col, term_w(t, key), base);
-	col += term_put(t, y, col, right - col, " ", base);
-	term_who(t, c, who, sizeof(who));
-	term_put(t, y, col, right - col, who, base | A_DIM);
+	term_put(t, y, col, right - col, term_w(t, key), base);
 	col = x + 6;
 	col += term_put(t, y + 1, col, x + w - col, c->nickname != NULL ?
 	    c->nickname : term_w(t, "queue.no_nickname"), base | A_BOLD);
+	col += term_put(t, y + 1, col, x + w - col, " ", base);
+	term_who(t, c, who, sizeof(who));
+	col += term_put(t, y + 1, col, x + w - col, who, base);
 	term_marks(t, c, marks, sizeof(marks));
 	col += term_put(t, y + 1, col, x + w - col, marks, base | A_BOLD);
 	col += term_put(t, y + 1, col, x + w - col, " ", base);
