@@ -3,13 +3,13 @@
 
 CC	?= cc
 PKGS	:= libevent libcurl libcjson libpq openssl libargon2 \
-	   liboath libqrencode
+	   liboath libqrencode xlsxwriter libzip
 CFLAGS	?= -O2 -g
 WARN	:= -std=c11 -Wall -Wextra -Werror -Wmissing-prototypes \
 	   -Wstrict-prototypes -Wshadow -Wpointer-arith -Wformat=2
 DEFS	:= -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 INCS	:= -Ilib -Istorage -Iwebhook -Iautoreply -Ioutbox -Ioperator-console \
-	   -Ioperator-console/terminal -Idaemon -Icli -Icrisis -Iwebchat -Itests
+	   -Ioperator-console/terminal -Idaemon -Icli -Icrisis -Iwebchat -Ireport -Itests
 # Sanitizer builds live apart so they never mix objects with the plain one.
 BUILD	?= build
 BIN	?= bin
@@ -59,9 +59,11 @@ TERMINAL_SRC := $(TERMINAL_PURE_SRC) operator-console/terminal/terminal.c \
 	   operator-console/terminal/term_keys.c \
 	   operator-console/terminal/term_actions.c \
 	   operator-console/terminal/term_draw.c
+REPORT_SRC := report/period.c report/doc.c report/stats.c \
+	   report/line_use.c report/worklog.c report/render.c
 DAEMON_SRC  := daemon/main.c daemon/health.c
 CLI_SRC	:= cli/madoguchi.c cli/calendar.c cli/settings.c cli/user.c \
-	   cli/crisis.c cli/audit.c
+	   cli/crisis.c cli/audit.c cli/report.c
 SIM_SRC	:= $(wildcard simulator/*.c)
 MIGRATIONS := $(sort $(wildcard storage/migrations/*.sql))
 GEN_SRC	:= $(BUILD)/gen/migrations.c
@@ -70,7 +72,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 CORE_OBJ := $(call obj,$(LIB_SRC) $(STORAGE_SRC) $(WEBHOOK_SRC) \
 	    $(AUTOREPLY_SRC) $(OUTBOX_SRC) $(CONSOLE_SRC) $(CRISIS_SRC) \
-	    $(WEBCHAT_SRC)) \
+	    $(WEBCHAT_SRC) $(REPORT_SRC)) \
 	    $(BUILD)/gen/migrations.o
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TERMINAL_OBJ := $(call obj,$(TERMINAL_SRC))

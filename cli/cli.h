@@ -48,5 +48,6 @@ int	cli_settings(struct cli *cli);
 int	cli_user(struct cli *cli);
 int	cli_crisis(struct cli *cli);
 int	cli_audit(struct cli *cli);
+int	cli_report(struct cli *cli);
 
 #endif

@@ -55,6 +55,10 @@ static const struct cli_command cli_commands[] = {
 	    cli_crisis },
 	{ "audit", "audit verify", "check the audit trail's hash chain and "
 	    "name the first entry altered", cli_audit },
+	{ "report", "report <kind> <period>", "the desk's reports: monthly "
+	    "2026-11, annual 2026, line-use 2026-11, worklog 2026-11-05, "
+	    "worklog-month 2026-11 (an encrypted ZIP) as text, json, csv or "
+	    "xlsx (report help)", cli_report },
 	{ "console", "console URL", "the operator console in this terminal, "
 	    "for the desk at URL (--login NAME, --cacert FILE; ? inside lists "
 	    "the keys)", cli_console },
