@@ -167,9 +167,12 @@ term_queue_done(struct term *t, const struct term_answer *a, void *arg)
 {
 	(void)arg;
 	t->queue_busy = false;
-	if (a->status == 200)
+	if (a->status == 200) {
 		term_queue_load(t, a->json);
-	else
+		/* The server answers again: an old "cannot reach" is stale. */
+		if (strcmp(t->message, term_w(t, "err.network")) == 0)
+			t->message[0] = '\0';
+	} else
 		term_say(t, true, term_w_error(t, "queue", a->code));
 	if (t->queue_again) {
 		t->queue_again = false;
