@@ -39,7 +39,7 @@ CONSOLE_SRC := operator-console/console.c operator-console/session.c \
 	   operator-console/closing.c operator-console/deadline.c \
 	   operator-console/case_record.c operator-console/assign.c \
 	   operator-console/restriction.c operator-console/crisis.c \
-	   operator-console/exception.c \
+	   operator-console/exception.c operator-console/report.c \
 	   operator-console/escalation.c
 CRISIS_SRC := crisis/normalize.c crisis/lexicon.c crisis/detect.c \
 	   crisis/live.c crisis/alert.c crisis/index.c

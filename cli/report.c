@@ -263,7 +263,7 @@ report_worklog_month(struct report_run *r, const char *month,
 	if (!zip_password(password_file, pw, sizeof(pw)))
 		return 2;
 	for (int d = 1; d <= 31; d++) {
-		char text[16];
+		char text[32];
 
 		snprintf(text, sizeof(text), "%.7s-%02d", m.from, d);
 		if (strcmp(text, m.last) > 0 || !report_period_parse(

@@ -40,7 +40,7 @@ static const struct api_route *const route_tables[] = {
 	auth_routes, queue_routes, conversation_routes, assign_routes,
 	restriction_routes, crisis_routes, escalation_routes, closing_routes,
 	deadline_routes, case_record_routes, desk_routes, staff_routes,
-	exception_routes, NULL,
+	exception_routes, report_routes, NULL,
 };
 
 static void
@@ -80,6 +80,29 @@ api_reply(struct api_call *call, int status, cJSON *body)
 		evbuffer_free(out);
 	cJSON_free(json);
 	cJSON_Delete(body);
+	api_call_release(call);
+}
+
+void
+api_reply_file(struct api_call *call, const char *content_type,
+    const char *filename, const char *data, size_t len)
+{
+	struct evbuffer *out = evbuffer_new();
+	char disposition[200];
+
+	api_headers(call->req);
+	snprintf(disposition, sizeof(disposition),
+	    "attachment; filename=\"%s\"", filename);
+	evhttp_add_header(evhttp_request_get_output_headers(call->req),
+	    "Content-Disposition", disposition);
+	if (out == NULL || evbuffer_add(out, data, len) != 0)
+		http_reply_error(call->req, call->route->pattern, 500,
+		    "out of memory");
+	else
+		http_reply(call->req, call->route->pattern, 200, content_type,
+		    out);
+	if (out != NULL)
+		evbuffer_free(out);
 	api_call_release(call);
 }
 

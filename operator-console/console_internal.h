@@ -128,6 +128,7 @@ extern const struct api_route restriction_routes[];
 extern const struct api_route crisis_routes[];
 extern const struct api_route escalation_routes[];
 extern const struct api_route exception_routes[];
+extern const struct api_route report_routes[];
 
 /* The sweeps, from the console's timer. */
 void	deadline_sweep(struct console *c);
@@ -138,6 +139,9 @@ void	session_sweep(struct console *c);
 void	api_reply(struct api_call *call, int status, cJSON *body);
 void	api_error(struct api_call *call, int status, const char *code,
 	    const char *message);
+/* 200 with a file to save (filename: ASCII, no quotes); data is copied. */
+void	api_reply_file(struct api_call *call, const char *content_type,
+	    const char *filename, const char *data, size_t len);
 /* Frees a call whose request was taken over (an event stream). */
 void	api_call_release(struct api_call *call);
 /* A database failure: 503, logged with the statement's name. */

@@ -2,7 +2,9 @@
  * worklog.c - the daily work log (業務日誌) a desk hands over monthly:
  * who was on duty and when, the day's counts, crisis events and what was
  * done about them, other notable events, and the supervisor's note, the
- * one part a person writes (work_log_notes, sealed).
+ * one part a person writes (work_log_notes, sealed). Crisis events show
+ * their level and who saw to them, never the lexicon rule that matched:
+ * that would say what the person wrote.
  */
 #include "report_internal.h"
 
@@ -60,7 +62,7 @@ const char report_worklog_sql[] =
 "  'in_times', (SELECT coalesce(json_agg(extract(epoch FROM received_at)"
 "      ::bigint), '[]') FROM msg WHERE direction = 'in'),"
 "  'crisis', (SELECT coalesce(json_agg(json_build_array(" HM("e.at") ","
-"      c.contact_id, e.level, e.source, e.rule, " HM("e.acknowledged_at") ","
+"      c.contact_id, e.level, e.source, " HM("e.acknowledged_at") ","
 "      a.display_name) ORDER BY e.at), '[]')"
 "      FROM crisis_events e JOIN conv c ON c.id = e.conversation_id"
 "      LEFT JOIN staff a ON a.id = e.acknowledged_by, p"
@@ -180,7 +182,7 @@ worklog_tables(cJSON *doc, const cJSON *row)
 	static const char *const staff_cols[] = { "氏名|Name", "役割|Role",
 	    "開始|From", "終了|Until", "時間|Hours", NULL };
 	static const char *const crisis_cols[] = { "時刻|Time", "ケース番号|Case",
-	    "水準|Level", "契機|Source", "検知した語|Rule", "確認|Acknowledged",
+	    "水準|Level", "契機|Source", "確認|Acknowledged",
 	    "確認した人|By", NULL };
 	static const char *const step_cols[] = { "時刻|Time", "ケース番号|Case",
 	    "手順|Step", "状況|Status", "記録した人|By", NULL };
@@ -212,7 +214,7 @@ worklog_tables(cJSON *doc, const cJSON *row)
 		    strcmp(source, "detected") == 0 ? "自動検知" :
 		    strcmp(source, "raised") == 0 ? "相談員が引き上げ" :
 		    "相談員が引き下げ"));
-		for (int i = 4; i <= 6; i++)
+		for (int i = 4; i <= 5; i++)
 			cJSON_AddItemToArray(out, cJSON_CreateString(cell(r, i)));
 		cJSON_AddItemToArray(rows, out);
 	}
