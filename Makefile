@@ -63,7 +63,7 @@ REPORT_SRC := report/period.c report/doc.c report/stats.c \
 	   report/line_use.c report/worklog.c report/render.c
 DAEMON_SRC  := daemon/main.c daemon/health.c
 CLI_SRC	:= cli/madoguchi.c cli/calendar.c cli/settings.c cli/user.c \
-	   cli/crisis.c cli/audit.c cli/report.c
+	   cli/crisis.c cli/audit.c cli/report.c cli/keys.c
 SIM_SRC	:= $(wildcard simulator/*.c)
 MIGRATIONS := $(sort $(wildcard storage/migrations/*.sql))
 GEN_SRC	:= $(BUILD)/gen/migrations.c

@@ -49,5 +49,6 @@ int	cli_user(struct cli *cli);
 int	cli_crisis(struct cli *cli);
 int	cli_audit(struct cli *cli);
 int	cli_report(struct cli *cli);
+int	cli_keys(struct cli *cli);
 
 #endif

@@ -55,6 +55,9 @@ static const struct cli_command cli_commands[] = {
 	    cli_crisis },
 	{ "audit", "audit verify", "check the audit trail's hash chain and "
 	    "name the first entry altered", cli_audit },
+	{ "keys", "keys <subcommand>", "the data keys: status, rotate "
+	    "(re-seal everything under the key file's last key while the desk "
+	    "works), retire ID (keys help)", cli_keys },
 	{ "report", "report <kind> <period>", "the desk's reports: monthly "
 	    "2026-11, annual 2026, line-use 2026-11, worklog 2026-11-05, "
 	    "worklog-month 2026-11 (an encrypted ZIP) as text, json, csv or "
