@@ -172,8 +172,14 @@ add_value(struct evbuffer *out, const char *name, size_t len,
 
 		evbuffer_add_printf(out, "%s", h ? h : "");
 		free(h);
-	} else if (IS("next_open"))
-		add_next_open(out, d, v->now);
+	} else if (IS("next_open")) {
+		/* a reply sent while the desk is open (the emergency numbers
+		 * when nobody is at the desk) promises now, not this minute */
+		if (calendar_is_open(&d->cal, v->now))
+			evbuffer_add_printf(out, "いま");
+		else
+			add_next_open(out, d, v->now);
+	}
 	else if (IS("hotlines"))
 		add_hotlines(out, d);
 	else if (IS("queue")) {

@@ -649,7 +649,7 @@ test_render(void)
 	static const struct { const char *now, *next; } nexts[] = {
 		{ "2026-11-28T15:00+09:00", "11月30日（月）11:00" },
 		{ "2026-11-30T10:59+09:00", "11月30日（月）11:00" },
-		{ "2026-11-30T12:34+09:00", "11月30日（月）12:34" },
+		{ "2026-11-30T12:34+09:00", "いま" },	/* open: now */
 		{ "2026-11-30T20:00+09:00", "12月1日（火）11:00" },
 		{ "2026-12-25T21:00+09:00", "12月28日（月）11:00" },
 		{ "2026-12-28T21:00+09:00", "1月4日（月）11:00" },
@@ -837,6 +837,16 @@ test_render_strict(void)
 	    "strict: an empty strict text turns the reply off");
 	ok(!apply(&d, "autoreply_busy_strict", "\"x\""),
 	    "no strict text for a reply whose words never ask for LINE");
+	ok(apply(&d, "autoreply_crisis", "\"{next_open}から必ずお返事します。\""),
+	    "a crisis text that names the next opening");
+	t = render(&d, AUTOREPLY_CRISIS, "2026-12-07T19:55:00+09:00", 0);
+	is_str(t, "いまから必ずお返事します。",
+	    "sent while the desk is open: now, not 19:55");
+	free(t);
+	t = render(&d, AUTOREPLY_CRISIS, "2026-12-07T20:30:00+09:00", 0);
+	is_str(t, "12月8日（火）11:00から必ずお返事します。",
+	    "after closing: the next opening");
+	free(t);
 	desk_settings_free(&d);
 }
 
