@@ -8,6 +8,8 @@
 -- may change the schema. madoguchi_app is what madoguchid and the everyday
 -- CLI use: read and write rows, nothing else; on audit_log only INSERT and
 -- SELECT (the table's triggers refuse changes from anyone as well).
+-- madoguchi_monitor is postgres_exporter's (deploy/prometheus/queries.yaml):
+-- statistics, and only the state and time columns its queries count.
 --
 -- Passwords are not set here (no secret in a file): afterwards, in psql,
 --   \password madoguchi_owner
@@ -24,23 +26,29 @@ BEGIN
 	IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'madoguchi_app') THEN
 		CREATE ROLE madoguchi_app LOGIN;
 	END IF;
+	IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'madoguchi_monitor') THEN
+		CREATE ROLE madoguchi_monitor LOGIN;
+	END IF;
 END $$;
 ALTER ROLE madoguchi_owner NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
 ALTER ROLE madoguchi_app NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+ALTER ROLE madoguchi_monitor NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+-- postgres_exporter's own statistics (pg_stat_*, replication, archiver).
+GRANT pg_monitor TO madoguchi_monitor;
 
 -- The database: only these two (and superusers) may connect.
 DO $$
 BEGIN
 	EXECUTE format('ALTER DATABASE %I OWNER TO madoguchi_owner', current_database());
 	EXECUTE format('REVOKE ALL ON DATABASE %I FROM PUBLIC', current_database());
-	EXECUTE format('GRANT CONNECT ON DATABASE %I TO madoguchi_owner, madoguchi_app',
-	    current_database());
+	EXECUTE format('GRANT CONNECT ON DATABASE %I TO madoguchi_owner, madoguchi_app, '
+	    'madoguchi_monitor', current_database());
 END $$;
 
 -- The schema: the owner creates in it, the application only uses it.
 ALTER SCHEMA public OWNER TO madoguchi_owner;
 REVOKE ALL ON SCHEMA public FROM PUBLIC;
-GRANT USAGE ON SCHEMA public TO madoguchi_app;
+GRANT USAGE ON SCHEMA public TO madoguchi_app, madoguchi_monitor;
 
 -- A desk that migrated as another role (a superuser, say) before these
 -- roles existed: its tables, sequences and functions pass to the owner.
@@ -92,6 +100,16 @@ BEGIN
 	END IF;
 	IF to_regclass('public.schema_migrations') IS NOT NULL THEN
 		REVOKE ALL ON schema_migrations FROM PUBLIC, madoguchi_app;
-		GRANT SELECT ON schema_migrations TO madoguchi_app;
+		GRANT SELECT ON schema_migrations TO madoguchi_app, madoguchi_monitor;
+	END IF;
+	-- The monitor counts rows by state and time; it reads no content, no id
+	-- of a person, no payload.
+	IF to_regclass('public.crisis_notifications') IS NOT NULL THEN
+		GRANT SELECT (state, created_at, next_attempt_at, done_at)
+			ON outbox TO madoguchi_monitor;
+		GRANT SELECT (state, reply_due_at) ON conversations TO madoguchi_monitor;
+		GRANT SELECT (at, level, acknowledged_at, next_alert_at)
+			ON crisis_events TO madoguchi_monitor;
+		GRANT SELECT (gave_up_at) ON crisis_notifications TO madoguchi_monitor;
 	END IF;
 END $$;

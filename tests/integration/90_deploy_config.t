@@ -111,7 +111,7 @@ SKIP: {
 my $db = new_cluster();
 my $super = $db->conninfo;	# the test cluster's superuser, "madoguchi"
 (my $base = $super) =~ s/ user=\S+//;
-my $pw = { madoguchi_owner => random_hex(16), madoguchi_app => random_hex(16) };
+my $pw = { map { $_ => random_hex(16) } qw(madoguchi_owner madoguchi_app madoguchi_monitor) };
 
 sub psql_as {
 	my ($conninfo, $sql, %env) = @_;
@@ -141,7 +141,7 @@ like($out, qr/password/, '(a password is asked for)');
 ($ok, $out) = psql_as("$base user=madoguchi_app", 'SHOW password_encryption', PGPASSFILE => $pgpass);
 is($out, 'scram-sha-256', 'it connects with it, and passwords are stored as SCRAM verifiers');
 is($db->query(q{SELECT count(*) FROM pg_authid WHERE rolname LIKE 'madoguchi\_%'
-	AND rolpassword LIKE 'SCRAM-SHA-256$%'}), 2, 'both roles have SCRAM verifiers');
+	AND rolpassword LIKE 'SCRAM-SHA-256$%'}), 3, 'the three roles have SCRAM verifiers');
 
 # Migrations as the owner, then roles.sql again for what they created.
 $out = `MADOGUCHI_CONFIG=/dev/null MADOGUCHI_DATABASE_URL='$base user=madoguchi_owner' PGPASSFILE=$pgpass $BIN/madoguchi migrate 2>&1`;
@@ -188,6 +188,56 @@ is($out, 't', 'madoguchi_app: INSERT into audit_log works (and is chained)');
 ok(!$ok, 'madoguchi_app cannot write the schema version');
 $out = `MADOGUCHI_CONFIG=/dev/null MADOGUCHI_DATABASE_URL='$base user=madoguchi_app' PGPASSFILE=$pgpass $BIN/madoguchi audit verify 2>&1`;
 is($?, 0, 'the chain verifies') or diag $out;
+
+# --- monitoring ------------------------------------------------------------
+# postgres_exporter's queries run as madoguchi_monitor, which reads them
+# and nothing of what people wrote.
+my $queries = slurp("$D/prometheus/queries.yaml");
+my %query;
+while ($queries =~ /^(\w+):\n  query: \|\n((?:    .*\n)+)/mg) {
+	my ($name, $sql) = ($1, $2);
+	$sql =~ s/^    //mg;
+	$query{$name} = $sql;
+}
+ok(keys %query >= 4, 'queries.yaml: ' . join(', ', sort keys %query));
+my %from_queries;
+for my $name (sort keys %query) {
+	(my $sql = $query{$name}) =~ s/"/\\"/g;
+	($ok, $out) = psql_as("$base user=madoguchi_monitor", $sql, PGPASSFILE => $pgpass);
+	ok($ok && $out =~ /^[\d.|]+$/, "$name runs as madoguchi_monitor: $out") or diag $out;
+	my ($metrics) = $queries =~ /^\Q$name\E:\n.*?\n  metrics:\n((?:    .*\n)+)/ms;
+	$from_queries{"${name}_$_"} = 1 for ($metrics // '') =~ /^    - (\w+):/mg;
+}
+($ok, $out) = psql_as("$base user=madoguchi_monitor", 'SELECT payload FROM outbox', PGPASSFILE => $pgpass);
+ok(!$ok, 'madoguchi_monitor cannot read a payload');
+($ok, $out) = psql_as("$base user=madoguchi_monitor", 'SELECT count(*) FROM messages', PGPASSFILE => $pgpass);
+ok(!$ok, 'nor any message');
+
+# Every madoguchi_ series the alerts use is one madoguchid exports (a name
+# in its source) or one of queries.yaml's.
+my %exported;
+for my $f (glob("$ROOT/{webhook,storage,autoreply,outbox,lib,daemon,operator-console,crisis,webchat}/*.c")) {
+	$exported{$_} = 1 for slurp($f) =~ /"(madoguchi_[a-z_]+)"/g;
+}
+for my $h (grep { /_(seconds|events|deliveries)$/ } keys %exported) {
+	$exported{"${h}_$_"} = 1 for qw(bucket sum count);
+}
+my $alerts = slurp("$D/prometheus/alerts.yml");
+my %used = map { $_ => 1 } $alerts =~ /\b(madoguchi_[a-z_]*[a-z])\b/g;
+my @unknown = grep { !$exported{$_} && !$from_queries{$_} } sort keys %used;
+is_deeply(\@unknown, [], 'every series in alerts.yml exists (' . keys(%used) . ' used)');
+SKIP: {
+	skip 'promtool is not installed (Debian package prometheus)', 2
+		unless have('promtool');
+	$out = `promtool check rules $D/prometheus/alerts.yml 2>&1`;
+	is($?, 0, 'promtool check rules alerts.yml') or diag $out;
+	my $dir = tempdir('prom-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+	(my $scrape = slurp("$D/prometheus/scrape.yml"))
+		=~ s{/etc/prometheus/madoguchi-alerts.yml}{$D/prometheus/alerts.yml};
+	spew("$dir/prometheus.yml", $scrape);
+	$out = `promtool check config $dir/prometheus.yml 2>&1`;
+	is($?, 0, 'promtool check config scrape.yml') or diag $out;
+}
 
 is($d->stop, 0, 'madoguchid stops cleanly');
 done_testing();
