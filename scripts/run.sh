@@ -99,11 +99,29 @@ $(echo "$account" | sed 's/^/                 /')
     curl -s http://127.0.0.1:$SIM_PORT/sim/messages
   The desk's calendar and texts: MADOGUCHI_CONFIG=var/demo.conf bin/madoguchi calendar check \$(date -Iseconds)
 
+BANNER
+# The desk's mode as this var/ holds it (a desk may have been turned direct).
+if [ "$(MADOGUCHI_CONFIG=var/demo.conf bin/madoguchi settings get line_mode 2>/dev/null)" = '"direct"' ]; then
+	cat <<MODE
+  The consultation happens on LINE itself (direct mode, chosen for this
+  desk). LINE only as the doorway to the desk's own web chat (strict mode,
+  the default for new desks; webchat/API.md):
+    MADOGUCHI_CONFIG=var/demo.conf bin/madoguchi settings set line_mode '"strict"'
+
+MODE
+else
+	cat <<MODE
   LINE is only the doorway (strict mode, the default; webchat/API.md): a
   message sent as above is answered with a button; its link (in what LINE
   was asked) opens the desk's web chat at $DAEMON_URL/chat/, where the
   console's replies arrive. To hold the consultation on LINE itself:
     MADOGUCHI_CONFIG=var/demo.conf bin/madoguchi settings set line_mode '"direct"'
+
+MODE
+fi
+cat <<BANNER
+  Reports (月次報告, 業務日誌...): in the console, or
+    MADOGUCHI_CONFIG=var/demo.conf bin/madoguchi report monthly \$(date +%Y-%m)
 
 BANNER
 wait -n "${pids[@]}" || true
