@@ -49,6 +49,20 @@ static const char stream_touch_sql[] =
 "   AND expires_at > $2::timestamptz"
 " RETURNING id";
 
+/*
+ * $1 the session, $2 now: the person just opened the page. The session
+ * counts as seen now, and consoles hear of it at once (their queue shows
+ * who has the web chat open), not at the next message.
+ */
+static const char stream_arrived_sql[] =
+"WITH touched AS ("
+"  UPDATE webchat_sessions SET last_seen_at = $2::timestamptz"
+"   WHERE id = $1::bigint AND ended_at IS NULL RETURNING contact_id"
+") SELECT pg_notify('madoguchi_console', json_build_object("
+"    'conversations', array_agg(cv.id), 'change', 'webchat')::text)"
+"  FROM conversations cv WHERE cv.contact_id = (SELECT contact_id FROM touched)"
+"   AND cv.state <> 'closed' HAVING count(*) > 0";
+
 struct chat_stream {
 	TAILQ_ENTRY(chat_stream) link;
 	struct chat_streams	*hub;
@@ -304,6 +318,26 @@ stream_ping_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- opening ---- */
 
+static void
+stream_arrived(void *arg, const PGresult *res, const char *why)
+{
+	(void)arg;
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
+		log_warn("webchat.arrival_not_told", "sqlstate=%s reason=\"%s\"",
+		    db_sqlstate(res), res != NULL ? "rejected by server" : why);
+}
+
+static bool
+contact_streaming(const struct chat_streams *hub, long long contact)
+{
+	const struct chat_stream *s;
+
+	TAILQ_FOREACH(s, &hub->list, link)
+		if (s->contact_id == contact)
+			return true;
+	return false;
+}
+
 static int
 streams_of_session(const struct chat_streams *hub, long long session)
 {
@@ -341,6 +375,15 @@ chat_stream_open(struct chat_call *call)
 	s->session_id = session;
 	s->contact_id = atoll(call->contact_id);
 	s->opened_us = call->now_us;
+	if (!contact_streaming(hub, s->contact_id)) {
+		const char *params[2] = { call->session_id, call->now };
+
+		/* best effort: the console learns it at the next event anyway */
+		if (!db_query(call->w->pool, stream_arrived_sql, 2, params,
+		    stream_arrived, NULL))
+			log_warn("webchat.arrival_not_told", "reason=\"no "
+			    "connection\"");
+	}
 	evhttp_add_header(h, "Content-Type", "text/event-stream; charset=utf-8");
 	evhttp_add_header(h, "Cache-Control", "no-store");
 	evhttp_add_header(h, "X-Accel-Buffering", "no");	/* nginx */

@@ -229,6 +229,21 @@ my ($convB) = grep { $_->{contact}{id} == $contact{$B} } @{ $q->{conversations} 
 is($convB->{preview}{text}, 'はじめまして', "the counsellors' queue shows the web chat's message");
 my ($convA) = grep { $_->{contact}{id} == $contact{$A} } @{ $q->{conversations} };
 ok($convA->{in_webchat}, 'A has the web chat open now, and the console says so');
+# B opens the page: the console hears it at once, not at B's next message.
+$c->events_open;
+$c->events_next(5);	# hello
+my $sockB = IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port) or die "connect: $!";
+print $sockB "GET /chat/api/events HTTP/1.1\r\nHost: $host:$port\r\nCookie: madoguchi_chat=$cookieB\r\n\r\n";
+my $heard;
+for (1 .. 10) {
+	my ($name, $data) = $c->events_next(1);
+	next unless $name && $name eq 'conversation' && ($data->{change} // '') eq 'webchat';
+	$heard = $data;
+	last;
+}
+is_deeply($heard && $heard->{conversations}, [$convB->{id}],
+	'the page opened: a console event names the conversation (change webchat)');
+close $sockB;
 my $C = 'U' . ('c' x 32);
 $sim->send({ user => $C, type => 'text', text => 'LINEだけで書いています' });
 ok(wait_until(10, sub { @{ ($c->get('/api/queue'))[1]{conversations} } == 3 }),
