@@ -87,7 +87,8 @@
 		escStale: false,
 		levelFor: null,
 		exFor: null,		/* the conversation the exception dialog is for */
-		exTimer: null		/* reads again when a running exception ends */
+		exTimer: null,		/* reads again when a running exception ends */
+		rp: { doc: null, seq: 0, ready: false, noteVersion: 0, noteDay: null }
 	};
 
 	/* ---- words ---- */
@@ -396,10 +397,12 @@
 
 	/* ---- views ---- */
 
-	var VIEWS = ["loading", "login", "code", "password", "desk", "admin"];
+	var VIEWS = ["loading", "login", "code", "password", "desk", "admin",
+	    "reports"];
 
 	function showView(name) {
-		var i, v, slot, signedIn = name === "desk" || name === "admin";
+		var i, v, slot, signedIn = name === "desk" || name === "admin" ||
+		    name === "reports";
 
 		for (i = 0; i < VIEWS.length; i++) {
 			v = $("view-" + VIEWS[i]);
@@ -413,7 +416,10 @@
 		$("who").hidden = !signedIn;
 		$("signout").hidden = !signedIn;
 		$("conn").hidden = !signedIn;
-		$("presence").hidden = name !== "desk";
+		$("presence").hidden = !(name === "desk" || name === "reports" &&
+		    isStaff());
+		$("nav").hidden = !signedIn || !canReports();
+		document.body.classList.toggle("has-nav", !$("nav").hidden);
 		if (!signedIn)
 			showIdle(false);
 		renderHeader();
@@ -444,7 +450,7 @@
 	function updateTitle() {
 		var n = 0, i, c;
 
-		if (state.view === "desk") {
+		if (deskLive()) {
 			for (i = 0; i < state.queue.length; i++) {
 				c = state.queue[i];
 				if (c.assignee === null && c.state !== "closed")
@@ -452,9 +458,10 @@
 			}
 		}
 		/* A crisis alert shows in the tab's title too: the desk may be behind another window. */
-		document.title = (isSupervisor() && state.view === "desk" &&
+		document.title = (isSupervisor() && deskLive() &&
 		    state.alerts.length > 0 ? t("alert.title",
 		    { n: state.alerts.length }) : "") + (n > 0 ? "(" + n + ") " : "") +
+		    (state.view === "reports" ? t("rp.heading") + " - " : "") +
 		    t("app.title");
 	}
 
@@ -739,7 +746,14 @@
 		return state.staff !== null && state.staff.role !== "admin";
 	}
 
+	/* The desk (or the admin's page), then the reports if the URL says so. */
 	function enterMain() {
+		enterDesk();
+		if (state.staff !== null && hashReports() !== null)
+			showReports();
+	}
+
+	function enterDesk() {
 		if (state.staff === null) {
 			boot();
 			return;
@@ -840,10 +854,17 @@
 		setRecValues({});
 		["close-note", "transfer-note", "nick-input", "ref-note", "fu-plan",
 		    "fu-date", "level-reason", "esc-who", "esc-ref", "esc-outcome",
-		    "esc-at", "exception-reason"].forEach(function (id) { $(id).value = ""; });
+		    "esc-at", "exception-reason", "rp-note-input", "rp-zip-pw",
+		    "rp-zip-pw2"].forEach(function (id) { $(id).value = ""; });
+		state.rp = { doc: null, seq: state.rp.seq + 1, ready: false,
+		    noteVersion: 0, noteDay: null };
+		["rp-status", "rp-note-error", "rp-note-saved", "rp-zip-error",
+		    "rp-note-text"].forEach(function (id) { $(id).textContent = ""; });
+		$("rp-doc").hidden = true;
 		rsReset();
 		["deadlines", "ref-list", "fu-list", "rc-list", "rec-mine", "alert-list",
-		    "esc-steps"].forEach(
+		    "esc-steps", "rp-sum", "rp-charts", "rp-tables", "rp-wide",
+		    "rp-notes"].forEach(
 		    function (id) { $(id).replaceChildren(); });
 		$("history").replaceChildren();
 		$("composer").value = "";
@@ -860,6 +881,11 @@
 			    role: has("role." + s.role) ? t("role." + s.role) : s.role });
 		else
 			$("who").textContent = "";
+		$("nav-main").textContent = t(isStaff() ? "nav.desk" : "nav.admin");
+		$("nav-main").setAttribute("aria-current",
+		    state.view !== "reports" ? "page" : "false");
+		$("nav-reports").setAttribute("aria-current",
+		    state.view === "reports" ? "page" : "false");
 		renderPresence();
 		renderConn();
 	}
@@ -1037,7 +1063,7 @@
 			goLogin("signed_out");
 			return;
 		}
-		if (!isStaff() || state.view !== "desk")
+		if (!deskLive())
 			return;
 		/* An alert shows before anything is fetched: seconds may count. */
 		if (type === "crisis_alert")
@@ -1131,7 +1157,7 @@
 
 	/* Every 30 s: times move on; lists are read again if no stream says. */
 	function onTick() {
-		if (state.view === "desk") {
+		if (deskLive()) {
 			renderQueue();
 			renderDeadlines();
 			if (state.conv !== null)
@@ -3112,7 +3138,7 @@
 
 	function renderAlerts() {
 		var box = $("alerts"), list = $("alert-list"), show = isSupervisor() &&
-		    state.view === "desk" && state.alerts.length > 0,
+		    deskLive() && state.alerts.length > 0,
 		    active = document.activeElement, keep = null, inside,
 		    fresh = document.createElement("ul"), again;
 
@@ -3184,6 +3210,8 @@
 		if (b.getAttribute("data-action") === "ack") {
 			ackAlert(id);
 		} else {
+			if (state.view === "reports")
+				goDesk();
 			showTab("queue");
 			openConversation(id);
 			focusSoon($("history"));
@@ -3273,7 +3301,7 @@
 
 	function renderSound() {
 		var ready = audioReady(), can = audioClass() !== null,
-		    sup = isSupervisor() && state.view === "desk";
+		    sup = isSupervisor() && deskLive();
 
 		$("sound").hidden = !sup || ready || !can;
 		$("sound").title = t("sound.enable_title");
@@ -3865,6 +3893,583 @@
 			loadEscalation(id).then(showEscalation);
 	}
 
+	/* ---- reports (admin, supervisor): GET /api/reports/<kind> ---- */
+
+	var RP_KINDS = ["monthly", "annual", "line-use", "worklog"];
+	var RP_CHARTS = ["by_day", "by_month", "by_hour", "by_weekday"];
+	var SVGNS = "http://www.w3.org/2000/svg";
+	var BAR_FILL = ["#1d5a94", "#b8720a"];	/* .rp-key-0, .rp-key-1 */
+
+	function canReports() {
+		return state.staff !== null && (state.staff.role === "admin" ||
+		    state.staff.role === "supervisor");
+	}
+
+	/* The queue, alerts and sound go on while a supervisor reads reports. */
+	function deskLive() {
+		return isStaff() && (state.view === "desk" || state.view === "reports");
+	}
+
+	/* "#reports" or "#reports/monthly/2026-11": null when not the reports. */
+	function hashReports() {
+		var m = /^#reports(?:\/([a-z-]+)\/([0-9-]+))?$/.exec(window.location.hash);
+
+		return m === null ? null : { kind: m[1], period: m[2] };
+	}
+
+	function setHash(h) {
+		if (window.location.hash !== h)
+			window.history.replaceState(null, "", window.location.pathname +
+			    window.location.search + h);
+	}
+
+	function goDesk() {
+		setHash("");
+		enterDesk();
+	}
+
+	function onHash() {
+		if (!state.mainStarted || state.staff === null)
+			return;
+		if (hashReports() !== null)
+			showReports();
+		else if (state.view === "reports")
+			enterDesk();
+	}
+
+	function lbl(o) {
+		return o ? (state.lang === "en" && o.en ? o.en : o.ja) : "";
+	}
+
+	function num(v) {
+		return v.toLocaleString(state.lang === "en" ? "en-US" : "ja-JP");
+	}
+
+	function utf8Len(s) {
+		return new TextEncoder().encode(s).length;
+	}
+
+	function figure(doc, key) {
+		var f = (doc.summary || []).filter(function (x) { return x.key === key; })[0];
+
+		return f ? f.value : null;
+	}
+
+	function rpPeriodOf(kind) {
+		return $(kind === "annual" ? "rp-year" : kind === "worklog" ?
+		    "rp-day" : "rp-month").value;
+	}
+
+	function rpFields() {
+		var k = $("rp-kind").value;
+
+		$("rp-f-month").hidden = k !== "monthly" && k !== "line-use";
+		$("rp-f-year").hidden = k !== "annual";
+		$("rp-f-day").hidden = k !== "worklog";
+		$("rp-zip").hidden = k !== "worklog";
+	}
+
+	/* Fiscal years (April to March): this one and the nine before. */
+	function fillYears(want) {
+		var sel = $("rp-year"), k = tokyo(serverNow()),
+		    fy = k.m >= 4 ? k.y : k.y - 1, keep = want || sel.value, y, list = [];
+
+		for (y = fy; y > fy - 10; y--)
+			list.push(y);
+		if (keep && list.indexOf(Number(keep)) < 0)
+			list.push(Number(keep));
+		sel.replaceChildren.apply(sel, list.map(function (y) {
+			return option(String(y), t("rp.fy", { y: y, y1: y + 1 }));
+		}));
+		sel.value = keep || String(fy);
+	}
+
+	/* Previous month, this fiscal year, today: in Tokyo, on the server's clock. */
+	function rpDefaults() {
+		var k = tokyo(serverNow()),
+		    pm = k.m === 1 ? (k.y - 1) + "-12" : k.y + "-" + two(k.m - 1);
+
+		$("rp-month").value = pm;
+		$("rp-zip-month").value = pm;
+		$("rp-day").value = k.y + "-" + two(k.m) + "-" + two(k.d);
+		fillYears(String(k.m >= 4 ? k.y : k.y - 1));
+	}
+
+	function showReports() {
+		var h = hashReports();
+
+		if (!canReports()) {
+			setHash("");
+			return;
+		}
+		showView("reports");
+		if (!state.rp.ready) {
+			state.rp.ready = true;
+			rpDefaults();
+		}
+		if (h !== null && RP_KINDS.indexOf(h.kind) >= 0) {
+			$("rp-kind").value = h.kind;
+			$(h.kind === "annual" ? "rp-year" : h.kind === "worklog" ?
+			    "rp-day" : "rp-month").value = h.period;
+			if (h.kind === "annual")
+				fillYears(h.period);
+		}
+		rpFields();
+		if (state.rp.doc === null || h !== null && h.kind !== undefined &&
+		    (h.kind !== state.rp.doc.kind || h.period !== state.rp.doc.period.name))
+			loadReport();
+		else
+			renderReport();
+	}
+
+	/* What the view last did, said again in the language of the moment. */
+	function rpStatus(key, params) {
+		var doc = state.rp.doc, text = !key ? "" : key !== "rp.shown" ?
+		    t(key, params) : doc === null ? "" : t(key, { title: lbl(doc.title),
+		    period: periodText(doc) });
+
+		state.rp.status = key ? [key, params] : null;
+		if ($("rp-status").textContent !== text)
+			$("rp-status").textContent = text;
+	}
+
+	/* keep: the note's box keeps what is typed (after a save or a conflict). */
+	function loadReport(kind, period, keep) {
+		var seq = ++state.rp.seq;
+
+		kind = kind || $("rp-kind").value;
+		period = period || rpPeriodOf(kind);
+		clearError();
+		if (!period) {
+			showError("invalid", "rp");
+			return Promise.resolve();
+		}
+		rpStatus("rp.loading");
+		$("rp-show").disabled = true;
+		return api("GET", "/api/reports/" + kind + "?period=" +
+		    encodeURIComponent(period)).then(function (doc) {
+			if (seq !== state.rp.seq || !state.mainStarted)
+				return;
+			updateSkew(doc.generated_at);
+			state.rp.doc = doc;
+			setHash("#reports/" + kind + "/" + period);
+			if (kind === "worklog") {
+				if (!keep || state.rp.noteDay !== period) {
+					$("rp-note-input").value = figure(doc, "note") || "";
+					$("rp-note-error").textContent = "";
+					$("rp-note-saved").textContent = "";
+				}
+				state.rp.noteDay = period;
+				state.rp.noteVersion = Number(figure(doc, "note_version")) || 0;
+				$("rp-zip-month").value = period.slice(0, 7);
+			}
+			renderReport();
+			rpStatus("rp.shown");
+		}, function (e) {
+			if (seq !== state.rp.seq)
+				return;
+			rpStatus();
+			state.rp.doc = null;
+			renderReport();
+			fail(e, "rp");
+		}).then(function () {
+			$("rp-show").disabled = false;
+		});
+	}
+
+	function periodText(doc) {
+		var p = doc.period.name.split("-").map(Number), en = state.lang === "en",
+		    d = Date.UTC(p[0], (p[1] || 1) - 1, p[2] || 1);
+
+		if (doc.kind === "annual")
+			return t("rp.fy", { y: p[0], y1: p[0] + 1 });
+		if (p.length === 2)
+			return en ? new Intl.DateTimeFormat("en", { year: "numeric",
+			    month: "long", timeZone: "UTC" }).format(d) :
+			    p[0] + "年" + p[1] + "月";
+		return en ? new Intl.DateTimeFormat("en", { weekday: "short",
+		    year: "numeric", month: "short", day: "numeric", timeZone: "UTC" })
+		    .format(d) : p[0] + "年" + p[1] + "月" + p[2] + "日(" +
+		    WEEKDAYS.ja[new Date(d).getUTCDay()] + ")";
+	}
+
+	/* Cells are the server's Japanese: weekdays and hours read in English too. */
+	function cellText(v) {
+		var i;
+
+		if (v === null || v === undefined || v === "")
+			return "—";
+		if (typeof v === "number")
+			return num(v);
+		v = String(v);
+		if (state.lang === "en") {
+			i = WEEKDAYS.ja.indexOf(v);
+			if (i >= 0)
+				return WEEKDAYS.en[i];
+			if (/^\d+時$/.test(v))
+				return parseInt(v, 10) + ":00";
+		}
+		return v;
+	}
+
+	function figText(f) {
+		if (typeof f.value === "number" && /_share$/.test(f.key))
+			return num(Math.round(f.value * 1000) / 10) + "%";
+		return cellText(f.value);
+	}
+
+	var NOTE_KEYS = ["note", "note_version", "note_by"];
+
+	function renderReport() {
+		var doc = state.rp.doc, note, by, sum = [];
+
+		if (state.rp.ready)
+			fillYears();
+		rpFields();
+		if (state.rp.status)
+			rpStatus(state.rp.status[0], state.rp.status[1]);
+		$("rp-doc").hidden = doc === null;
+		if (doc === null)
+			return;
+		$("rp-title").textContent = lbl(doc.title) + "　" + periodText(doc);
+		$("rp-meta").textContent = t("rp.meta", { desk: doc.desk,
+		    from: doc.period.from, to: doc.period.to,
+		    at: fmtDateTime(doc.generated_at) });
+		(doc.summary || []).forEach(function (f) {
+			var row;
+
+			if (doc.kind === "worklog" && NOTE_KEYS.indexOf(f.key) >= 0)
+				return;
+			row = el("div", /^of /.test(f.en) ? "rp-fig rp-sub" : "rp-fig");
+			row.setAttribute("data-key", f.key);
+			row.append(el("dt", null, lbl(f)), el("dd", null, figText(f)));
+			sum.push(row);
+		});
+		$("rp-sum").replaceChildren.apply($("rp-sum"), sum);
+		$("rp-note").hidden = doc.kind !== "worklog";
+		note = figure(doc, "note");
+		by = figure(doc, "note_by");
+		$("rp-note-text").textContent = note || t("rp.note_none");
+		$("rp-note-text").classList.toggle("muted", !note);
+		$("rp-note-by").textContent = by ? t("rp.note_by", { by: by }) : "";
+		$("rp-note-form").hidden = !isSupervisor();
+		renderCharts();
+		/* Six columns and more take the whole width. */
+		[0, 1].forEach(function (wide) {
+			var box = $(wide ? "rp-wide" : "rp-tables");
+
+			box.replaceChildren.apply(box, (doc.tables || []).filter(function (tb) {
+				return (tb.columns.length >= 6) === !!wide;
+			}).map(rpTable));
+		});
+		$("rp-notes").replaceChildren.apply($("rp-notes"),
+		    (doc.notes || []).map(function (n) { return el("li", null, lbl(n)); }));
+	}
+
+	function rpTable(tb) {
+		var sec = el("section", "rp-table"), wrap = el("div", "table-wrap"),
+		    table = el("table"), head = el("tr"), body = el("tbody"), td;
+
+		sec.setAttribute("data-table", tb.key);
+		table.append(el("caption", null, lbl(tb)));
+		tb.columns.forEach(function (c) {
+			var th = el("th", null, lbl(c));
+
+			th.scope = "col";
+			head.append(th);
+		});
+		table.append(el("thead"), body);
+		table.tHead.append(head);
+		tb.rows.forEach(function (r) {
+			var tr = el("tr");
+
+			r.forEach(function (v, i) {
+				var c = el(i === 0 ? "th" : "td",
+				    typeof v === "number" ? "num" : null, cellText(v));
+
+				if (i === 0)
+					c.scope = "row";
+				tr.append(c);
+			});
+			body.append(tr);
+		});
+		if (tb.rows.length === 0) {
+			td = el("td", "muted", t("rp.none"));
+			td.colSpan = tb.columns.length;
+			body.append(el("tr"));
+			body.lastChild.append(td);
+		}
+		wrap.append(table);
+		sec.append(wrap);
+		return sec;
+	}
+
+	function svg(tag, attrs, parent, text) {
+		var e = document.createElementNS(SVGNS, tag), k;
+
+		for (k in attrs)
+			if (Object.prototype.hasOwnProperty.call(attrs, k))
+				e.setAttribute(k, attrs[k]);
+		if (text !== undefined)
+			e.textContent = text;
+		if (parent)
+			parent.appendChild(e);
+		return e;
+	}
+
+	/* 1, 2 or 5 times a power of ten, at least x. */
+	function niceStep(x) {
+		var p = Math.pow(10, Math.floor(Math.log10(Math.max(x, 1))));
+
+		return x <= p ? p : x <= 2 * p ? 2 * p : x <= 5 * p ? 5 * p : 10 * p;
+	}
+
+	function axisLabel(key, v) {
+		var s = String(v);
+
+		if (key === "by_day")
+			return String(Number(s.slice(8)));
+		if (key === "by_month")
+			return state.lang === "en" ? new Intl.DateTimeFormat("en",
+			    { month: "short", timeZone: "UTC" }).format(Date.UTC(2000,
+			    Number(s.slice(5)) - 1, 1)) : Number(s.slice(5)) + "月";
+		if (key === "by_hour")
+			return String(parseInt(s, 10));
+		return cellText(s);
+	}
+
+	/*
+	 * Consultations and messages received, two bars a row, drawn as SVG
+	 * with presentation attributes (the CSP allows no style attribute);
+	 * the table below holds the same numbers.
+	 */
+	/* Drawn to the width they get, so that their words keep their size. */
+	function renderCharts() {
+		var box = $("rp-charts"), doc = state.rp.doc,
+		    w = box.clientWidth || 960,
+		    one = window.matchMedia("(max-width: 900px)").matches;
+
+		state.rp.chartsW = w;
+		box.replaceChildren.apply(box, (doc.tables || []).filter(function (tb) {
+			return RP_CHARTS.indexOf(tb.key) >= 0 && tb.rows.length > 0;
+		}).map(function (tb) {
+			return chart(tb, tb.key === "by_day" || tb.key === "by_month" ||
+			    one ? w : (w - 32) / 2);
+		}));
+	}
+
+	function chart(tb, W) {
+		var wide = tb.key === "by_day" || tb.key === "by_month",
+		    H = 220, L = 36, T = 10, B = 26,
+		    pw = W - L - 8, ph = H - T - B, n = tb.rows.length, band = pw / n,
+		    col = function (en) {
+			for (var i = 0; i < tb.columns.length; i++)
+				if (tb.columns[i].en === en)
+					return i;
+			return -1;
+		    }, ix = [col("Consultations"), col("Received")],
+		    max = 0, step, top, fig = el("figure", "rp-chart" +
+		    (wide ? " rp-chart-wide" : "")), s, title, id = "rp-c-" + tb.key,
+		    cap = el("figcaption"), i;
+
+		tb.rows.forEach(function (r) {
+			max = Math.max(max, Number(r[ix[0]]) || 0, Number(r[ix[1]]) || 0);
+		});
+		step = niceStep(max / 4);
+		top = step * 4;
+		title = t("rp.chart", { table: lbl(tb) });
+		fig.setAttribute("data-chart", tb.key);
+		W = Math.floor(W);
+		s = svg("svg", { viewBox: "0 0 " + W + " " + H, width: W, height: H,
+		    role: "img", "aria-labelledby": id, "font-size": 12 });
+		svg("title", { id: id }, s, title);
+		for (i = 0; i <= 4; i++) {
+			var y = T + ph - i * ph / 4;
+
+			svg("line", { x1: L, x2: W - 8, y1: y, y2: y, stroke: i ? "#e3e6ea" :
+			    "#8a939e" }, s);
+			svg("text", { x: L - 5, y: y + 4, "text-anchor": "end",
+			    fill: "#56606c" }, s, num(i * step));
+		}
+		tb.rows.forEach(function (r, i) {
+			var g = svg("g", { "class": "rp-bars", "data-label": r[0] }, s),
+			    c = Number(r[ix[0]]) || 0, m = Number(r[ix[1]]) || 0,
+			    x = L + i * band, label = axisLabel(tb.key, r[0]);
+
+			svg("title", {}, g, t("rp.bar", { label: tb.key === "by_day" ?
+			    r[0] + " (" + cellText(r[1]) + ")" : cellText(r[0]), c: c, m: m }));
+			[c, m].forEach(function (v, j) {
+				var h = v / top * ph;
+
+				svg("rect", { "class": "rp-bar", "data-series": j ? "messages" :
+				    "consultations", "data-value": v, x: (x + band * (0.12 + j * 0.38))
+				    .toFixed(1), width: (band * 0.36).toFixed(1),
+				    y: (T + ph - h).toFixed(1), height: h.toFixed(1),
+				    fill: BAR_FILL[j] }, g);
+			});
+			if (band >= 16 || i % 2 === 0)
+				svg("text", { x: (x + band / 2).toFixed(1), y: H - 8,
+				    "text-anchor": "middle", fill: "#1c2229" }, g, label);
+		});
+		cap.append(el("span", "rp-chart-title", title), el("span",
+		    "rp-key rp-key-0", t("rp.c")), el("span", "rp-key rp-key-1",
+		    t("rp.m")));
+		fig.append(cap, s);
+		return fig;
+	}
+
+	function fileName(cd) {
+		var m = /filename\*=UTF-8''([^;]+)/i.exec(cd || "");
+
+		if (m !== null)
+			try {
+				return decodeURIComponent(m[1]);
+			} catch (e) { /* the plain name, then */ }
+		m = /filename="?([^";]+)"?/i.exec(cd || "");
+		return m !== null ? m[1] : "madoguchi-report";
+	}
+
+	/*
+	 * A file from the server, saved by the browser under the name the
+	 * server gives (Content-Disposition): a Blob, an <a download> clicked,
+	 * its URL revoked. Rejects with an ApiError, as api() does.
+	 */
+	function download(method, path, body, retried) {
+		var headers = {}, opts = { method: method, credentials: "same-origin",
+		    cache: "no-store", headers: headers };
+
+		if (method !== "GET") {
+			headers["X-CSRF-Token"] = state.csrf || "";
+			headers["Content-Type"] = "application/json";
+			opts.body = JSON.stringify(body);
+		}
+		return window.fetch(path, opts).then(function (res) {
+			state.lastActivity = Date.now();
+			if (!res.ok)
+				return res.text().then(function (text) {
+					var d = null, code;
+
+					try {
+						d = JSON.parse(text);
+					} catch (e) { /* not JSON */ }
+					code = d && typeof d.error === "string" ? d.error :
+					    "http_" + res.status;
+					if (res.status === 401)
+						code = "signed_out";
+					else if (res.status === 404 || res.status === 405)
+						code = "not_found";
+					if (code === "csrf" && !retried)
+						return api("GET", "/api/session").then(function (s) {
+							applySession(s);
+							return download(method, path, body, true);
+						});
+					throw new ApiError(res.status, code);
+				});
+			return res.blob().then(function (blob) {
+				var name = fileName(res.headers.get("Content-Disposition")),
+				    url = URL.createObjectURL(blob), a = el("a");
+
+				a.href = url;
+				a.download = name;
+				a.hidden = true;
+				document.body.append(a);
+				a.click();
+				a.remove();
+				setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+				return name;
+			});
+		}, function () {
+			throw new ApiError(0, "network");
+		});
+	}
+
+	/* errBox: where a failure is told (else the view's error line). */
+	function rpFile(btn, method, path, body, ctx, errBox) {
+		if (btn.disabled)
+			return;
+		btn.disabled = true;
+		clearError();
+		rpStatus("rp.file_busy");
+		download(method, path, body).then(function (name) {
+			rpStatus("rp.file_saved", { name: name });
+		}, function (e) {
+			rpStatus();
+			if (errBox && e.code !== "signed_out" &&
+			    e.code !== "sign_in_incomplete")
+				errBox.textContent = t(errorKey(e.code, ctx), { code: e.code });
+			else
+				fail(e, ctx);
+		}).then(function () {
+			btn.disabled = false;
+		});
+	}
+
+	function rpExport(format) {
+		var doc = state.rp.doc;
+
+		if (doc !== null)
+			rpFile($("rp-" + format), "GET", "/api/reports/" + doc.kind +
+			    "?period=" + encodeURIComponent(doc.period.name) + "&format=" +
+			    format, undefined, "rp");
+	}
+
+	function saveNote(ev) {
+		var text = $("rp-note-input").value, btn = $("rp-note-save"),
+		    day = state.rp.noteDay, err = $("rp-note-error");
+
+		ev.preventDefault();
+		if (btn.disabled || day === null)
+			return;
+		err.textContent = "";
+		$("rp-note-saved").textContent = "";
+		if (text.trim() === "" || utf8Len(text) > 8000) {
+			err.textContent = t(text.trim() === "" ? "err.rpnote.invalid" :
+			    "err.rpnote.too_long");
+			focusSoon($("rp-note-input"));
+			return;
+		}
+		setBusy(btn, "rp.note_busy", "rp.note_save", true);
+		api("PUT", "/api/reports/worklog/note", { day: day, note: text,
+		    version: state.rp.noteVersion }).then(function (r) {
+			state.rp.noteVersion = r.version;
+			$("rp-note-saved").textContent = t("rp.note_saved");
+			return loadReport("worklog", day, true);
+		}, function (e) {
+			if (e.code === "signed_out" || e.code === "sign_in_incomplete")
+				return fail(e);
+			err.textContent = t(errorKey(e.code, "rpnote"), { code: e.code });
+			if (e.code === "stale")
+				return loadReport("worklog", day, true);
+		}).then(function () {
+			setBusy(btn, "rp.note_busy", "rp.note_save", false);
+		});
+	}
+
+	/* The password goes in the one request and is cleared from the form. */
+	function exportZip(ev) {
+		var pw = $("rp-zip-pw"), p = pw.value, month = $("rp-zip-month").value,
+		    err = $("rp-zip-error"), code = null;
+
+		ev.preventDefault();
+		err.textContent = "";
+		if (!/^\d{4}-\d{2}$/.test(month))
+			code = "invalid";
+		else if (p.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, "x").length < 8 ||
+		    utf8Len(p) > 128)
+			code = "password";
+		else if (p !== $("rp-zip-pw2").value)
+			code = "mismatch";
+		pw.value = "";
+		$("rp-zip-pw2").value = "";
+		if (code !== null) {
+			err.textContent = t(errorKey(code, "rpzip"));
+			focusSoon(code === "invalid" ? $("rp-zip-month") : pw);
+			return;
+		}
+		rpFile($("rp-zip-go"), "POST", "/api/reports/worklog/export",
+		    { month: month, password: p }, "rpzip", err);
+	}
+
 	/* ---- everything again, in the current language ---- */
 
 	function renderAll() {
@@ -3886,6 +4491,10 @@
 			renderSound();
 			if ($("level-dialog").open)
 				levelEffect();
+		}
+		if (state.view === "reports") {
+			renderReport();
+			renderAlerts();
 		}
 		idleCheck();
 	}
@@ -4049,6 +4658,28 @@
 				    $("alerts").offsetHeight + "px");
 			}).observe($("alerts"));
 		document.addEventListener("keydown", onKey);
+		window.addEventListener("hashchange", onHash);
+		window.addEventListener("resize", function () {
+			clearTimeout(state.rp.resize);
+			state.rp.resize = setTimeout(function () {
+				if (state.view === "reports" && state.rp.doc !== null &&
+				    $("rp-charts").clientWidth !== state.rp.chartsW)
+					renderCharts();
+			}, 200);
+		});
+		$("rp-form").addEventListener("submit", function (ev) {
+			ev.preventDefault();
+			loadReport();
+		});
+		$("rp-kind").addEventListener("change", function () {
+			rpFields();
+			loadReport();
+		});
+		$("rp-csv").addEventListener("click", function () { rpExport("csv"); });
+		$("rp-xlsx").addEventListener("click", function () { rpExport("xlsx"); });
+		$("rp-print").addEventListener("click", function () { window.print(); });
+		$("rp-note-form").addEventListener("submit", saveNote);
+		$("rp-zip-form").addEventListener("submit", exportZip);
 		boot();
 	}
 
