@@ -17,12 +17,14 @@
 
 struct seal_key {
 	int	id;
+	bool	staged;		/* "next": opens values, seals none yet */
 	uint8_t	bytes[32];
 };
 
 struct keyring {
 	struct seal_key	keys[SEAL_MAX_KEYS];
-	int		nkeys;		/* keys[nkeys - 1] seals */
+	int		nkeys;
+	int		active;		/* keys[active] seals: the last not staged */
 };
 
 static const struct seal_key *keyring_find(const struct keyring *kr, int id);
@@ -38,7 +40,11 @@ seal_hex_value(int c)
 	return -1;
 }
 
-/* "ID:HEX64" into key; false if it is not exactly that. */
+/*
+ * "ID:HEX64", or "ID:HEX64 next" for a key staged to open values before it
+ * seals any (so every process can read it before the first one writes
+ * with it), into key; false if it is neither.
+ */
 static bool
 seal_parse_key(const char *line, struct seal_key *key)
 {
@@ -62,6 +68,10 @@ seal_parse_key(const char *line, struct seal_key *key)
 	while (isspace((unsigned char)*line))
 		line++;
 	key->id = (int)id;
+	key->staged = strncmp(line, "next", 4) == 0;
+	if (key->staged)
+		for (line += 4; isspace((unsigned char)*line); line++)
+			;
 	return *line == '\0';
 }
 
@@ -110,8 +120,12 @@ keyring_load(const char *path, char *err, size_t errlen)
 	}
 	explicit_bzero(line, sizeof(line));
 	fclose(f);
-	if (kr->nkeys == 0) {
-		snprintf(err, errlen, "%s: no key", path);
+	for (kr->active = kr->nkeys - 1; kr->active >= 0 &&
+	    kr->keys[kr->active].staged; kr->active--)
+		;
+	if (kr->active < 0) {
+		snprintf(err, errlen, "%s: no key that seals (every line is "
+		    "\"next\")", path);
 		keyring_free(kr);
 		return NULL;
 	}
@@ -148,7 +162,7 @@ keyring_free(struct keyring *kr)
 int
 keyring_active_id(const struct keyring *kr)
 {
-	return kr->keys[kr->nkeys - 1].id;
+	return kr->keys[kr->active].id;
 }
 
 static const struct seal_key *
@@ -164,7 +178,7 @@ bool
 seal(const struct keyring *kr, const char *aad, const void *plain, size_t len,
     uint8_t *out, int *key_id)
 {
-	const struct seal_key *key = &kr->keys[kr->nkeys - 1];
+	const struct seal_key *key = &kr->keys[kr->active];
 	EVP_CIPHER_CTX *ctx;
 	uint8_t *ct = out + SEAL_NONCE_LEN;
 	int n, m;

@@ -73,6 +73,40 @@ test_rotation(void)
 	unlink(path);
 }
 
+/* A key staged with "next": every process opens its values first. */
+static void
+test_staged(void)
+{
+	uint8_t sealed[5 + SEAL_OVERHEAD], out[5];
+	char err[256];
+	char *path = tap_temp_file("3:0300000000000000000000000000000000000000"
+	    "000000000000000000000000\n4:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa next\n");
+	struct keyring *kr = keyring_load(path, err, sizeof(err));
+	uint8_t key4[32];
+	struct keyring *writer;
+	int id;
+
+	memset(key4, 0xaa, sizeof(key4));
+	writer = keyring_from_key(4, key4);
+	ok(kr != NULL, "a file with a staged key loads (%s)", kr ? "" : err);
+	if (kr != NULL) {
+		is_int(keyring_active_id(kr), 3, "the staged key seals nothing yet");
+		ok(seal(writer, "x", "hello", 5, sealed, &id) && id == 4 &&
+		    unseal(kr, 4, "x", sealed, sizeof(sealed), out) &&
+		    memcmp(out, "hello", 5) == 0,
+		    "but what a process already on key 4 sealed opens");
+	}
+	keyring_free(kr);
+	keyring_free(writer);
+	unlink(path);
+	path = tap_temp_file("4:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa next\n");
+	ok(keyring_load(path, err, sizeof(err)) == NULL,
+	    "a file whose every key is staged is refused (%s)", err);
+	unlink(path);
+}
+
 static void
 test_bad_files(void)
 {
@@ -83,6 +117,7 @@ test_bad_files(void)
 		"1:00000000000000000000000000000000000000000000000000000000000000000\n",
 		"1:0000000000000000000000000000000000000000000000000000000000000000\n"
 		"1:1111111111111111111111111111111111111111111111111111111111111111\n",
+		"1:0000000000000000000000000000000000000000000000000000000000000000 later\n",
 	};
 	char err[256];
 
@@ -114,6 +149,7 @@ main(void)
 		test_round_trip(kr);
 	keyring_free(kr);
 	test_rotation();
+	test_staged();
 	test_bad_files();
 	return done_testing();
 }
