@@ -21,6 +21,19 @@
 
 #include "seal.h"
 
+/* A whole number from lo to hi, all of s; -1 otherwise. */
+static long
+whole_number(const char *s, long lo, long hi)
+{
+	char *end;
+	long n;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	n = strtol(s, &end, 10);
+	return *end == '\0' && n >= lo && n <= hi ? n : -1;
+}
+
 static const char keys_usage[] =
 "usage: madoguchi keys status | rotate [--batch N] | retire ID\n"
 "  status     how many sealed values each data key holds, column by column\n"
@@ -120,7 +133,11 @@ reseal(const struct keyring *kr, const struct sealed_column *c,
 	return out;
 }
 
-/* One batch: rows not under the active key, locked, re-sealed, written. */
+/*
+ * One batch: rows not under the active key, locked (NO KEY UPDATE: rows
+ * pointing at them, which take KEY SHARE, need not wait), re-sealed,
+ * written.
+ */
 static int
 rotate_batch(PGconn *conn, const struct keyring *kr,
     const struct sealed_column *c, const char *active, const char *batch,
@@ -136,7 +153,7 @@ rotate_batch(PGconn *conn, const struct keyring *kr,
 	PQclear(cli_exec(conn, "BEGIN", 0, NULL));
 	res = column_exec(conn, c, "SELECT ctid, {v}::text, {k} FROM {t}"
 	    " WHERE {k} <> $1::int AND {v} IS NOT NULL"
-	    " LIMIT $2::int FOR UPDATE SKIP LOCKED", 2, params);
+	    " LIMIT $2::int FOR NO KEY UPDATE SKIP LOCKED", 2, params);
 	if (res == NULL)
 		goto rollback;
 	n = PQntuples(res);
@@ -237,7 +254,7 @@ keys_rotate(struct cli *cli, PGconn *conn, const struct keyring *kr)
 	bool ok = true;
 
 	(void)cli_take_flag(cli, "--batch", true, &batch);
-	if (atoi(batch) < 1 || atoi(batch) > 10000) {
+	if (whole_number(batch, 1, 10000) < 0) {
 		fprintf(stderr, "madoguchi: --batch: 1 to 10000\n");
 		return 2;
 	}
@@ -299,7 +316,7 @@ cli_keys(struct cli *cli)
 
 	if (strcmp(sub, "status") != 0 && strcmp(sub, "rotate") != 0 &&
 	    !(strcmp(sub, "retire") == 0 && cli->argc == 3 &&
-	    atoi(cli->argv[2]) > 0)) {
+	    whole_number(cli->argv[2], 1, 32767) > 0)) {
 		fputs(keys_usage, strcmp(sub, "help") == 0 ? stdout : stderr);
 		return strcmp(sub, "help") == 0 ? 0 : 2;
 	}

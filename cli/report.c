@@ -79,15 +79,25 @@ report_audit(struct report_run *r, const char *kind, const char *period,
 	return res != NULL;
 }
 
+/* Staff wrote some of it (notes, reasons, names): it must not drive the
+ * admin's terminal. */
+static void
+print_inert(const char *s)
+{
+	for (; *s != '\0'; s++)
+		putchar((unsigned char)*s < 0x20 && *s != '\n' ? ' ' :
+		    *s == 0x7f ? ' ' : *s);
+}
+
 static void
 print_value(const cJSON *v)
 {
 	if (cJSON_IsNumber(v) && v->valuedouble == (double)(long long)v->valuedouble)
 		printf("%lld", (long long)v->valuedouble);
 	else if (cJSON_IsNumber(v))
-		printf("%.3g", v->valuedouble);
+		printf("%.10g", v->valuedouble);
 	else if (cJSON_IsString(v))
-		fputs(v->valuestring, stdout);
+		print_inert(v->valuestring);
 	else
 		fputs("-", stdout);
 }
@@ -273,10 +283,12 @@ report_worklog_month(struct report_run *r, const char *month,
 			goto out;
 		n++;
 	}
+	if (!report_audit(r, "worklog-month", month, "zip"))
+		goto out;
 	if (!report_zip((const cJSON *const *)docs, n, pw, output, err,
 	    sizeof(err)))
 		fprintf(stderr, "madoguchi: %s\n", err);
-	else if (report_audit(r, "worklog-month", month, "zip"))
+	else
 		rc = 0;
 out:
 	OPENSSL_cleanse(pw, sizeof(pw));
@@ -310,9 +322,9 @@ report_one(struct report_run *r, int kind, const char *period,
 	}
 	if ((doc = report_make(r, &p)) == NULL)
 		return 1;
-	rc = report_output(doc, format, output);
-	if (rc == 0 && !report_audit(r, report_kind_names[kind], period, format))
-		rc = 1;
+	/* on record before anyone can read it */
+	rc = report_audit(r, report_kind_names[kind], period, format) ?
+	    report_output(doc, format, output) : 1;
 	cJSON_Delete(doc);
 	return rc;
 }

@@ -43,6 +43,8 @@ struct report_job {
 	struct report_period	 period;
 	enum report_format	 format;
 	struct desk_settings	 desk;
+	char			*rows[31];	/* the statements' answers */
+	size_t			 nrows;
 	cJSON			*docs[31];
 	size_t			 ndocs;
 	struct report_period	 days[31];	/* worklog export: the month */
@@ -62,6 +64,8 @@ job_free(struct report_job *j)
 	desk_settings_free(&j->desk);
 	for (size_t i = 0; i < j->ndocs; i++)
 		cJSON_Delete(j->docs[i]);
+	for (size_t i = 0; i < j->nrows; i++)
+		free(j->rows[i]);
 	OPENSSL_cleanse(j->password, sizeof(j->password));
 	free(j->file);
 	free(j);
@@ -101,19 +105,37 @@ reply_file(struct api_call *call, const char *type, const char *ext)
 	job_free(j);
 }
 
-/* On an offload thread: the file, in memory (workbooks need a path). */
-static void
-make_file_work(void *arg)
+/* The documents from the statements' rows. */
+static bool
+make_docs(struct api_call *call, struct report_job *j)
 {
-	struct api_call *call = arg;
-	struct report_job *j = call->state;
-	char path[] = "/tmp/madoguchi-report-XXXXXX";
-	int fd = mkstemp(path);
+	for (size_t i = 0; i < j->nrows; i++) {
+		const struct report_period *p = j->ndays > 0 ? &j->days[i] :
+		    &j->period;
+
+		if ((j->docs[j->ndocs] = report_finish(p, j->rows[i],
+		    j->desk.desk_name, &j->desk, call->c->keys, call->now,
+		    j->err, sizeof(j->err))) == NULL)
+			return false;
+		j->ndocs++;
+	}
+	return true;
+}
+
+/* xlsx and ZIP, in memory (libxlsxwriter and libzip write to a path). */
+static void
+make_file(struct report_job *j)
+{
+	const char *dir = getenv("TMPDIR");
+	char path[256];
 	FILE *fp;
 	long n;
 	bool ok;
+	int fd;
 
-	if (fd < 0) {
+	snprintf(path, sizeof(path), "%s/madoguchi-report-XXXXXX",
+	    dir != NULL && dir[0] == '/' ? dir : "/tmp");
+	if ((fd = mkstemp(path)) < 0) {
 		snprintf(j->err, sizeof(j->err), "no temporary file");
 		return;
 	}
@@ -122,7 +144,6 @@ make_file_work(void *arg)
 	    report_xlsx(j->docs[0], path, j->err, sizeof(j->err)) :
 	    report_zip((const cJSON *const *)j->docs, j->ndocs, j->password,
 	    path, j->err, sizeof(j->err));
-	OPENSSL_cleanse(j->password, sizeof(j->password));
 	if (ok && (fp = fopen(path, "rb")) != NULL) {
 		if (fseek(fp, 0, SEEK_END) == 0 && (n = ftell(fp)) > 0 &&
 		    fseek(fp, 0, SEEK_SET) == 0 &&
@@ -132,46 +153,50 @@ make_file_work(void *arg)
 		fclose(fp);
 	}
 	unlink(path);
-	if (j->file_len == 0 && j->err[0] == '\0')
-		snprintf(j->err, sizeof(j->err), "cannot read the file made");
 }
 
+/* On an offload thread: the documents, then the file asked for. */
 static void
-make_file_done(void *arg)
+make_work(void *arg)
 {
 	struct api_call *call = arg;
 	struct report_job *j = call->state;
 
-	if (j->file_len == 0) {
+	if (make_docs(call, j)) {
+		if (j->format == FORMAT_CSV)
+			j->file = report_csv(j->docs[0], &j->file_len);
+		else if (j->format != FORMAT_JSON)
+			make_file(j);
+	}
+	OPENSSL_cleanse(j->password, sizeof(j->password));
+	if (j->file_len == 0 && j->format != FORMAT_JSON && j->err[0] == '\0')
+		snprintf(j->err, sizeof(j->err), "the file could not be made");
+}
+
+static void
+made(void *arg)
+{
+	struct api_call *call = arg;
+	struct report_job *j = call->state;
+	cJSON *doc;
+
+	if (j->ndocs < j->nrows || (j->format != FORMAT_JSON &&
+	    j->file_len == 0)) {
 		log_warn("console.report_failed", "format=%s reason=\"%s\"",
 		    format_names[j->format], j->err);
-		job_error(call, 500, "report", "the file could not be made");
-	} else
+		job_error(call, 500, "report", "the report could not be made");
+	} else if (j->format == FORMAT_JSON) {
+		doc = j->docs[0];
+		j->docs[0] = NULL;
+		job_free(j);
+		api_reply(call, 200, doc);
+	} else if (j->format == FORMAT_CSV)
+		reply_file(call, "text/csv; charset=utf-8", "csv");
+	else
 		reply_file(call, j->format == FORMAT_XLSX ?
 		    "application/vnd.openxmlformats-officedocument."
 		    "spreadsheetml.sheet" : "application/zip",
 		    j->format == FORMAT_XLSX ? "xlsx" : "zip");
-}
-
-static void
-report_answer(struct api_call *call)
-{
-	struct report_job *j = call->state;
-
-	if (j->format == FORMAT_JSON) {
-		cJSON *doc = j->docs[0];
-
-		j->docs[0] = NULL;
-		job_free(j);
-		api_reply(call, 200, doc);
-	} else if (j->format == FORMAT_CSV) {
-		if ((j->file = report_csv(j->docs[0], &j->file_len)) == NULL)
-			job_error(call, 500, "report", "out of memory");
-		else
-			reply_file(call, "text/csv; charset=utf-8", "csv");
-	} else if (!offload_submit(call->c->offload, make_file_work,
-	    make_file_done, call))
-		job_error(call, 503, "busy", "the server is busy; try again");
 }
 
 /* ---- the statements, one after another ---- */
@@ -183,23 +208,17 @@ report_ran(void *arg, const PGresult *res, const char *why)
 {
 	struct api_call *call = arg;
 	struct report_job *j = call->state;
-	const struct report_period *p = j->ndays > 0 ? &j->days[j->ndocs] :
-	    &j->period;
-	char err[256];
-	cJSON *doc;
 
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK ||
 	    PQntuples(res) != 1) {
 		job_db_error(call, "report", res, why);
 		return;
 	}
-	if ((doc = report_finish(p, PQgetvalue(res, 0, 0), j->desk.desk_name,
-	    &j->desk, call->c->keys, call->now, err, sizeof(err))) == NULL) {
-		log_warn("console.report_failed", "reason=\"%s\"", err);
-		job_error(call, 500, "report", "the report could not be made");
+	if ((j->rows[j->nrows] = strdup(PQgetvalue(res, 0, 0))) == NULL) {
+		job_error(call, 500, "no_memory", "out of memory");
 		return;
 	}
-	j->docs[j->ndocs++] = doc;
+	j->nrows++;
 	report_next(call);
 }
 
@@ -212,11 +231,13 @@ report_next(struct api_call *call)
 	const char *params[REPORT_NPARAMS];
 	const struct report_period *p;
 
-	if (j->ndocs == want) {
-		report_answer(call);
+	if (j->nrows == want) {
+		if (!offload_submit(call->c->offload, make_work, made, call))
+			job_error(call, 503, "busy", "the server is busy; try "
+			    "again");
 		return;
 	}
-	p = j->ndays > 0 ? &j->days[j->ndocs] : &j->period;
+	p = j->ndays > 0 ? &j->days[j->nrows] : &j->period;
 	report_params(p, call->c->opt.channel_kind, call->c->opt.channel_name,
 	    params);
 	if (!api_query(call, report_sql(p->kind), REPORT_NPARAMS, params,
@@ -336,6 +357,16 @@ report_get(struct api_call *call)
 	report_start(call);
 }
 
+static size_t
+utf8_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++)
+		n += ((unsigned char)*s & 0xC0) != 0x80;
+	return n;
+}
+
 /* POST /api/reports/worklog/export {"month", "password"}: an AES-256 ZIP. */
 static void
 report_worklog_export(struct api_call *call)
@@ -353,13 +384,15 @@ report_worklog_export(struct api_call *call)
 		job_error(call, 400, "invalid", "month: expected 2026-11");
 		return;
 	}
-	if (pw == NULL || strlen(pw) < REPORT_PASSWORD_MIN ||
+	if (pw == NULL || utf8_chars(pw) < REPORT_PASSWORD_MIN ||
 	    strlen(pw) > REPORT_PASSWORD_MAX) {
-		job_error(call, 400, "password", "the password needs 8 to 128 "
-		    "characters");
+		job_error(call, 400, "password", "the password needs at least 8 "
+		    "characters and at most 128 bytes");
 		return;
 	}
 	snprintf(j->password, sizeof(j->password), "%s", pw);
+	/* the body's copy goes now, not when the call is freed */
+	OPENSSL_cleanse((char *)pw, strlen(pw));
 	for (int d = 1; d <= 31; d++) {
 		char day[32];
 

@@ -22,14 +22,14 @@ str_of(const cJSON *o, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : "";
 }
 
-/* A number as a person writes it: 12, 0.75, 3.5. */
+/* A number as a person writes it: 12, 0.75, 1234.5 (never 1.23e+03). */
 static void
 number_text(double v, char *out, size_t outlen)
 {
 	if (v == (double)(long long)v)
 		snprintf(out, outlen, "%lld", (long long)v);
 	else
-		snprintf(out, outlen, "%.3g", v);
+		snprintf(out, outlen, "%.10g", v);
 }
 
 /*

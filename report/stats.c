@@ -196,7 +196,8 @@ const char report_stats_sql[] =
 "      ::bigint), '[]') FROM msg WHERE direction = 'in'),"
 "  'conv_times', (SELECT coalesce(json_agg(json_build_array("
 "      extract(epoch FROM opened_at)::bigint,"
-"      extract(epoch FROM first_reply_at)::bigint)), '[]') FROM conv)"
+"      extract(epoch FROM first_reply_at)::bigint,"
+"      extract(epoch FROM closed_at)::bigint)), '[]') FROM conv)"
 " )::text";
 
 static const char *const weekday_ja[7] = {
@@ -274,10 +275,15 @@ calendar_count(const cJSON *row, const struct desk_settings *desk,
 		int64_t opened = (int64_t)cell_num(t, 0);
 		int64_t due = desk_reply_due(desk, opened);
 		const cJSON *first = cJSON_GetArrayItem(t, 1);
+		const cJSON *closed = cJSON_GetArrayItem(t, 2);
 
 		if (!cJSON_IsNumber(first)) {
 			f->unanswered++;
-			f->unanswered_due += due >= 0 && due <= now;
+			/* closed unanswered before its deadline (a prank, the
+			 * person ended it): not a reply the desk owed late */
+			f->unanswered_due += due >= 0 && due <= now &&
+			    !(cJSON_IsNumber(closed) &&
+			    (int64_t)closed->valuedouble < due);
 		} else if (due < 0 || (int64_t)first->valuedouble <= due)
 			f->within++;
 		else

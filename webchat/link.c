@@ -240,6 +240,16 @@ link_spend(struct webchat *w, struct evhttp_request *req,
 	}
 }
 
+static bool
+link_post_says_origin(struct evhttp_request *req)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	const char *site = evhttp_find_header(in, "Sec-Fetch-Site");
+
+	return evhttp_find_header(in, "Origin") != NULL ||
+	    (site != NULL && strcmp(site, "same-origin") == 0);
+}
+
 void
 chat_link_open(struct webchat *w, struct evhttp_request *req,
     const char *token)
@@ -255,8 +265,10 @@ chat_link_open(struct webchat *w, struct evhttp_request *req,
 		return;
 	}
 	/* Another site's form could otherwise tie this browser to the
-	 * consultation of whoever the link was made for. */
-	if (method == EVHTTP_REQ_POST && !chat_same_origin(w, req)) {
+	 * consultation of whoever the link was made for: the button's POST
+	 * says where it comes from (Origin, or at least Sec-Fetch-Site). */
+	if (method == EVHTTP_REQ_POST && (!chat_same_origin(w, req) ||
+	    !link_post_says_origin(req))) {
 		http_reply_error(req, LINK_ROUTE, 403, "this link opens only "
 		    "from its own page");
 		return;

@@ -150,8 +150,11 @@ $sim->send({ user => $V, type => 'text', text => '夜になると不安になり
 ok(wait_until(10, sub { @{ $sim->delivered("?user=$V") } == 1 }), 'another person writes on LINE');
 my $vbutton = $sim->delivered("?user=$V")->[0]{body}{messages}[-1];
 my $http = HTTP::Tiny->new(max_redirect => 0);
-my $opened = $http->get($vbutton->{template}{actions}[0]{uri});
-is($opened->{status}, 303, 'the button opens the web chat');
+my $link = $vbutton->{template}{actions}[0]{uri};
+is($http->get($link)->{status}, 200, 'the button shows the page with its one button');
+my $opened = $http->post($link, { headers => { Origin => $d->{url},
+	'Content-Type' => 'application/x-www-form-urlencoded' }, content => '' });
+is($opened->{status}, 303, 'whose tap opens the web chat');
 my ($cookie) = ($opened->{headers}{'set-cookie'} // '') =~ /(madoguchi_chat=[^;]+)/;
 my $state = json_decode($http->get("$d->{url}/chat/api/state",
 	{ headers => { Cookie => $cookie // '' } })->{content});

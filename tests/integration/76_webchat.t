@@ -83,6 +83,9 @@ $r = $http->post("$d->{url}/chat/link/$tokenA", { headers => {
 	Origin => 'https://evil.example', 'Content-Type' => 'application/x-www-form-urlencoded' },
 	content => '' });
 is($r->{status}, 403, "another site's form cannot spend it (nor tie a browser to A's consultation)");
+$r = $http->post("$d->{url}/chat/link/$tokenA", { headers => {
+	'Content-Type' => 'application/x-www-form-urlencoded' }, content => '' });
+is($r->{status}, 403, 'nor a POST that does not say where it comes from');
 is(q1('SELECT count(*) FROM handoff_links WHERE used_at IS NOT NULL'), 0, 'still unspent');
 is($http->request('PUT', "$d->{url}/chat/link/$tokenA")->{status}, 405, 'another method: 405');
 $r = open_link($tokenA);

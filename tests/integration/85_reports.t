@@ -364,6 +364,15 @@ is(system("7z x -y -p'$pw_arg' -o$tmp/ok $tmp/w.zip >/dev/null 2>&1"), 0,
 my $day2 = do { local $/; my $f; open($f, '<:raw', "$tmp/ok/madoguchi-worklog-2026-11-02.csv") ? decode('UTF-8', scalar <$f>) : '' };
 like($day2, qr/C さんは警察と連携済み/, "Nov 2's log, with the note");
 like($day2, qr/"佐藤","スーパーバイザー","14:00"/, 'and who was on duty');
+# The days' logs add up to the month: greetings (a contact's, not a
+# conversation's) counted in both.
+my $auto_days = 0;
+for my $f (glob "$tmp/ok/madoguchi-worklog-2026-11-*.csv") {
+	open(my $fh2, '<:raw', $f) or next;
+	my $text = decode('UTF-8', do { local $/; <$fh2> });
+	$auto_days += $1 if $text =~ /^"自動応答",(\d+)\r$/m;
+}
+is($auto_days, fig($m, 'auto_replies'), "the month's automatic replies, day by day in the logs ($auto_days)");
 ($st) = $s->post('/api/reports/worklog/export', { month => '2026-11', password => 'short' });
 is($st, 400, 'a password under 8 characters: 400');
 

@@ -98,6 +98,10 @@ unlike($out, qr/key 1:/, 'status: nothing under key 1 in any column') or diag $o
 $bodies = q1('SELECT count(*) FROM messages WHERE body IS NOT NULL');
 like($out, qr/^messages\.body: key 2: $bodies$/m, "all $bodies bodies under key 2");
 like($out, qr/^outbox\.payload: key 2: \d+$/m, 'the auto-replies still waiting to go out too');
+($rc, $out) = cli($file12, 'keys', 'rotate', '--batch', '5x');
+is($rc, 2, 'a batch size that is not a number: exit 2, nothing done');
+($rc, $out) = cli($file12, 'keys', 'retire', '1x');
+is($rc, 2, 'nor a key id');
 ($rc, $out) = cli($file12, 'keys', 'retire', 2);
 is($rc, 1, 'the active key cannot be retired');
 ($rc, $out) = cli($file12, 'keys', 'retire', 1);
