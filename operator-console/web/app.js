@@ -263,7 +263,8 @@
 	 * ApiError whose code is the server's, or "network", "not_found".
 	 * o.bg marks a read the page makes by itself (after a live event, on
 	 * the timer, a retry): the server does not count it as activity, nor
-	 * does the idle countdown here.
+	 * does the idle countdown here. o.file: a file is wanted, and given as
+	 * {blob, disposition}.
 	 */
 	function api(method, path, body, o) {
 		var headers = { "Accept": "application/json" };
@@ -280,6 +281,13 @@
 			opts.body = JSON.stringify(body);
 		}
 		return window.fetch(path, opts).then(function (res) {
+			if (o.file && res.ok) {
+				state.lastActivity = Date.now();
+				return res.blob().then(function (b) {
+					return { blob: b, disposition:
+					    res.headers.get("Content-Disposition") };
+				});
+			}
 			return res.text().then(function (text) {
 				var data = null, code;
 
@@ -311,7 +319,8 @@
 				if (code === "csrf" && !o.retried && state.csrf !== null)
 					return api("GET", "/api/session").then(function (s) {
 						applySession(s);
-						return api(method, path, body, { retried: true });
+						return api(method, path, body, { retried: true,
+						    file: o.file });
 					});
 				throw new ApiError(res.status, code,
 				    data && data.message);
@@ -3895,14 +3904,11 @@
 
 	/* ---- reports (admin, supervisor): GET /api/reports/<kind> ---- */
 
-	var RP_KINDS = ["monthly", "annual", "line-use", "worklog"];
 	var RP_CHARTS = ["by_day", "by_month", "by_hour", "by_weekday"];
-	var SVGNS = "http://www.w3.org/2000/svg";
-	var BAR_FILL = ["#1d5a94", "#b8720a"];	/* .rp-key-0, .rp-key-1 */
+	var BAR_FILL = ["#1d5a94", "#b8720a"];	/* as .rp-key::before */
 
 	function canReports() {
-		return state.staff !== null && (state.staff.role === "admin" ||
-		    state.staff.role === "supervisor");
+		return state.staff !== null && /^(admin|supervisor)$/.test(state.staff.role);
 	}
 
 	/* The queue, alerts and sound go on while a supervisor reads reports. */
@@ -3910,17 +3916,17 @@
 		return isStaff() && (state.view === "desk" || state.view === "reports");
 	}
 
-	/* "#reports" or "#reports/monthly/2026-11": null when not the reports. */
+	/* "#reports" or "#reports/monthly/2026-11"; null: not the reports. */
 	function hashReports() {
-		var m = /^#reports(?:\/([a-z-]+)\/([0-9-]+))?$/.exec(window.location.hash);
+		var m = /^#reports(?:\/(monthly|annual|line-use|worklog)\/([0-9-]+))?$/
+		    .exec(window.location.hash);
 
-		return m === null ? null : { kind: m[1], period: m[2] };
+		return m && { kind: m[1], period: m[2] };
 	}
 
 	function setHash(h) {
-		if (window.location.hash !== h)
-			window.history.replaceState(null, "", window.location.pathname +
-			    window.location.search + h);
+		window.history.replaceState(null, "", window.location.pathname +
+		    window.location.search + h);
 	}
 
 	function goDesk() {
@@ -3929,94 +3935,78 @@
 	}
 
 	function onHash() {
-		if (!state.mainStarted || state.staff === null)
-			return;
-		if (hashReports() !== null)
-			showReports();
-		else if (state.view === "reports")
-			enterDesk();
+		if (state.mainStarted && state.staff !== null) {
+			if (hashReports())
+				showReports();
+			else if (state.view === "reports")
+				enterDesk();
+		}
 	}
 
 	function lbl(o) {
-		return o ? (state.lang === "en" && o.en ? o.en : o.ja) : "";
+		return o ? state.lang === "en" && o.en ? o.en : o.ja : "";
 	}
 
 	function num(v) {
 		return v.toLocaleString(state.lang === "en" ? "en-US" : "ja-JP");
 	}
 
-	function utf8Len(s) {
-		return new TextEncoder().encode(s).length;
-	}
-
 	function figure(doc, key) {
-		var f = (doc.summary || []).filter(function (x) { return x.key === key; })[0];
+		var f = doc.summary.filter(function (x) { return x.key === key; })[0];
 
 		return f ? f.value : null;
 	}
 
-	function rpPeriodOf(kind) {
-		return $(kind === "annual" ? "rp-year" : kind === "worklog" ?
-		    "rp-day" : "rp-month").value;
+	function periodInput(kind) {
+		return $(kind === "annual" ? "rp-year" : kind === "worklog" ? "rp-day" :
+		    "rp-month");
 	}
 
 	function rpFields() {
 		var k = $("rp-kind").value;
 
-		$("rp-f-month").hidden = k !== "monthly" && k !== "line-use";
+		$("rp-f-month").hidden = k === "annual" || k === "worklog";
 		$("rp-f-year").hidden = k !== "annual";
-		$("rp-f-day").hidden = k !== "worklog";
-		$("rp-zip").hidden = k !== "worklog";
+		$("rp-f-day").hidden = $("rp-zip").hidden = k !== "worklog";
 	}
 
-	/* Fiscal years (April to March): this one and the nine before. */
-	function fillYears(want) {
-		var sel = $("rp-year"), k = tokyo(serverNow()),
-		    fy = k.m >= 4 ? k.y : k.y - 1, keep = want || sel.value, y, list = [];
+	function fillYears(keep) {
+		var sel = $("rp-year"), k = tokyo(serverNow()), y = k.m > 3 ? k.y : k.y - 1,
+		    list = [];
 
-		for (y = fy; y > fy - 10; y--)
+		keep = Number(keep || sel.value || y);
+		for (; list.length < 10; y--)
 			list.push(y);
-		if (keep && list.indexOf(Number(keep)) < 0)
-			list.push(Number(keep));
+		if (list.indexOf(keep) < 0)
+			list.push(keep);
 		sel.replaceChildren.apply(sel, list.map(function (y) {
 			return option(String(y), t("rp.fy", { y: y, y1: y + 1 }));
 		}));
-		sel.value = keep || String(fy);
-	}
-
-	/* Previous month, this fiscal year, today: in Tokyo, on the server's clock. */
-	function rpDefaults() {
-		var k = tokyo(serverNow()),
-		    pm = k.m === 1 ? (k.y - 1) + "-12" : k.y + "-" + two(k.m - 1);
-
-		$("rp-month").value = pm;
-		$("rp-zip-month").value = pm;
-		$("rp-day").value = k.y + "-" + two(k.m) + "-" + two(k.d);
-		fillYears(String(k.m >= 4 ? k.y : k.y - 1));
+		sel.value = String(keep);
 	}
 
 	function showReports() {
-		var h = hashReports();
+		var h = hashReports(), k = tokyo(serverNow()), doc = state.rp.doc;
 
-		if (!canReports()) {
-			setHash("");
-			return;
-		}
+		if (!canReports())
+			return setHash("");
 		showView("reports");
+		rpFields();
+		/* The previous month, this fiscal year, today: in Tokyo, by the server. */
 		if (!state.rp.ready) {
 			state.rp.ready = true;
-			rpDefaults();
+			$("rp-month").value = $("rp-zip-month").value = k.m === 1 ?
+			    k.y - 1 + "-12" : k.y + "-" + two(k.m - 1);
+			$("rp-day").value = k.y + "-" + two(k.m) + "-" + two(k.d);
+			fillYears();
 		}
-		if (h !== null && RP_KINDS.indexOf(h.kind) >= 0) {
+		if (h.kind) {
 			$("rp-kind").value = h.kind;
-			$(h.kind === "annual" ? "rp-year" : h.kind === "worklog" ?
-			    "rp-day" : "rp-month").value = h.period;
-			if (h.kind === "annual")
-				fillYears(h.period);
+			fillYears(h.kind === "annual" ? h.period : 0);
+			periodInput(h.kind).value = h.period;
 		}
-		rpFields();
-		if (state.rp.doc === null || h !== null && h.kind !== undefined &&
-		    (h.kind !== state.rp.doc.kind || h.period !== state.rp.doc.period.name))
+		if (doc === null || h.kind && (h.kind !== doc.kind ||
+		    h.period !== doc.period.name))
 			loadReport();
 		else
 			renderReport();
@@ -4025,7 +4015,7 @@
 	/* What the view last did, said again in the language of the moment. */
 	function rpStatus(key, params) {
 		var doc = state.rp.doc, text = !key ? "" : key !== "rp.shown" ?
-		    t(key, params) : doc === null ? "" : t(key, { title: lbl(doc.title),
+		    t(key, params) : doc && t(key, { title: lbl(doc.title),
 		    period: periodText(doc) });
 
 		state.rp.status = key ? [key, params] : null;
@@ -4033,19 +4023,16 @@
 			$("rp-status").textContent = text;
 	}
 
-	/* keep: the note's box keeps what is typed (after a save or a conflict). */
+	/* keep: the note's box keeps what was typed. */
 	function loadReport(kind, period, keep) {
 		var seq = ++state.rp.seq;
 
 		kind = kind || $("rp-kind").value;
-		period = period || rpPeriodOf(kind);
+		period = period || periodInput(kind).value;
 		clearError();
-		if (!period) {
-			showError("invalid", "rp");
-			return Promise.resolve();
-		}
+		if (!period)
+			return Promise.resolve(showError("invalid", "rp"));
 		rpStatus("rp.loading");
-		$("rp-show").disabled = true;
 		return api("GET", "/api/reports/" + kind + "?period=" +
 		    encodeURIComponent(period)).then(function (doc) {
 			if (seq !== state.rp.seq || !state.mainStarted)
@@ -4056,8 +4043,8 @@
 			if (kind === "worklog") {
 				if (!keep || state.rp.noteDay !== period) {
 					$("rp-note-input").value = figure(doc, "note") || "";
-					$("rp-note-error").textContent = "";
-					$("rp-note-saved").textContent = "";
+					$("rp-note-error").textContent =
+					    $("rp-note-saved").textContent = "";
 				}
 				state.rp.noteDay = period;
 				state.rp.noteVersion = Number(figure(doc, "note_version")) || 0;
@@ -4066,336 +4053,232 @@
 			renderReport();
 			rpStatus("rp.shown");
 		}, function (e) {
-			if (seq !== state.rp.seq)
-				return;
-			rpStatus();
-			state.rp.doc = null;
-			renderReport();
-			fail(e, "rp");
-		}).then(function () {
-			$("rp-show").disabled = false;
+			if (seq === state.rp.seq) {
+				rpStatus();
+				state.rp.doc = null;
+				renderReport();
+				fail(e, "rp");
+			}
 		});
 	}
 
 	function periodText(doc) {
 		var p = doc.period.name.split("-").map(Number), en = state.lang === "en",
-		    d = Date.UTC(p[0], (p[1] || 1) - 1, p[2] || 1);
+		    d = Date.UTC(p[0], (p[1] || 1) - 1, p[2] || 1),
+		    o = { year: "numeric", month: "long", timeZone: "UTC" };
 
 		if (doc.kind === "annual")
 			return t("rp.fy", { y: p[0], y1: p[0] + 1 });
-		if (p.length === 2)
-			return en ? new Intl.DateTimeFormat("en", { year: "numeric",
-			    month: "long", timeZone: "UTC" }).format(d) :
-			    p[0] + "年" + p[1] + "月";
-		return en ? new Intl.DateTimeFormat("en", { weekday: "short",
-		    year: "numeric", month: "short", day: "numeric", timeZone: "UTC" })
-		    .format(d) : p[0] + "年" + p[1] + "月" + p[2] + "日(" +
-		    WEEKDAYS.ja[new Date(d).getUTCDay()] + ")";
+		if (p[2]) {
+			o.day = "numeric";
+			o.weekday = "short";
+		}
+		return en ? new Intl.DateTimeFormat("en", o).format(d) : p[0] + "年" +
+		    p[1] + "月" + (p[2] ? p[2] + "日(" + WEEKDAYS.ja[new Date(d)
+		    .getUTCDay()] + ")" : "");
 	}
 
-	/* Cells are the server's Japanese: weekdays and hours read in English too. */
+	/* Cells are Japanese: weekdays and hours are read in English too. */
 	function cellText(v) {
-		var i;
+		var i = WEEKDAYS.ja.indexOf(v);
 
-		if (v === null || v === undefined || v === "")
+		if (v === null || v === "")
 			return "—";
 		if (typeof v === "number")
 			return num(v);
-		v = String(v);
-		if (state.lang === "en") {
-			i = WEEKDAYS.ja.indexOf(v);
-			if (i >= 0)
-				return WEEKDAYS.en[i];
-			if (/^\d+時$/.test(v))
-				return parseInt(v, 10) + ":00";
-		}
-		return v;
+		if (state.lang === "en" && i >= 0)
+			return WEEKDAYS.en[i];
+		return state.lang === "en" && /^\d+時$/.test(v) ? parseInt(v, 10) + ":00" : v;
 	}
-
-	function figText(f) {
-		if (typeof f.value === "number" && /_share$/.test(f.key))
-			return num(Math.round(f.value * 1000) / 10) + "%";
-		return cellText(f.value);
-	}
-
-	var NOTE_KEYS = ["note", "note_version", "note_by"];
 
 	function renderReport() {
-		var doc = state.rp.doc, note, by, sum = [];
+		var doc = state.rp.doc, note;
 
 		if (state.rp.ready)
 			fillYears();
 		rpFields();
 		if (state.rp.status)
 			rpStatus(state.rp.status[0], state.rp.status[1]);
-		$("rp-doc").hidden = doc === null;
-		if (doc === null)
+		$("rp-doc").hidden = !doc;
+		if (!doc)
 			return;
 		$("rp-title").textContent = lbl(doc.title) + "　" + periodText(doc);
 		$("rp-meta").textContent = t("rp.meta", { desk: doc.desk,
 		    from: doc.period.from, to: doc.period.to,
 		    at: fmtDateTime(doc.generated_at) });
-		(doc.summary || []).forEach(function (f) {
-			var row;
+		fill("rp-sum", doc.summary.filter(function (f) {
+			return doc.kind !== "worklog" || !/^note/.test(f.key);
+		}).map(function (f) {
+			var row = el("div", /^of /.test(f.en) ? "rp-fig rp-sub" : "rp-fig");
 
-			if (doc.kind === "worklog" && NOTE_KEYS.indexOf(f.key) >= 0)
-				return;
-			row = el("div", /^of /.test(f.en) ? "rp-fig rp-sub" : "rp-fig");
 			row.setAttribute("data-key", f.key);
-			row.append(el("dt", null, lbl(f)), el("dd", null, figText(f)));
-			sum.push(row);
-		});
-		$("rp-sum").replaceChildren.apply($("rp-sum"), sum);
+			row.append(el("dt", null, lbl(f)), el("dd", null,
+			    /_share$/.test(f.key) && f.value !== null ?
+			    num(Math.round(f.value * 1000) / 10) + "%" : cellText(f.value)));
+			return row;
+		}));
+		note = doc.kind === "worklog" && figure(doc, "note");
 		$("rp-note").hidden = doc.kind !== "worklog";
-		note = figure(doc, "note");
-		by = figure(doc, "note_by");
 		$("rp-note-text").textContent = note || t("rp.note_none");
 		$("rp-note-text").classList.toggle("muted", !note);
-		$("rp-note-by").textContent = by ? t("rp.note_by", { by: by }) : "";
+		$("rp-note-by").textContent = note ? t("rp.note_by",
+		    { by: figure(doc, "note_by") }) : "";
 		$("rp-note-form").hidden = !isSupervisor();
 		renderCharts();
 		/* Six columns and more take the whole width. */
-		[0, 1].forEach(function (wide) {
-			var box = $(wide ? "rp-wide" : "rp-tables");
+		fill("rp-tables", doc.tables.filter(function (tb) {
+			return tb.columns.length < 6;
+		}).map(rpTable));
+		fill("rp-wide", doc.tables.filter(function (tb) {
+			return tb.columns.length > 5;
+		}).map(rpTable));
+		fill("rp-notes", doc.notes.map(function (n) { return el("li", null, lbl(n)); }));
+	}
 
-			box.replaceChildren.apply(box, (doc.tables || []).filter(function (tb) {
-				return (tb.columns.length >= 6) === !!wide;
-			}).map(rpTable));
-		});
-		$("rp-notes").replaceChildren.apply($("rp-notes"),
-		    (doc.notes || []).map(function (n) { return el("li", null, lbl(n)); }));
+	function fill(id, nodes) {
+		$(id).replaceChildren.apply($(id), nodes);
 	}
 
 	function rpTable(tb) {
-		var sec = el("section", "rp-table"), wrap = el("div", "table-wrap"),
-		    table = el("table"), head = el("tr"), body = el("tbody"), td;
+		var sec = el("section", "rp-table"), table = el("table"),
+		    head = el("tr"), body = el("tbody"), td;
 
 		sec.setAttribute("data-table", tb.key);
-		table.append(el("caption", null, lbl(tb)));
 		tb.columns.forEach(function (c) {
-			var th = el("th", null, lbl(c));
-
-			th.scope = "col";
-			head.append(th);
+			head.append(el("th", null, lbl(c)));
+			head.lastChild.scope = "col";
 		});
-		table.append(el("thead"), body);
-		table.tHead.append(head);
 		tb.rows.forEach(function (r) {
 			var tr = el("tr");
 
 			r.forEach(function (v, i) {
-				var c = el(i === 0 ? "th" : "td",
-				    typeof v === "number" ? "num" : null, cellText(v));
-
-				if (i === 0)
-					c.scope = "row";
-				tr.append(c);
+				tr.append(el(i ? "td" : "th", typeof v === "number" ? "num" : null,
+				    cellText(v)));
 			});
+			tr.firstChild.scope = "row";
 			body.append(tr);
 		});
-		if (tb.rows.length === 0) {
+		if (!tb.rows.length) {
 			td = el("td", "muted", t("rp.none"));
 			td.colSpan = tb.columns.length;
 			body.append(el("tr"));
 			body.lastChild.append(td);
 		}
-		wrap.append(table);
-		sec.append(wrap);
+		table.append(el("caption", null, lbl(tb)), el("thead"), body);
+		table.tHead.append(head);
+		sec.append(table);
 		return sec;
 	}
 
 	function svg(tag, attrs, parent, text) {
-		var e = document.createElementNS(SVGNS, tag), k;
+		var e = document.createElementNS("http://www.w3.org/2000/svg", tag), k;
 
 		for (k in attrs)
-			if (Object.prototype.hasOwnProperty.call(attrs, k))
-				e.setAttribute(k, attrs[k]);
+			e.setAttribute(k, attrs[k]);
 		if (text !== undefined)
 			e.textContent = text;
-		if (parent)
-			parent.appendChild(e);
+		parent.appendChild(e);
 		return e;
 	}
 
-	/* 1, 2 or 5 times a power of ten, at least x. */
-	function niceStep(x) {
-		var p = Math.pow(10, Math.floor(Math.log10(Math.max(x, 1))));
-
-		return x <= p ? p : x <= 2 * p ? 2 * p : x <= 5 * p ? 5 * p : 10 * p;
-	}
-
-	function axisLabel(key, v) {
-		var s = String(v);
-
-		if (key === "by_day")
-			return String(Number(s.slice(8)));
-		if (key === "by_month")
-			return state.lang === "en" ? new Intl.DateTimeFormat("en",
-			    { month: "short", timeZone: "UTC" }).format(Date.UTC(2000,
-			    Number(s.slice(5)) - 1, 1)) : Number(s.slice(5)) + "月";
-		if (key === "by_hour")
-			return String(parseInt(s, 10));
-		return cellText(s);
-	}
-
-	/*
-	 * Consultations and messages received, two bars a row, drawn as SVG
-	 * with presentation attributes (the CSP allows no style attribute);
-	 * the table below holds the same numbers.
-	 */
-	/* Drawn to the width they get, so that their words keep their size. */
+	/* Drawn at the width they get: their words keep their size. */
 	function renderCharts() {
-		var box = $("rp-charts"), doc = state.rp.doc,
-		    w = box.clientWidth || 960,
+		var box = $("rp-charts"), w = box.clientWidth || 960,
 		    one = window.matchMedia("(max-width: 900px)").matches;
 
 		state.rp.chartsW = w;
-		box.replaceChildren.apply(box, (doc.tables || []).filter(function (tb) {
-			return RP_CHARTS.indexOf(tb.key) >= 0 && tb.rows.length > 0;
+		fill("rp-charts", state.rp.doc.tables.filter(function (tb) {
+			return RP_CHARTS.indexOf(tb.key) >= 0 && tb.rows.length;
 		}).map(function (tb) {
-			return chart(tb, tb.key === "by_day" || tb.key === "by_month" ||
-			    one ? w : (w - 32) / 2);
+			return chart(tb, Math.floor(RP_CHARTS.indexOf(tb.key) < 2 || one ? w :
+			    (w - 32) / 2));
 		}));
 	}
 
+	function axisLabel(key, v) {
+		return key === "by_day" ? String(Number(v.slice(8))) : key === "by_month" ?
+		    (state.lang === "en" ? new Intl.DateTimeFormat("en", { month: "short",
+		    timeZone: "UTC" }).format(Date.UTC(2000, v.slice(5) - 1)) :
+		    Number(v.slice(5)) + "月") : key === "by_hour" ? String(parseInt(v, 10)) :
+		    cellText(v);
+	}
+
+	/* Two bars a row, SVG presentation attributes (no style: the CSP). */
 	function chart(tb, W) {
-		var wide = tb.key === "by_day" || tb.key === "by_month",
-		    H = 220, L = 36, T = 10, B = 26,
-		    pw = W - L - 8, ph = H - T - B, n = tb.rows.length, band = pw / n,
-		    col = function (en) {
-			for (var i = 0; i < tb.columns.length; i++)
-				if (tb.columns[i].en === en)
-					return i;
-			return -1;
-		    }, ix = [col("Consultations"), col("Received")],
-		    max = 0, step, top, fig = el("figure", "rp-chart" +
-		    (wide ? " rp-chart-wide" : "")), s, title, id = "rp-c-" + tb.key,
-		    cap = el("figcaption"), i;
+		var H = 220, L = 36, T = 10, ph = H - T - 26, n = tb.rows.length,
+		    band = (W - L - 8) / n, max = 0, step, top, i, y,
+		    fig = el("figure", "rp-chart"), s, id = "rp-c-" + tb.key,
+		    title = t("rp.chart", { table: lbl(tb) }),
+		    ix = ["Consultations", "Received"].map(function (en) {
+			return tb.columns.map(function (c) { return c.en; }).indexOf(en);
+		    });
 
 		tb.rows.forEach(function (r) {
-			max = Math.max(max, Number(r[ix[0]]) || 0, Number(r[ix[1]]) || 0);
+			max = Math.max(max, r[ix[0]], r[ix[1]]);
 		});
-		step = niceStep(max / 4);
+		/* four steps of 1, 2 or 5 times a power of ten */
+		step = Math.pow(10, Math.floor(Math.log10(Math.max(max / 4, 1))));
+		step *= max / 4 <= step ? 1 : max / 4 <= 2 * step ? 2 : max / 4 <= 5 * step ? 5 : 10;
 		top = step * 4;
-		title = t("rp.chart", { table: lbl(tb) });
 		fig.setAttribute("data-chart", tb.key);
-		W = Math.floor(W);
 		s = svg("svg", { viewBox: "0 0 " + W + " " + H, width: W, height: H,
-		    role: "img", "aria-labelledby": id, "font-size": 12 });
+		    role: "img", "aria-labelledby": id, "font-size": 12 }, fig);
 		svg("title", { id: id }, s, title);
 		for (i = 0; i <= 4; i++) {
-			var y = T + ph - i * ph / 4;
-
-			svg("line", { x1: L, x2: W - 8, y1: y, y2: y, stroke: i ? "#e3e6ea" :
-			    "#8a939e" }, s);
-			svg("text", { x: L - 5, y: y + 4, "text-anchor": "end",
-			    fill: "#56606c" }, s, num(i * step));
+			y = T + ph - i * ph / 4;
+			svg("line", { x1: L, x2: W - 8, y1: y, y2: y,
+			    stroke: i ? "#e3e6ea" : "#8a939e" }, s);
+			svg("text", { x: L - 5, y: y + 4, "text-anchor": "end", fill: "#56606c" },
+			    s, num(i * step));
 		}
 		tb.rows.forEach(function (r, i) {
 			var g = svg("g", { "class": "rp-bars", "data-label": r[0] }, s),
-			    c = Number(r[ix[0]]) || 0, m = Number(r[ix[1]]) || 0,
-			    x = L + i * band, label = axisLabel(tb.key, r[0]);
+			    x = L + i * band;
 
-			svg("title", {}, g, t("rp.bar", { label: tb.key === "by_day" ?
-			    r[0] + " (" + cellText(r[1]) + ")" : cellText(r[0]), c: c, m: m }));
-			[c, m].forEach(function (v, j) {
-				var h = v / top * ph;
+			svg("title", {}, g, t("rp.bar", { label: cellText(r[0]) +
+			    (tb.key === "by_day" ? " (" + cellText(r[1]) + ")" : ""),
+			    c: r[ix[0]], m: r[ix[1]] }));
+			ix.forEach(function (c, j) {
+				var h = r[c] / top * ph;
 
-				svg("rect", { "class": "rp-bar", "data-series": j ? "messages" :
-				    "consultations", "data-value": v, x: (x + band * (0.12 + j * 0.38))
-				    .toFixed(1), width: (band * 0.36).toFixed(1),
-				    y: (T + ph - h).toFixed(1), height: h.toFixed(1),
-				    fill: BAR_FILL[j] }, g);
+				svg("rect", { "data-series": j ? "messages" : "consultations",
+				    x: (x + band * (0.12 + j * 0.38)).toFixed(1),
+				    width: (band * 0.36).toFixed(1), y: (T + ph - h).toFixed(1),
+				    height: h.toFixed(1), fill: BAR_FILL[j] }, g);
 			});
 			if (band >= 16 || i % 2 === 0)
 				svg("text", { x: (x + band / 2).toFixed(1), y: H - 8,
-				    "text-anchor": "middle", fill: "#1c2229" }, g, label);
+				    "text-anchor": "middle" }, g, axisLabel(tb.key, r[0]));
 		});
-		cap.append(el("span", "rp-chart-title", title), el("span",
-		    "rp-key rp-key-0", t("rp.c")), el("span", "rp-key rp-key-1",
-		    t("rp.m")));
-		fig.append(cap, s);
+		if (RP_CHARTS.indexOf(tb.key) < 2)
+			fig.classList.add("rp-chart-wide");
+		fig.prepend(el("figcaption"));
+		fig.firstChild.append(el("span", "rp-chart-title", title),
+		    el("span", "rp-key", t("rp.c")), el("span", "rp-key rp-key-1", t("rp.m")));
 		return fig;
 	}
 
-	function fileName(cd) {
-		var m = /filename\*=UTF-8''([^;]+)/i.exec(cd || "");
-
-		if (m !== null)
-			try {
-				return decodeURIComponent(m[1]);
-			} catch (e) { /* the plain name, then */ }
-		m = /filename="?([^";]+)"?/i.exec(cd || "");
-		return m !== null ? m[1] : "madoguchi-report";
-	}
-
-	/*
-	 * A file from the server, saved by the browser under the name the
-	 * server gives (Content-Disposition): a Blob, an <a download> clicked,
-	 * its URL revoked. Rejects with an ApiError, as api() does.
-	 */
-	function download(method, path, body, retried) {
-		var headers = {}, opts = { method: method, credentials: "same-origin",
-		    cache: "no-store", headers: headers };
-
-		if (method !== "GET") {
-			headers["X-CSRF-Token"] = state.csrf || "";
-			headers["Content-Type"] = "application/json";
-			opts.body = JSON.stringify(body);
-		}
-		return window.fetch(path, opts).then(function (res) {
-			state.lastActivity = Date.now();
-			if (!res.ok)
-				return res.text().then(function (text) {
-					var d = null, code;
-
-					try {
-						d = JSON.parse(text);
-					} catch (e) { /* not JSON */ }
-					code = d && typeof d.error === "string" ? d.error :
-					    "http_" + res.status;
-					if (res.status === 401)
-						code = "signed_out";
-					else if (res.status === 404 || res.status === 405)
-						code = "not_found";
-					if (code === "csrf" && !retried)
-						return api("GET", "/api/session").then(function (s) {
-							applySession(s);
-							return download(method, path, body, true);
-						});
-					throw new ApiError(res.status, code);
-				});
-			return res.blob().then(function (blob) {
-				var name = fileName(res.headers.get("Content-Disposition")),
-				    url = URL.createObjectURL(blob), a = el("a");
-
-				a.href = url;
-				a.download = name;
-				a.hidden = true;
-				document.body.append(a);
-				a.click();
-				a.remove();
-				setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
-				return name;
-			});
-		}, function () {
-			throw new ApiError(0, "network");
-		});
-	}
-
-	/* errBox: where a failure is told (else the view's error line). */
+	/* Saved under the server's name; errBox: where a failure is told. */
 	function rpFile(btn, method, path, body, ctx, errBox) {
 		if (btn.disabled)
 			return;
 		btn.disabled = true;
 		clearError();
 		rpStatus("rp.file_busy");
-		download(method, path, body).then(function (name) {
-			rpStatus("rp.file_saved", { name: name });
+		api(method, path, body, { file: true }).then(function (f) {
+			var a = el("a"), url = URL.createObjectURL(f.blob),
+			    m = /filename="([^"]+)"/.exec(f.disposition || "");
+
+			a.href = url;
+			a.download = m ? m[1] : "madoguchi";
+			document.body.append(a);
+			a.click();
+			a.remove();
+			setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+			rpStatus("rp.file_saved", { name: a.download });
 		}, function (e) {
 			rpStatus();
-			if (errBox && e.code !== "signed_out" &&
-			    e.code !== "sign_in_incomplete")
+			if (errBox && !/^(signed_out|sign_in_incomplete)$/.test(e.code))
 				errBox.textContent = t(errorKey(e.code, ctx), { code: e.code });
 			else
 				fail(e, ctx);
@@ -4407,10 +4290,8 @@
 	function rpExport(format) {
 		var doc = state.rp.doc;
 
-		if (doc !== null)
-			rpFile($("rp-" + format), "GET", "/api/reports/" + doc.kind +
-			    "?period=" + encodeURIComponent(doc.period.name) + "&format=" +
-			    format, undefined, "rp");
+		rpFile($("rp-" + format), "GET", "/api/reports/" + doc.kind + "?period=" +
+		    doc.period.name + "&format=" + format, undefined, "rp");
 	}
 
 	function saveNote(ev) {
@@ -4418,24 +4299,21 @@
 		    day = state.rp.noteDay, err = $("rp-note-error");
 
 		ev.preventDefault();
-		if (btn.disabled || day === null)
+		if (btn.disabled)
 			return;
-		err.textContent = "";
-		$("rp-note-saved").textContent = "";
-		if (text.trim() === "" || utf8Len(text) > 8000) {
-			err.textContent = t(text.trim() === "" ? "err.rpnote.invalid" :
-			    "err.rpnote.too_long");
-			focusSoon($("rp-note-input"));
-			return;
+		err.textContent = $("rp-note-saved").textContent = "";
+		if (!text.trim() || new TextEncoder().encode(text).length > 8000) {
+			err.textContent = t(text.trim() ? "err.too_long" : "err.rpnote.invalid");
+			return focusSoon($("rp-note-input"));
 		}
 		setBusy(btn, "rp.note_busy", "rp.note_save", true);
 		api("PUT", "/api/reports/worklog/note", { day: day, note: text,
-		    version: state.rp.noteVersion }).then(function (r) {
-			state.rp.noteVersion = r.version;
-			$("rp-note-saved").textContent = t("rp.note_saved");
+		    version: state.rp.noteVersion }).then(function () {
+			$("rp-note-saved").textContent = t("rec.saved",
+			    { time: fmtTime(new Date(serverNow()).toISOString()) });
 			return loadReport("worklog", day, true);
 		}, function (e) {
-			if (e.code === "signed_out" || e.code === "sign_in_incomplete")
+			if (/^(signed_out|sign_in_incomplete)$/.test(e.code))
 				return fail(e);
 			err.textContent = t(errorKey(e.code, "rpnote"), { code: e.code });
 			if (e.code === "stale")
@@ -4445,29 +4323,21 @@
 		});
 	}
 
-	/* The password goes in the one request and is cleared from the form. */
+	/* The password goes in one request and is cleared from the form. */
 	function exportZip(ev) {
 		var pw = $("rp-zip-pw"), p = pw.value, month = $("rp-zip-month").value,
-		    err = $("rp-zip-error"), code = null;
+		    err = $("rp-zip-error"), code = !/^\d{4}-\d\d$/.test(month) ? "invalid" :
+		    p.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, "x").length < 8 ||
+		    new TextEncoder().encode(p).length > 128 ? "password" :
+		    p !== $("rp-zip-pw2").value ? "mismatch" : null;
 
 		ev.preventDefault();
-		err.textContent = "";
-		if (!/^\d{4}-\d{2}$/.test(month))
-			code = "invalid";
-		else if (p.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, "x").length < 8 ||
-		    utf8Len(p) > 128)
-			code = "password";
-		else if (p !== $("rp-zip-pw2").value)
-			code = "mismatch";
-		pw.value = "";
-		$("rp-zip-pw2").value = "";
-		if (code !== null) {
+		pw.value = $("rp-zip-pw2").value = err.textContent = "";
+		if (code)
 			err.textContent = t(errorKey(code, "rpzip"));
-			focusSoon(code === "invalid" ? $("rp-zip-month") : pw);
-			return;
-		}
-		rpFile($("rp-zip-go"), "POST", "/api/reports/worklog/export",
-		    { month: month, password: p }, "rpzip", err);
+		else
+			rpFile($("rp-zip-go"), "POST", "/api/reports/worklog/export",
+			    { month: month, password: p }, "rpzip", err);
 	}
 
 	/* ---- everything again, in the current language ---- */

@@ -1,7 +1,7 @@
 // The reports view of the web console in a real browser (Debian's chromium,
 // driven by playwright-core), against the real madoguchid on its test clock.
 // Run by tests/integration/83_reports_browser.t: `node tests/browser/reports.mjs`
-// with BASE_URL, SHOTS, DL_DIR (where downloads are kept), the supervisor's
+// with BASE_URL, SIM_URL, SHOTS, DL_DIR (where downloads are kept), the supervisor's
 // LOGIN, PASSWORD and SECRET_FILE, a counsellor's (LOGIN_C, PASSWORD_C,
 // SECRET_FILE_C) and an admin's (LOGIN_A, PASSWORD_A, SECRET_FILE_A), all
 // enrolled already; and what the Perl side counted: MONTH, CONSULTATIONS,
@@ -21,6 +21,16 @@ const DL = env.DL_DIR;
 const NOTE_1 = '夜間の相談が続いた。\n明日の朝、引き継ぎで共有する。';
 const NOTE_2 = '別のタブから書いた記事';
 const NOTE_3 = '古い版から書いた記事';
+const USER_CRISIS = 'U' + 'e0e1e2e3e4e5e6e7'.repeat(2);
+
+async function simSend(user, text) {
+	const r = await fetch(env.SIM_URL + '/sim/send', {
+		method: 'POST', headers: { 'Content-Type': 'application/json' },
+		body: JSON.stringify({ user, type: 'text', text }),
+	});
+	if (r.status !== 200)
+		throw new Error(`/sim/send answered ${r.status}: ${await r.text()}`);
+}
 
 class Abort extends Error {}
 
@@ -115,7 +125,7 @@ async function reportShown(page, kind, period) {
 	await until(async () => {
 		const h = await page.evaluate(() => window.location.hash);
 		return h === `#reports/${kind}/${period}` &&
-		    await page.getByTestId('report').isVisible() &&
+		    await page.locator('#rp-doc').isVisible() &&
 		    /表示しました|Showing/.test(await text(page, '#rp-status'));
 	}, 10000, `the ${kind} report of ${period}`);
 	return true;
@@ -137,6 +147,12 @@ async function barHeights(page, chartKey, series) {
 	})), series);
 }
 
+// Each chart drawn at the width it is shown at (its words at their size).
+function chartsAtWidth(page) {
+	return page.$$eval('figure[data-chart] svg', (ss) => ss.every((s) =>
+	    Math.abs(s.getBoundingClientRect().width - Number(s.getAttribute('width'))) < 2));
+}
+
 async function noOverflow(page, width) {
 	const w = await page.evaluate(() => document.documentElement.scrollWidth);
 	if (w > width)
@@ -154,22 +170,22 @@ async function run(newPage) {
 		return true;
 	}, true);
 	await check('the navigation offers 報告 to a supervisor', async () =>
-	    await page.getByTestId('nav-reports').isVisible() &&
+	    await page.locator('#nav-reports').isVisible() &&
 	    (await text(page, '#nav-reports')) === '報告');
 
-	await page.getByTestId('nav-reports').click();
+	await page.locator('#nav-reports').click();
 	await check('報告 opens the monthly report of the previous month (on the server\'s clock)', async () => {
 		await reportShown(page, 'monthly', env.MONTH);
-		return await page.getByTestId('report-month').inputValue() === env.MONTH &&
-		    await page.getByTestId('report-kind').inputValue() === 'monthly';
+		return await page.locator('#rp-month').inputValue() === env.MONTH &&
+		    await page.locator('#rp-kind').inputValue() === 'monthly';
 	}, true);
 	await check('the desk is hidden, the navigation marks 報告 as the current page', async () =>
 	    !(await page.locator('#view-desk').isVisible()) &&
-	    await page.getByTestId('nav-reports').getAttribute('aria-current') === 'page');
+	    await page.locator('#nav-reports').getAttribute('aria-current') === 'page');
 
 	// Chosen by hand, as a person would: the month, then 表示.
-	await page.getByTestId('report-month').fill(env.MONTH);
-	await page.getByTestId('report-show').click();
+	await page.locator('#rp-month').fill(env.MONTH);
+	await page.locator('#rp-form button').click();
 	await check(`choosing ${env.MONTH} shows its monthly report`, () =>
 	    reportShown(page, 'monthly', env.MONTH), true);
 	await check('the title names the month', async () =>
@@ -228,7 +244,7 @@ async function run(newPage) {
 
 	// ---- files ----
 	await check('CSV: the server\'s file name, UTF-8 with the BOM', async () => {
-		const f = await downloaded(page, () => page.getByTestId('report-csv').click());
+		const f = await downloaded(page, () => page.locator('#rp-csv').click());
 		info(`CSV saved as ${f.name}, ${f.bytes.length} bytes`);
 		return f.name === `madoguchi-monthly-${env.MONTH}.csv` &&
 		    f.bytes.subarray(0, 3).equals(Buffer.from([0xef, 0xbb, 0xbf])) &&
@@ -237,20 +253,20 @@ async function run(newPage) {
 	await check('the status says the file was saved', async () =>
 	    (await text(page, '#rp-status')).includes(`madoguchi-monthly-${env.MONTH}.csv`));
 	await check('xlsx: the server\'s file name, a zip (PK)', async () => {
-		const f = await downloaded(page, () => page.getByTestId('report-xlsx').click());
+		const f = await downloaded(page, () => page.locator('#rp-xlsx').click());
 		return f.name === `madoguchi-monthly-${env.MONTH}.xlsx` &&
 		    f.bytes.subarray(0, 4).equals(Buffer.from('PK\x03\x04', 'latin1'));
 	});
 
 	// ---- the annual and LINE-use reports, generically ----
-	await page.getByTestId('report-kind').selectOption('annual');
+	await page.locator('#rp-kind').selectOption('annual');
 	await check('the annual report: the fiscal year, twelve months in its chart', async () => {
-		const fy = await page.getByTestId('report-year').inputValue();
+		const fy = await page.locator('#rp-year').inputValue();
 		await reportShown(page, 'annual', fy);
 		return (await barHeights(page, 'by_month', 'consultations')).length === 12 &&
 		    fy === env.FISCAL_YEAR;
 	});
-	await page.getByTestId('report-kind').selectOption('line-use');
+	await page.locator('#rp-kind').selectOption('line-use');
 	await check('the LINE-use report shows its figures and tables', async () => {
 		await reportShown(page, 'line-use', env.MONTH);
 		return await page.locator('[data-key="requests_sent"] dd').count() === 1 &&
@@ -259,24 +275,24 @@ async function run(newPage) {
 	});
 
 	// ---- the work log ----
-	await page.getByTestId('report-kind').selectOption('worklog');
+	await page.locator('#rp-kind').selectOption('worklog');
 	await check('the work log opens on today (on the server\'s clock)', async () => {
 		await reportShown(page, 'worklog', env.TODAY);
 		return true;
 	});
-	await page.getByTestId('report-day').fill(env.WORKLOG_DAY);
-	await page.getByTestId('report-day').press('Enter');
+	await page.locator('#rp-day').fill(env.WORKLOG_DAY);
+	await page.locator('#rp-day').press('Enter');
 	await check(`the work log of ${env.WORKLOG_DAY} shows ${env.ON_DUTY} on duty`, async () => {
 		await reportShown(page, 'worklog', env.WORKLOG_DAY);
 		return (await text(page, '[data-table="staff"] tbody')).includes(env.ON_DUTY);
 	}, true);
 	await check('no note yet; the supervisor may write one', async () =>
 	    await text(page, '#rp-note-text') === 'まだ記事はありません。' &&
-	    await page.getByTestId('worklog-note-input').isVisible());
-	await page.getByTestId('worklog-note-input').fill(NOTE_1);
-	await page.getByTestId('worklog-note-save').click();
+	    await page.locator('#rp-note-input').isVisible());
+	await page.locator('#rp-note-input').fill(NOTE_1);
+	await page.locator('#rp-note-save').click();
 	await check('the note is saved and shown', async () => {
-		await until(async () => (await text(page, '#rp-note-saved')) === '保存しました。', 5000, 'saved');
+		await until(async () => (await text(page, '#rp-note-saved')).startsWith('保存しました'), 5000, 'saved');
 		await until(async () => (await page.locator('#rp-note-text').innerText()) === NOTE_1, 5000,
 		    'the note in the document');
 		return (await text(page, '#rp-note-by')).includes(env.ON_DUTY);
@@ -286,7 +302,7 @@ async function run(newPage) {
 	await check('the note survives a reload (the URL keeps the view)', async () => {
 		await reportShown(page, 'worklog', env.WORKLOG_DAY);
 		return await page.locator('#rp-note-text').innerText() === NOTE_1 &&
-		    await page.getByTestId('worklog-note-input').inputValue() === NOTE_1;
+		    await page.locator('#rp-note-input').inputValue() === NOTE_1;
 	});
 
 	// A second tab of the same supervisor saves first; this one is stale.
@@ -294,19 +310,19 @@ async function run(newPage) {
 	await other.goto(BASE + `/console/#reports/worklog/${env.WORKLOG_DAY}`);
 	await check('a second tab opens the same work log', () =>
 	    reportShown(other, 'worklog', env.WORKLOG_DAY));
-	await other.getByTestId('worklog-note-input').fill(NOTE_2);
-	await other.getByTestId('worklog-note-save').click();
-	await until(async () => (await text(other, '#rp-note-saved')) === '保存しました。', 5000,
+	await other.locator('#rp-note-input').fill(NOTE_2);
+	await other.locator('#rp-note-save').click();
+	await until(async () => (await text(other, '#rp-note-saved')).startsWith('保存しました'), 5000,
 	    'the second tab saved');
 	await other.close();
-	await page.getByTestId('worklog-note-input').fill(NOTE_3);
-	await page.getByTestId('worklog-note-save').click();
+	await page.locator('#rp-note-input').fill(NOTE_3);
+	await page.locator('#rp-note-save').click();
 	await check('a save from the older version says someone else saved, and reloads', async () => {
-		await until(async () => (await text(page, '[data-testid="worklog-note-error"]'))
+		await until(async () => (await text(page, '#rp-note-error'))
 		    .includes('ほかの人が先に記事を保存しました'), 5000, 'the stale message');
 		await until(async () => (await page.locator('#rp-note-text').innerText()) === NOTE_2, 5000,
 		    'the other tab\'s note');
-		return await page.getByTestId('worklog-note-input').inputValue() === NOTE_3;
+		return await page.locator('#rp-note-input').inputValue() === NOTE_3;
 	});
 	await shot(page, 'worklog-stale');
 
@@ -315,31 +331,31 @@ async function run(newPage) {
 		const types = await page.$$eval('#rp-zip-form input[type="password"]', (is) =>
 		    is.map((i) => i.getAttribute('autocomplete')));
 		return types.length === 2 && types.every((a) => a === 'new-password') &&
-		    await page.getByTestId('worklog-export-month').inputValue() === env.MONTH;
+		    await page.locator('#rp-zip-month').inputValue() === env.MONTH;
 	});
-	await page.getByTestId('worklog-export-password').fill('short');
-	await page.getByTestId('worklog-export-password2').fill('short');
-	await page.getByTestId('worklog-export-submit').click();
+	await page.locator('#rp-zip-pw').fill('short');
+	await page.locator('#rp-zip-pw2').fill('short');
+	await page.locator('#rp-zip-go').click();
 	await check('a password under 8 characters is refused in the page', async () =>
-	    (await text(page, '[data-testid="worklog-export-error"]')).includes('8文字以上'));
-	await page.getByTestId('worklog-export-password').fill(env.ZIP_PASSWORD);
-	await page.getByTestId('worklog-export-password2').fill(env.ZIP_PASSWORD + 'x');
-	await page.getByTestId('worklog-export-submit').click();
+	    (await text(page, '#rp-zip-error')).includes('8文字以上'));
+	await page.locator('#rp-zip-pw').fill(env.ZIP_PASSWORD);
+	await page.locator('#rp-zip-pw2').fill(env.ZIP_PASSWORD + 'x');
+	await page.locator('#rp-zip-go').click();
 	await check('two different passwords are refused', async () =>
-	    (await text(page, '[data-testid="worklog-export-error"]')).includes('一致していません'));
-	await page.getByTestId('worklog-export-password').fill(env.ZIP_PASSWORD);
-	await page.getByTestId('worklog-export-password2').fill(env.ZIP_PASSWORD);
+	    (await text(page, '#rp-zip-error')).includes('一致していません'));
+	await page.locator('#rp-zip-pw').fill(env.ZIP_PASSWORD);
+	await page.locator('#rp-zip-pw2').fill(env.ZIP_PASSWORD);
 	await check('the ZIP export downloads a zip named by the server', async () => {
-		const f = await downloaded(page, () => page.getByTestId('worklog-export-submit').click(),
+		const f = await downloaded(page, () => page.locator('#rp-zip-go').click(),
 		    'worklog.zip');
 		info(`zip ${f.file} (${f.name}, ${f.bytes.length} bytes)`);
 		return f.name === `madoguchi-worklog-${env.MONTH}.zip` &&
 		    f.bytes.subarray(0, 2).toString('latin1') === 'PK';
 	});
 	await check('the password fields are empty afterwards', async () =>
-	    await page.getByTestId('worklog-export-password').inputValue() === '' &&
-	    await page.getByTestId('worklog-export-password2').inputValue() === '' &&
-	    await text(page, '[data-testid="worklog-export-error"]') === '');
+	    await page.locator('#rp-zip-pw').inputValue() === '' &&
+	    await page.locator('#rp-zip-pw2').inputValue() === '' &&
+	    await text(page, '#rp-zip-error') === '');
 
 	// ---- English ----
 	await page.getByTestId('lang-toggle').click();
@@ -353,7 +369,7 @@ async function run(newPage) {
 			throw new Error(`${t} / ${staffCaption} / ${navs}`);
 		return await text(page, '#rp-note-h') === 'Supervisor\'s note';
 	});
-	await page.getByTestId('report-kind').selectOption('monthly');
+	await page.locator('#rp-kind').selectOption('monthly');
 	await check('in English, figures and charts too', async () => {
 		await reportShown(page, 'monthly', env.MONTH);
 		return (await text(page, '[data-key="consultations"] dt')).startsWith('Consultations') &&
@@ -370,9 +386,7 @@ async function run(newPage) {
 	// ---- narrow ----
 	await page.setViewportSize({ width: 800, height: 900 });
 	await check('at 800 px the view fits, the charts one above the other, redrawn to their width', async () => {
-		await until(() => page.$$eval('figure[data-chart] svg', (ss) => ss.every((s) =>
-		    Math.abs(s.getBoundingClientRect().width - Number(s.getAttribute('width'))) < 2)),
-		    3000, 'the charts drawn at their width');
+		await until(() => chartsAtWidth(page), 3000, 'the charts drawn at their width');
 		await noOverflow(page, 800);
 		const a = await page.locator('figure[data-chart="by_hour"]').boundingBox();
 		const b = await page.locator('figure[data-chart="by_weekday"]').boundingBox();
@@ -384,8 +398,40 @@ async function run(newPage) {
 	await page.locator('[data-table="referrals"]').scrollIntoViewIfNeeded();
 	await shot(page, 'monthly-800-tables');
 
+	// ---- printed ----
+	await page.setViewportSize({ width: 1280, height: 800 });
+	await until(() => chartsAtWidth(page), 3000, 'the charts redrawn at 1280 px');
+	await page.emulateMedia({ media: 'print' });
+	await check('printed, the report stands alone: no header, form or buttons', async () =>
+	    !(await page.locator('.topbar').isVisible()) && !(await page.locator('#rp-form').isVisible()) &&
+	    !(await page.locator('#rp-csv').isVisible()) && await page.locator('#rp-doc').isVisible() &&
+	    await page.locator('[data-table="by_day"] table').isVisible());
+	await shot(page, 'print', true);
+	await page.emulateMedia({ media: 'screen' });
+
+	// ---- a crisis while the supervisor reads reports ----
+	await simSend(USER_CRISIS, 'もう死にたい。今日で終わりにする');
+	await check('a crisis alert still shows, over the reports, within 5 s', async () => {
+		await page.getByTestId('crisis-banner').waitFor({ state: 'visible', timeout: 5000 });
+		return await page.locator('#view-reports').isVisible();
+	});
+	await shot(page, 'crisis-over-reports');
+	await page.getByTestId('crisis-alert-open').first().click();
+	await check('相談を開く in the banner goes to the desk, the conversation open', async () => {
+		await until(() => page.locator('#view-desk').isVisible(), 5000, 'the desk');
+		await until(async () => (await page.locator('#history [data-direction="in"]').count()) > 0,
+		    5000, 'the history');
+		return await page.evaluate(() => window.location.hash) === '' &&
+		    await page.locator('#nav-main').getAttribute('aria-current') === 'page';
+	});
+	await page.locator('#nav-reports').click();
+	await check('and 報告 shows the report left open, without asking again', async () => {
+		await until(() => page.locator('#view-reports').isVisible(), 5000, 'the reports');
+		return (await text(page, '[data-key="consultations"] dd')) === env.CONSULTATIONS;
+	});
+
 	// ---- back to the desk ----
-	await page.getByTestId('nav-main').click();
+	await page.locator('#nav-main').click();
 	await check('相談対応 goes back to the desk', async () => {
 		await until(() => page.locator('#view-desk').isVisible(), 5000, 'the desk');
 		return await page.getByTestId('queue-item').count() > 0 &&
@@ -398,14 +444,14 @@ async function run(newPage) {
 	await signIn(cp, env.LOGIN_C, env.PASSWORD_C, env.SECRET_FILE_C);
 	await check('a counsellor\'s console shows no reports entry', async () => {
 		await until(() => cp.locator('#view-desk').isVisible(), 10000, 'the desk');
-		return !(await cp.getByTestId('nav-reports').isVisible()) &&
+		return !(await cp.locator('#nav-reports').isVisible()) &&
 		    !(await cp.locator('#nav').isVisible());
 	});
 	await cp.goto(BASE + '/console/#reports/monthly/' + env.MONTH);
 	await check('nor does #reports open them for a counsellor', async () => {
 		await until(() => cp.locator('#view-desk').isVisible(), 10000, 'the desk');
 		await sleep(500);
-		return !(await cp.getByTestId('reports').isVisible());
+		return !(await cp.locator('#view-reports').isVisible());
 	});
 	await cp.close();
 
@@ -414,18 +460,18 @@ async function run(newPage) {
 	await signIn(ap, env.LOGIN_A, env.PASSWORD_A, env.SECRET_FILE_A);
 	await check('an admin reaches the reports from the admin page', async () => {
 		await until(() => ap.locator('#view-admin').isVisible(), 10000, 'the admin page');
-		await ap.getByTestId('admin-reports').click();
+		await ap.locator('#admin-reports').click();
 		await reportShown(ap, 'monthly', env.MONTH);
 		return await text(ap, '[data-key="consultations"] dd') === env.CONSULTATIONS &&
 		    await text(ap, '#nav-main') === '管理者メニュー';
 	});
-	await ap.getByTestId('report-kind').selectOption('worklog');
-	await ap.getByTestId('report-day').fill(env.WORKLOG_DAY);
-	await ap.getByTestId('report-show').click();
+	await ap.locator('#rp-kind').selectOption('worklog');
+	await ap.locator('#rp-day').fill(env.WORKLOG_DAY);
+	await ap.locator('#rp-form button').click();
 	await check('an admin reads the note but has no box to write it', async () => {
 		await reportShown(ap, 'worklog', env.WORKLOG_DAY);
 		return await ap.locator('#rp-note-text').innerText() === NOTE_2 &&
-		    !(await ap.getByTestId('worklog-note-input').isVisible());
+		    !(await ap.locator('#rp-note-input').isVisible());
 	});
 	await ap.close();
 }

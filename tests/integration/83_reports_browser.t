@@ -7,8 +7,9 @@
 # December 3 the supervisor reads the monthly report (figures this test
 # counted, charts, CSV and xlsx saved by the browser), writes the work log's
 # note (kept over a reload, refused when stale), exports the month's logs as
-# a ZIP that 7-Zip opens with the password; a counsellor sees no reports; an
-# admin reaches them. Screenshots go to build/screenshots/reports-*.png.
+# a ZIP that 7-Zip opens with the password; a crisis alert still reaches the
+# supervisor over the reports; a counsellor sees no reports; an admin reaches
+# them. Screenshots go to build/screenshots/reports-*.png.
 use strict;
 use warnings;
 use utf8;
@@ -139,7 +140,7 @@ my %env = (LOGIN => 'sato', PASSWORD => $s->{password}, SECRET_FILE => $sato_sec
 	CONSULTATIONS => $consultations, PEOPLE => scalar(keys %people), BUSIEST => $busiest,
 	WORKLOG_DAY => '2026-11-05', ON_DUTY => '佐藤 花子',
 	ZIP_PASSWORD => 'ブラウザの書き出し-2026',
-	BASE_URL => "http://127.0.0.1:$port", SHOTS => $shots, DL_DIR => $tmp);
+	BASE_URL => "http://127.0.0.1:$port", SIM_URL => $sim->{url}, SHOTS => $shots, DL_DIR => $tmp);
 {
 	# The environment holds bytes: Japanese values go as UTF-8.
 	local @ENV{keys %env} = map { my $v = $_; utf8::encode($v); $v } values %env;
