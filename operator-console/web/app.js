@@ -3991,7 +3991,6 @@
 		if (!canReports())
 			return setHash("");
 		showView("reports");
-		rpFields();
 		/* The previous month, this fiscal year, today: in Tokyo, by the server. */
 		if (!state.rp.ready) {
 			state.rp.ready = true;
@@ -4005,6 +4004,7 @@
 			fillYears(h.kind === "annual" ? h.period : 0);
 			periodInput(h.kind).value = h.period;
 		}
+		rpFields();
 		if (doc === null || h.kind && (h.kind !== doc.kind ||
 		    h.period !== doc.period.name))
 			loadReport();
@@ -4308,7 +4308,8 @@
 		}
 		setBusy(btn, "rp.note_busy", "rp.note_save", true);
 		api("PUT", "/api/reports/worklog/note", { day: day, note: text,
-		    version: state.rp.noteVersion }).then(function () {
+		    version: state.rp.noteVersion }).then(function (r) {
+			state.rp.noteVersion = r.version;
 			$("rp-note-saved").textContent = t("rec.saved",
 			    { time: fmtTime(new Date(serverNow()).toISOString()) });
 			return loadReport("worklog", day, true);
