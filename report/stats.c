@@ -305,12 +305,12 @@ stats_people(cJSON *doc, const cJSON *row)
 	doc_figure_number(doc, "new_people", "うち新規", "of whom new", fresh);
 	doc_figure_number(doc, "returning_people", "うち再相談",
 	    "of whom returning", people - fresh);
-	doc_figure_number(doc, "conversations_per_person",
-	    "1人あたりの相談件数", "Consultations per person",
-	    conv_people > 0 ? round(convs / conv_people * 100) / 100 : 0);
 	doc_figure_number(doc, "people_without_record",
 	    "うち相談記録のない人", "of whom without a case record",
 	    doc_num(row, "no_record"));
+	doc_figure_number(doc, "conversations_per_person",
+	    "1人あたりの相談件数", "Consultations per person",
+	    conv_people > 0 ? round(convs / conv_people * 100) / 100 : 0);
 }
 
 static void
