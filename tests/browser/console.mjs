@@ -8,16 +8,16 @@
 // Prints one line per check: "ok <what>" or "not ok <what>: <why>", and
 // "info <text>" for notes. Exits non-zero only when the phase could not go
 // on (a step everything after it needs failed) or crashed.
-import { chromium } from 'playwright-core';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
+import {
+	check, exitWith, freshCode, info, launch, newContext, noOverflow, runChecks, screenshots,
+	simSend, sleep, totp, until,
+} from './harness.mjs';
 
 const env = process.env;
 const phase = process.argv[2];
 const BASE = env.BASE_URL;
 const SIM = env.SIM_URL;
-const SHOTS = env.SHOTS || 'build/screenshots';
 const USER_A = 'U' + '0a1b2c3d4e5f6789'.repeat(2);
 const USER_B = 'U' + 'b0b1b2b3b4b5b6b7'.repeat(2);
 const TEXT_A = '<script>window.__xss=1</script>助けてほしいです';
@@ -27,93 +27,6 @@ const NOTE = 'ブラウザからのメモ';
 const SUMMARY = '家族の世話で学校に行けない日がある。\n週末に改めて連絡をもらう。';
 const NICK = 'ブラウザさん';
 const REASON = '深夜の暴言が続いたため（ブラウザ試験）';
-
-class Abort extends Error {}
-
-function line(s) {
-	return String(s).replace(/\s+/g, ' ').slice(0, 300);
-}
-
-function ok(name) { console.log(`ok ${name}`); }
-function notOk(name, why) { console.log(`not ok ${name}: ${line(why)}`); }
-function info(text) { console.log(`info ${line(text)}`); }
-
-// One check: fn resolves (anything but false) or throws. A critical check
-// that fails ends the phase.
-async function check(name, fn, critical) {
-	let why = null;
-	try {
-		if ((await fn()) === false)
-			why = 'the condition did not hold';
-	} catch (e) {
-		why = e && e.message ? e.message.split('\n')[0] : String(e);
-	}
-	if (why === null) {
-		ok(name);
-		return true;
-	}
-	notOk(name, why);
-	if (critical)
-		throw new Abort(name);
-	return false;
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-// Polls fn until it returns something truthy; throws with what it saw last.
-async function until(fn, ms, what) {
-	const end = Date.now() + ms;
-	let last;
-	for (;;) {
-		try {
-			last = await fn();
-			if (last)
-				return last;
-		} catch (e) {
-			last = e.message;
-		}
-		if (Date.now() > end)
-			throw new Error(`${what || 'condition'} not met within ${ms} ms` +
-			    (last !== undefined && last !== false ? ` (last: ${line(JSON.stringify(last))})` : ''));
-		await sleep(100);
-	}
-}
-
-// A code of the next 30-second step that this account has not used yet:
-// the server accepts each step once, and every phase signs in anew. The
-// step used is kept beside the secret.
-async function freshCode(secretFile) {
-	const secret = fs.readFileSync(secretFile, 'utf8').trim();
-	const stepFile = secretFile + '.step';
-	const last = fs.existsSync(stepFile) ? Number(fs.readFileSync(stepFile, 'utf8')) : 0;
-	for (;;) {
-		const step = Math.floor(Date.now() / 30000) + 1;
-		if (step > last) {
-			fs.writeFileSync(stepFile, String(step));
-			return execFileSync('oathtool', ['--totp', '-b', secret, '--now', '@' + step * 30],
-			    { encoding: 'utf8' }).trim();
-		}
-		await sleep(1000);
-	}
-}
-
-function totp(secret, ahead) {
-	const args = ['--totp', '-b', secret];
-	if (ahead)
-		args.push('--now', '@' + (Math.floor(Date.now() / 1000) + ahead));
-	return execFileSync('oathtool', args, { encoding: 'utf8' }).trim();
-}
-
-async function simSend(user, text) {
-	const r = await fetch(SIM_URL('/sim/send'), {
-		method: 'POST', headers: { 'Content-Type': 'application/json' },
-		body: JSON.stringify({ user, type: 'text', text }),
-	});
-	const body = await r.text();
-	if (r.status !== 200)
-		throw new Error(`/sim/send answered ${r.status}: ${body}`);
-	return JSON.parse(body);
-}
 
 function SIM_URL(p) { return SIM + p; }
 
@@ -128,18 +41,8 @@ async function simTexts() {
 	return out;
 }
 
-let shotNo = 0;
-async function shot(page, name) {
-	const file = path.join(SHOTS, `${String(++shotNo).padStart(2, '0')}-${name}.png`);
-	await page.screenshot({ path: file, fullPage: false });
-	info(`screenshot ${file}`);
-}
-
-async function noOverflow(page, width) {
-	const w = await page.evaluate(() => document.documentElement.scrollWidth);
-	if (w > width)
-		throw new Error(`the page is ${w} px wide in a ${width} px window`);
-}
+// Numbered in the order taken; each later phase starts at a number of its own.
+const shot = screenshots('', true);
 
 async function visibleText(loc) {
 	await loc.waitFor({ state: 'visible', timeout: 5000 });
@@ -437,9 +340,7 @@ async function phaseFirst(page, context, seen) {
 	await page.setViewportSize({ width: 800, height: 1000 });
 	await sleep(300);
 	await check('no horizontal overflow at 800x1000', () => noOverflow(page, 800));
-	await page.screenshot({ path: path.join(SHOTS, `${String(++shotNo).padStart(2, '0')}-narrow.png`),
-	    fullPage: true });
-	info(`screenshot ${SHOTS}/${String(shotNo).padStart(2, '0')}-narrow.png (the whole page)`);
+	await shot(page, 'narrow', true, '(the whole page)');
 	await page.setViewportSize({ width: 1280, height: 800 });
 
 	await page.getByTestId('signout-button').click();
@@ -451,7 +352,7 @@ async function phaseFirst(page, context, seen) {
 // ---- phase two: past the deadline ----
 
 async function phaseOverdue(page, context, seen) {
-	shotNo = 20;
+	shot.numberFrom(20);
 	await page.goto(BASE + '/console/');
 	await page.getByTestId('login-id').waitFor({ state: 'visible', timeout: 10000 });
 	await signIn(page, env.PASSWORD, await freshCode(env.SECRET_FILE));
@@ -621,7 +522,7 @@ async function inView(page, loc) {
 }
 
 async function phaseCrisis(newPage) {
-	shotNo = 40;
+	shot.numberFrom(40);
 	// A supervisor at a 1366x768 screen, signed in, the console open.
 	const sup = await newPage({ width: 1366, height: 768 });
 	await check('the supervisor signs in (password and code)', () =>
@@ -942,7 +843,7 @@ async function simLinks(user) {
 }
 
 async function phaseStrict(newPage) {
-	shotNo = 70;
+	shot.numberFrom(70);
 	const cou = await newPage();
 	await check('the counsellor signs in', () =>
 	    signedInAt(cou, env.LOGIN2, env.PASSWORD2, env.SECRET_FILE2), true);
@@ -1119,23 +1020,14 @@ let seenCalls = [];
 async function main() {
 	if (!['first', 'overdue', 'crisis', 'strict'].includes(phase))
 		throw new Error(`unknown phase "${phase}"`);
-	fs.mkdirSync(SHOTS, { recursive: true });
-	const browser = await chromium.launch({ executablePath: '/usr/bin/chromium',
-	    args: ['--no-sandbox'], headless: true });
-	let aborted = false;
+	const browser = await launch();
 	const errors = [];
 	const seen = seenCalls;
-	// Each page in its own context (its own cookie), watched the same way.
+	// Each page in its own context (its own cookie), watched the same way;
+	// the API calls are kept in seen.
 	async function newPage(viewport) {
-		const context = await browser.newContext({ viewport: viewport || { width: 1280, height: 800 },
-		    locale: 'ja-JP', timezoneId: 'Asia/Tokyo' });
+		const context = await newContext(browser, viewport && { viewport }, { errors });
 		const page = await context.newPage();
-		page.on('pageerror', (e) => errors.push(e.message));
-		if (env.DEBUG) page.on("console", (m) => info("page: " + m.text()));
-		page.on('console', (m) => {
-			if (m.type() === 'error' && !/status of (401|409|400)/.test(m.text()))
-				errors.push(m.text());
-		});
 		page.on('request', (r) => {
 			const u = new URL(r.url());
 			if (u.pathname.startsWith('/api/'))
@@ -1145,39 +1037,20 @@ async function main() {
 		return page;
 	}
 	let last = null;
-	try {
-		try {
-			if (phase === 'crisis') {
-				await phaseCrisis(async (v) => (last = await newPage(v)));
-			} else if (phase === 'strict') {
-				await phaseStrict(async (v) => (last = await newPage(v)));
-			} else {
-				const page = last = await newPage();
-				if (phase === 'first')
-					await phaseFirst(page, page.context(), seen);
-				else
-					await phaseOverdue(page, page.context(), seen);
-			}
-		} catch (e) {
-			if (!(e instanceof Abort))
-				throw e;
-			aborted = true;
-			info(`phase ${phase} stopped after a failed step`);
-			if (last !== null)
-				await shot(last, 'stopped').catch(() => null);
+	return runChecks(browser, async () => {
+		if (phase === 'crisis') {
+			await phaseCrisis(async (v) => (last = await newPage(v)));
+		} else if (phase === 'strict') {
+			await phaseStrict(async (v) => (last = await newPage(v)));
+		} else {
+			const page = last = await newPage();
+			if (phase === 'first')
+				await phaseFirst(page, page.context(), seen);
+			else
+				await phaseOverdue(page, page.context(), seen);
 		}
-		await check(`no script errors or CSP violations in phase ${phase}`, () => {
-			if (errors.length > 0)
-				throw new Error(errors.join(' | '));
-			return true;
-		});
-	} finally {
-		await browser.close();
-	}
-	return aborted ? 1 : 0;
+	}, { stopped: `phase ${phase} stopped after a failed step`, last: () => last, shot,
+	    errors, errorsCheck: `no script errors or CSP violations in phase ${phase}` });
 }
 
-main().then((code) => process.exit(code), (e) => {
-	console.log(`not ok the browser script crashed: ${line(e && e.stack || e)}`);
-	process.exit(2);
-});
+exitWith(main);

@@ -9,101 +9,22 @@
 //
 // Prints one line per check: "ok <what>" or "not ok <what>: <why>", and
 // "info <text>" for notes. Exits non-zero only when it could not go on.
-import { chromium } from 'playwright-core';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import {
+	check, exitWith, freshCode, info, launch, newContext, noOverflow, runChecks, screenshots,
+	simSend, sleep, until,
+} from './harness.mjs';
 
 const env = process.env;
 const BASE = env.BASE_URL;
-const SHOTS = env.SHOTS || 'build/screenshots';
 const DL = env.DL_DIR;
 const NOTE_1 = '夜間の相談が続いた。\n明日の朝、引き継ぎで共有する。';
 const NOTE_2 = '別のタブから書いた記事';
 const NOTE_3 = '古い版から書いた記事';
 const USER_CRISIS = 'U' + 'e0e1e2e3e4e5e6e7'.repeat(2);
 
-async function simSend(user, text) {
-	const r = await fetch(env.SIM_URL + '/sim/send', {
-		method: 'POST', headers: { 'Content-Type': 'application/json' },
-		body: JSON.stringify({ user, type: 'text', text }),
-	});
-	if (r.status !== 200)
-		throw new Error(`/sim/send answered ${r.status}: ${await r.text()}`);
-}
-
-class Abort extends Error {}
-
-function line(s) {
-	return String(s).replace(/\s+/g, ' ').slice(0, 300);
-}
-function ok(name) { console.log(`ok ${name}`); }
-function notOk(name, why) { console.log(`not ok ${name}: ${line(why)}`); }
-function info(text) { console.log(`info ${line(text)}`); }
-
-// One check: fn resolves (anything but false) or throws. A critical check
-// that fails ends the run.
-async function check(name, fn, critical) {
-	let why = null;
-	try {
-		if ((await fn()) === false)
-			why = 'the condition did not hold';
-	} catch (e) {
-		why = e && e.message ? e.message.split('\n')[0] : String(e);
-	}
-	if (why === null) {
-		ok(name);
-		return true;
-	}
-	notOk(name, why);
-	if (critical)
-		throw new Abort(name);
-	return false;
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function until(fn, ms, what) {
-	const end = Date.now() + ms;
-	let last;
-	for (;;) {
-		try {
-			last = await fn();
-			if (last)
-				return last;
-		} catch (e) {
-			last = e.message;
-		}
-		if (Date.now() > end)
-			throw new Error(`${what || 'condition'} not met within ${ms} ms` +
-			    (last !== undefined && last !== false ? ` (last: ${line(JSON.stringify(last))})` : ''));
-		await sleep(100);
-	}
-}
-
-// A code of a 30-second step this account has not used yet (the server
-// takes each once); the step used is kept beside the secret.
-async function freshCode(secretFile) {
-	const secret = fs.readFileSync(secretFile, 'utf8').trim();
-	const stepFile = secretFile + '.step';
-	const last = fs.existsSync(stepFile) ? Number(fs.readFileSync(stepFile, 'utf8')) : 0;
-	for (;;) {
-		const step = Math.floor(Date.now() / 30000) + 1;
-		if (step > last) {
-			fs.writeFileSync(stepFile, String(step));
-			return execFileSync('oathtool', ['--totp', '-b', secret, '--now', '@' + step * 30],
-			    { encoding: 'utf8' }).trim();
-		}
-		await sleep(1000);
-	}
-}
-
-let shotNo = 0;
-async function shot(page, name, fullPage) {
-	const file = path.join(SHOTS, `reports-${String(++shotNo).padStart(2, '0')}-${name}.png`);
-	await page.screenshot({ path: file, fullPage: !!fullPage });
-	info(`screenshot ${file}`);
-}
+const shot = screenshots('reports-', true);
 
 async function signIn(page, login, password, secretFile) {
 	await page.goto(BASE + '/console/');
@@ -151,13 +72,6 @@ async function barHeights(page, chartKey, series) {
 function chartsAtWidth(page) {
 	return page.$$eval('figure[data-chart] svg', (ss) => ss.every((s) =>
 	    Math.abs(s.getBoundingClientRect().width - Number(s.getAttribute('width'))) < 2));
-}
-
-async function noOverflow(page, width) {
-	const w = await page.evaluate(() => document.documentElement.scrollWidth);
-	if (w > width)
-		throw new Error(`the page is ${w} px wide in a ${width} px window`);
-	return true;
 }
 
 async function run(newPage) {
@@ -481,45 +395,16 @@ async function run(newPage) {
 }
 
 async function main() {
-	const browser = await chromium.launch({ executablePath: '/usr/bin/chromium',
-	    args: ['--no-sandbox'], headless: true });
+	const browser = await launch();
 	const errors = [];
-	let last = null, aborted = false;
+	let last = null;
+	// Each page in its own context (its own cookies), saving what it downloads.
 	async function newPage() {
-		const context = await browser.newContext({ viewport: { width: 1280, height: 800 },
-		    locale: 'ja-JP', timezoneId: 'Asia/Tokyo', acceptDownloads: true });
-		context.on('page', (p) => {
-			p.on('pageerror', (e) => errors.push(e.message));
-			p.on('console', (m) => {
-				if (m.type() === 'error' && !/status of (401|409|400)/.test(m.text()))
-					errors.push(m.text());
-			});
-		});
+		const context = await newContext(browser, { acceptDownloads: true }, { errors });
 		return (last = await context.newPage());
 	}
-	try {
-		try {
-			await run(newPage);
-		} catch (e) {
-			if (!(e instanceof Abort))
-				throw e;
-			aborted = true;
-			info('stopped after a failed step');
-			if (last !== null && !last.isClosed())
-				await shot(last, 'stopped', true).catch(() => null);
-		}
-		await check('no script errors or CSP violations', () => {
-			if (errors.length > 0)
-				throw new Error(errors.join(' | '));
-			return true;
-		});
-	} finally {
-		await browser.close();
-	}
-	return aborted ? 1 : 0;
+	return runChecks(browser, () => run(newPage), { last: () => last, shot, fullPage: true,
+	    errors, errorsCheck: 'no script errors or CSP violations' });
 }
 
-main().then((code) => process.exit(code), (e) => {
-	console.log(`not ok the browser script crashed: ${line(e && e.stack || e)}`);
-	process.exit(2);
-});
+exitWith(main);

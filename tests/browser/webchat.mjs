@@ -10,15 +10,14 @@
 // prints "wait reply" and reads one line ("go") once the reply is sent.
 // Exits non-zero only when it could not go on (a step everything after it
 // needs failed) or crashed.
-import { chromium } from 'playwright-core';
 import readline from 'node:readline';
-import path from 'node:path';
-import fs from 'node:fs';
+import {
+	check, exitWith, info, launch, newContext, runChecks, screenshots, until as pollUntil,
+} from './harness.mjs';
 
 const env = process.env;
 const BASE = env.BASE_URL;
 const ORIGIN = new URL(BASE).origin;
-const SHOTS = env.SHOTS || 'build/screenshots';
 const { LINK, LINE_TEXT, WEB_TEXT, REPLY } = env;
 const PHONE = {
 	viewport: { width: 360, height: 640 },
@@ -31,60 +30,11 @@ const PHONE = {
 	timezoneId: 'Asia/Tokyo',
 };
 
-class Abort extends Error {}
+// The phone's page is polled every 50 ms (the harness's default is 100),
+// as its timed checks were written with.
+const until = (fn, ms, what) => pollUntil(fn, ms, what, 50);
 
-function line(s) {
-	return String(s).replace(/\s+/g, ' ').slice(0, 300);
-}
-function ok(name) { console.log(`ok ${name}`); }
-function notOk(name, why) { console.log(`not ok ${name}: ${line(why)}`); }
-function info(text) { console.log(`info ${line(text)}`); }
-
-// One check: fn resolves (anything but false) or throws. A critical check
-// that fails ends the script.
-async function check(name, fn, critical) {
-	let why = null;
-	try {
-		if ((await fn()) === false)
-			why = 'the condition did not hold';
-	} catch (e) {
-		why = e && e.message ? e.message.split('\n')[0] : String(e);
-	}
-	if (why === null) {
-		ok(name);
-		return true;
-	}
-	notOk(name, why);
-	if (critical)
-		throw new Abort(name);
-	return false;
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function until(fn, ms, what) {
-	const end = Date.now() + ms;
-	let last;
-	for (;;) {
-		try {
-			last = await fn();
-			if (last)
-				return last;
-		} catch (e) {
-			last = e.message;
-		}
-		if (Date.now() > end)
-			throw new Error(`${what || 'condition'} not met within ${ms} ms` +
-			    (last !== undefined && last !== false ? ` (last: ${line(JSON.stringify(last))})` : ''));
-		await sleep(50);
-	}
-}
-
-async function shot(page, name) {
-	const file = path.join(SHOTS, `webchat-${name}.png`);
-	await page.screenshot({ path: file, fullPage: false });
-	info(`screenshot ${file}`);
-}
+const shot = screenshots('webchat-');
 
 // The lines the test gives on standard input, one at a time.
 const input = readline.createInterface({ input: process.stdin });
@@ -103,7 +53,10 @@ const csp = [];		// CSP violations, from the console and from the document
 let ending = false;	// the person has asked to end: the API may answer 401 from now on
 
 async function newPhone(browser, name) {
-	const context = await browser.newContext(PHONE);
+	// Its console's CSP lines go to csp; its answers of 400 and above are
+	// judged below, by their address.
+	const context = await newContext(browser, PHONE, { errors, name, csp,
+	    ignore: /^Failed to load resource: the server responded with a status of/ });
 	// Reported by the document itself, whatever the console says.
 	await context.addInitScript(() => {
 		document.addEventListener('securitypolicyviolation', (e) => {
@@ -125,15 +78,6 @@ async function newPhone(browser, name) {
 			failed.push({ page: name, status: e.response.status, url: e.response.url, late: ending });
 	});
 	context.on('request', (r) => requests.push({ url: r.url(), page: name }));
-	page.on('pageerror', (e) => errors.push(`${name}: ${e.message}`));
-	page.on('console', (m) => {
-		const t = m.text();
-		if (/Content.Security.Policy|CSP violation/i.test(t))
-			csp.push(`${name}: ${t}`);
-		/* A status is judged below, by its address. */
-		else if (m.type() === 'error' && !/^Failed to load resource: the server responded with a status of/.test(t))
-			errors.push(`${name}: ${t}`);
-	});
 	return page;
 }
 
@@ -324,32 +268,13 @@ async function main() {
 	for (const v of ['BASE_URL', 'LINK', 'LINE_TEXT', 'WEB_TEXT', 'REPLY'])
 		if (!env[v])
 			throw new Error(`${v} is not set`);
-	fs.mkdirSync(SHOTS, { recursive: true });
-	const browser = await chromium.launch({ executablePath: '/usr/bin/chromium',
-	    args: ['--no-sandbox'], headless: true });
-	let aborted = false;
+	const browser = await launch();
 	try {
-		try {
-			await run(browser);
-		} catch (e) {
-			if (!(e instanceof Abort))
-				throw e;
-			aborted = true;
-			info('stopped after a failed step');
-		}
-		await check('no script errors', () => {
-			if (errors.length)
-				throw new Error(errors.join(' | '));
-			return true;
-		});
+		return await runChecks(browser, () => run(browser),
+		    { errors, errorsCheck: 'no script errors' });
 	} finally {
-		await browser.close();
 		input.close();
 	}
-	return aborted ? 1 : 0;
 }
 
-main().then((code) => process.exit(code), (e) => {
-	console.log(`not ok the browser script crashed: ${line(e && e.stack || e)}`);
-	process.exit(2);
-});
+exitWith(main);
