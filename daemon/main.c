@@ -475,6 +475,10 @@ daemon_free(struct daemon *d)
 		event_free(d->drain);
 	event_free(d->sigterm);
 	event_free(d->sigint);
+	/* freeing them restored the default: a second SIGTERM (a supervisor
+	 * asking again) must not kill the last of the cleanup */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
 	evhttp_free(d->http);	/* and the listener it was bound to */
 	event_base_free(d->base);
 	keyring_free(d->keys);

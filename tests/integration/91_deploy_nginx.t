@@ -255,7 +255,7 @@ if ($stopper == 0) { sleep 0.05; kill 'TERM', $d[0]{pid}; POSIX::_exit(0) }
 ($codes) = webhook_batch('restart', $N / 2, 4);
 waitpid($stopper, 0);
 is_deeply($codes, { 200 => $N / 2 }, 'while an instance stops, every delivery is 200');
-is($d[0]->stop, 0, 'the stopped instance exited cleanly');
+is($d[0]->stop, 0, "the stopped instance exited cleanly") or diag($d[0]->log_text);
 is($db->query("SELECT count(*) FROM messages WHERE direction = 'in'"), 1.5 * $N + 2,
 	'and stored, once each');
 $d[0] = start_daemon($db, port => $port[0], secret => $secret, data_key => $key, env => \%env);
