@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 
 plain() {
 	echo "== tests: normal build"
-	prove --exec '' build/tests/test_* tests/integration/*.t
+	prove --timer --exec '' build/tests/test_* tests/integration/*.t
 }
 
 asan() {
@@ -24,13 +24,13 @@ asan() {
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	MADOGUCHI_BIN_DIR=bin-asan \
-		prove --exec '' build-asan/tests/test_* tests/integration/*.t
+		prove --timer --exec '' build-asan/tests/test_* tests/integration/*.t
 }
 
 valgrind_run() {
 	echo "== tests: madoguchid under valgrind"
 	MADOGUCHI_WRAP="valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --error-exitcode=99" \
-		prove --exec '' tests/integration/[0-9]*.t
+		prove --timer --exec '' tests/integration/[0-9]*.t
 }
 
 case "${1:-all}" in

@@ -20,22 +20,11 @@ use IPC::Open2;
 use Time::HiRes qw(sleep time);
 use Madoguchi::Test;
 use Madoguchi::Console;
+use Madoguchi::Browser;
 
 binmode(Test::More->builder->$_, ':encoding(UTF-8)') for qw(output failure_output todo_output);
 
-# Under valgrind the browser adds minutes and nothing the daemon's other
-# tests do not already cover there.
-plan skip_all => 'not under valgrind' if $ENV{MADOGUCHI_WRAP};
-plan skip_all => 'no chromium or node (make deps installs them)'
-	unless -x '/usr/bin/chromium' && system('sh', '-c', 'command -v node >/dev/null') == 0;
-
-my $dir = 'tests/browser';
-unless (-d "$dir/node_modules/playwright-core") {
-	system("cd $dir && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund"
-		. " --loglevel=error >/dev/null") == 0 or BAIL_OUT('npm ci failed');
-}
-my $shots = 'build/screenshots';
-system('mkdir', '-p', $shots);
+my ($dir, $shots) = browser_ready();
 unlink glob("$shots/webchat-*.png");
 
 my $desk = new_desk();

@@ -18,22 +18,11 @@ use Test::More;
 use File::Temp qw(tempdir);
 use Madoguchi::Test;
 use Madoguchi::Console;
+use Madoguchi::Browser;
 
 binmode(Test::More->builder->$_, ':encoding(UTF-8)') for qw(output failure_output todo_output);
 
-# Under valgrind the browser adds minutes and nothing 85_reports.t does not
-# already cover there.
-plan skip_all => 'not under valgrind' if $ENV{MADOGUCHI_WRAP};
-plan skip_all => 'no chromium or node (make deps installs them)'
-	unless -x '/usr/bin/chromium' && system('sh', '-c', 'command -v node >/dev/null') == 0;
-
-my $dir = 'tests/browser';
-unless (-d "$dir/node_modules/playwright-core") {
-	system("cd $dir && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund"
-		. " --loglevel=error >/dev/null") == 0 or BAIL_OUT('npm ci failed');
-}
-my $shots = 'build/screenshots';
-system('mkdir', '-p', $shots);
+my ($dir, $shots) = browser_ready();
 my $tmp = tempdir('reports-browser-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 
 my $desk = new_desk();
