@@ -169,6 +169,7 @@ struct autoreply {
 	char			*channel_kind;
 	char			*channel_name;
 	char			*public_url;	/* hand-off links; "" none */
+	int64_t			 no_url_warned_us;	/* said once a minute */
 	int64_t			 give_up_s;
 	struct desk_settings	 desk;
 	bool			 ready;		/* desk loaded at least once */
@@ -363,8 +364,14 @@ decide_handoff(struct batch *b, PGresult *res, int row, struct decision *d)
 	    PQgetvalue(res, row, COL_LIVE_LINK)[0] == 't' || batch_linked(b, d))
 		return;
 	if (ar->public_url[0] == '\0') {
-		log_error("autoreply.handoff_impossible", "contact=%s reason="
-		    "\"no public_url: nobody could open a link\"", d->contact_id);
+		/* once a minute, not once a message: a desk left strict
+		 * without public_url would flood its own log */
+		if (b->now_us - ar->no_url_warned_us >= 60 * INT64_C(1000000)) {
+			ar->no_url_warned_us = b->now_us;
+			log_error("autoreply.handoff_impossible", "contact=%s "
+			    "reason=\"strict mode without public_url: nobody "
+			    "could open a link\"", d->contact_id);
+		}
 		return;
 	}
 	decision_add(ar, d, AUTOREPLY_HANDOFF, &v);
