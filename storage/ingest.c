@@ -94,7 +94,7 @@ static const char ingest_channel_sql[] =
  */
 #define INGEST_CORE \
 "WITH ev AS ("\
-"  SELECT * FROM jsonb_to_recordset($3::jsonb) AS e(event_key text, kind text,"\
+"  SELECT * FROM json_to_recordset($3::json) AS e(event_key text, kind text,"\
 "    contact_ref text, message_kind text, message_ref text, body text,"\
 "    body_key_id smallint, occurred_at timestamptz, redelivery boolean,"\
 "    reply_token text, unblocked boolean, crisis_level smallint,"\
