@@ -42,7 +42,11 @@ CONSOLE_SRC := operator-console/console.c operator-console/session.c \
 	   operator-console/exception.c operator-console/report.c \
 	   operator-console/escalation.c
 CRISIS_SRC := crisis/normalize.c crisis/lexicon.c crisis/detect.c \
-	   crisis/live.c crisis/alert.c crisis/index.c
+	   crisis/live.c crisis/alert.c crisis/index.c crisis/model.c
+# Training the crisis model (liblinear, in C++): bin/madoguchi only, so the
+# daemon does not carry it.
+CRISIS_TRAIN_SRC := crisis/train.c
+LINEAR_LIBS := -llinear
 WEBCHAT_SRC := webchat/webchat.c webchat/link.c webchat/chat.c webchat/stream.c \
 	   webchat/notice.c
 # Pure layout and SSE parsing first: the unit tests link only those.
@@ -97,9 +101,10 @@ $(BIN)/madoguchid: $(call obj,$(DAEMON_SRC)) $(CORE_OBJ)
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
 
-$(BIN)/madoguchi: $(call obj,$(CLI_SRC)) $(TERMINAL_OBJ) $(CORE_OBJ)
+$(BIN)/madoguchi: $(call obj,$(CLI_SRC) $(CRISIS_TRAIN_SRC)) $(TERMINAL_OBJ) \
+	    $(CORE_OBJ)
 	@mkdir -p $(BIN)
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS) $(TUI_LIBS)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS) $(TUI_LIBS) $(LINEAR_LIBS)
 
 $(BIN)/linesim: $(call obj,$(SIM_SRC))
 	@mkdir -p $(BIN)

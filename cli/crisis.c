@@ -10,15 +10,22 @@
 #include "crisis.h"
 
 static const char crisis_usage[] =
-"usage: madoguchi crisis <subcommand> [--no-desk]\n"
+"usage: madoguchi crisis <subcommand> [--no-desk] [--no-model]\n"
 "  check              messages one a line on standard input; prints\n"
 "                     LEVEL<TAB>rule<TAB>text for each (none, medium, high)\n"
 "  normalize          the same lines as the lexicon sees them\n"
 "  eval FILE [--misses] [--min-recall R]\n"
 "                     recall and false positives on a labelled set\n"
 "                     (label<TAB>category<TAB>text, as tests/crisis/)\n"
-"The lexicon is crisis_lexicon; the desk's crisis_terms setting is added\n"
-"when the database can be reached, unless --no-desk.\n";
+"  train SET... [--output FILE] [--cost C] [--high-threshold T]\n"
+"        [--risk-floor F]\n"
+"                     the second opinion's models from labelled sets\n"
+"                     (defaults: C 30, T 0.70, F 0.10)\n"
+"  train --cv SET...  leave one set out in turn: how the models do on\n"
+"                     wordings they never saw, by threshold\n"
+"The lexicon is crisis_lexicon, with the model in crisis_model unless\n"
+"--no-model; the desk's crisis_terms setting is added when the database\n"
+"can be reached, unless --no-desk.\n";
 
 /* Adds the desk's terms if the database answers; says what it did. */
 static bool
@@ -55,14 +62,16 @@ add_desk_terms(const struct cli *cli, struct crisis_lexicon *lex)
 }
 
 static struct crisis_lexicon *
-lexicon_open(const struct cli *cli, bool desk)
+lexicon_open(const struct cli *cli, bool desk, bool model)
 {
 	struct crisis_lexicon *lex;
 	char why[512];
 
 	if ((lex = crisis_lexicon_new(why, sizeof(why))) == NULL ||
 	    !crisis_lexicon_load_file(lex, cli->cfg.crisis_lexicon, why,
-	    sizeof(why))) {
+	    sizeof(why)) || (model && cli->cfg.crisis_model[0] != '\0' &&
+	    !crisis_lexicon_load_model(lex, cli->cfg.crisis_model, why,
+	    sizeof(why)))) {
 		fprintf(stderr, "madoguchi: %s\n", why);
 		crisis_lexicon_free(lex);
 		return NULL;
@@ -202,16 +211,65 @@ crisis_eval(struct crisis_lexicon *lex, const char *path, bool misses,
 	return rc;
 }
 
+/* `crisis train`: the model file, or with --cv the cross-validation. */
+static int
+crisis_train(struct cli *cli)
+{
+	const char *output = NULL, *cost = "30", *high = "0.70", *floor = "0.10";
+	bool cv = cli_take_flag(cli, "--cv", false, NULL);
+	struct crisis_train_options o;
+	struct crisis_lexicon *lex;
+	char why[512];
+	FILE *out = stdout;
+	bool ok;
+
+	(void)cli_take_flag(cli, "--output", true, &output);
+	(void)cli_take_flag(cli, "--cost", true, &cost);
+	(void)cli_take_flag(cli, "--high-threshold", true, &high);
+	(void)cli_take_flag(cli, "--risk-floor", true, &floor);
+	o.cost = atof(cost);
+	o.high_threshold = atof(high);
+	o.risk_floor = atof(floor);
+	if (cli->argc < 3 || o.cost <= 0 || o.high_threshold <= 0 ||
+	    o.high_threshold > 1 || o.risk_floor < 0 || o.risk_floor >= 1) {
+		fputs(crisis_usage, stderr);
+		return 2;
+	}
+	if ((lex = crisis_lexicon_new(why, sizeof(why))) == NULL) {
+		fprintf(stderr, "madoguchi: %s\n", why);
+		return 1;
+	}
+	if (!cv && output != NULL && (out = fopen(output, "w")) == NULL) {
+		perror(output);
+		crisis_lexicon_free(lex);
+		return 1;
+	}
+	ok = cv ? crisis_model_cross_validate(lex,
+	    (const char *const *)cli->argv + 2, cli->argc - 2, &o, out, why,
+	    sizeof(why)) : crisis_model_train(lex,
+	    (const char *const *)cli->argv + 2, cli->argc - 2, &o, out, why,
+	    sizeof(why));
+	if (out != stdout && fclose(out) != 0)
+		ok = false, snprintf(why, sizeof(why), "%s: not written", output);
+	if (!ok)
+		fprintf(stderr, "madoguchi: %s\n", why);
+	crisis_lexicon_free(lex);
+	return ok ? 0 : 1;
+}
+
 int
 cli_crisis(struct cli *cli)
 {
 	bool desk = !cli_take_flag(cli, "--no-desk", false, NULL);
+	bool model = !cli_take_flag(cli, "--no-model", false, NULL);
 	bool misses = cli_take_flag(cli, "--misses", false, NULL);
 	const char *min = "0";
 	struct crisis_lexicon *lex;
 	const char *sub = cli->argc > 1 ? cli->argv[1] : "";
 	int rc;
 
+	if (strcmp(sub, "train") == 0)
+		return crisis_train(cli);
 	if (cli_take_flag(cli, "--min-recall", true, &min))
 		sub = cli->argc > 1 ? cli->argv[1] : "";
 	if (!((strcmp(sub, "check") == 0 || strcmp(sub, "normalize") == 0) &&
@@ -219,7 +277,7 @@ cli_crisis(struct cli *cli)
 		fputs(crisis_usage, strcmp(sub, "help") == 0 ? stdout : stderr);
 		return strcmp(sub, "help") == 0 ? 0 : 2;
 	}
-	if ((lex = lexicon_open(cli, desk)) == NULL)
+	if ((lex = lexicon_open(cli, desk, model)) == NULL)
 		return 1;
 	if (strcmp(sub, "eval") == 0)
 		rc = crisis_eval(lex, cli->argv[2], misses, atof(min));

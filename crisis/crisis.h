@@ -29,6 +29,14 @@
  * ones, and * for a gap of up to ten characters; it is normalised as messages are, so it may be
  * written in katakana, hiragana or either width.
  *
+ * A second opinion (model.c) may be attached: two linear models over the
+ * character n-grams of the normalised text, trained on the labelled sets
+ * in tests/crisis/ (`madoguchi crisis train`) and kept as a data file,
+ * crisis/model.txt. The lexicon knows the wordings it was taught; the
+ * models carry over to wordings nobody wrote down. A message the "high"
+ * model is sure of is high; a medium found only by the project's lexicon
+ * in a message the "risk" model finds ordinary is dropped.
+ *
  * A lexicon holds scratch buffers: use each one from one thread only.
  */
 #ifndef MADOGUCHI_CRISIS_H
@@ -36,6 +44,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 enum crisis_level {
 	CRISIS_NONE = 0,
@@ -76,6 +85,13 @@ bool	crisis_lexicon_add_json(struct crisis_lexicon *lex, const char *json,
 bool	crisis_terms_valid(const char *path, const char *json, char *why,
 	    size_t whylen);
 /*
+ * Attaches the model file's second opinion (format in model.c), replacing
+ * one attached before. False, with the file and line in why, if the file
+ * is not a model.
+ */
+bool	crisis_lexicon_load_model(struct crisis_lexicon *lex, const char *path,
+	    char *why, size_t whylen);
+/*
  * Builds the lexicon's search index now, as the first check would (tens
  * of milliseconds): so it can be done off the event loop. False: memory.
  */
@@ -88,6 +104,8 @@ struct crisis_verdict {
 	char		 rule[CRISIS_RULE_MAX];	/* "intent@lexicon.txt:57", or "" */
 	enum crisis_level context_level;	/* if recent messages worried */
 	char		 context_rule[CRISIS_RULE_MAX];
+	double		 model_high;		/* the model's P(high), or -1 */
+	double		 model_risk;		/* its P(high or medium), or -1 */
 };
 
 /*
@@ -105,6 +123,31 @@ bool	crisis_check(struct crisis_lexicon *lex, const char *text, size_t len,
 bool	crisis_normalize_utf8(struct crisis_lexicon *lex, const char *text,
 	    size_t len, char *out, size_t outlen);
 
+/* ---- train.c: the second opinion's models from labelled sets ---- */
+
+struct crisis_train_options {
+	double	cost;			/* liblinear's C */
+	double	high_threshold;		/* written into the model */
+	double	risk_floor;		/* written into the model */
+};
+
+/*
+ * Trains both models on labelled files (label<TAB>category<TAB>text, as
+ * tests/crisis/), normalised by lex, and writes the model file to out.
+ */
+bool	crisis_model_train(struct crisis_lexicon *lex, const char *const *paths,
+	    int npaths, const struct crisis_train_options *o, FILE *out,
+	    char *why, size_t whylen);
+/*
+ * Leave one file out: trains on all files but one, scores that one, for
+ * each file in turn; prints to out how recall and false positives would
+ * go with a few thresholds and floors.
+ */
+bool	crisis_model_cross_validate(struct crisis_lexicon *lex,
+	    const char *const *paths, int npaths,
+	    const struct crisis_train_options *o, FILE *out, char *why,
+	    size_t whylen);
+
 /* ---- live.c: the detector in the daemon ---- */
 
 /*
@@ -120,13 +163,14 @@ struct ingest_crisis;
 struct crisis_live;
 
 /*
- * Loads the lexicon file now (NULL, with why, if it cannot: the daemon
- * must not take in messages unchecked) and the desk's crisis_terms as
- * soon as the database answers.
+ * Loads the lexicon file and the model (model_path "": none) now (NULL,
+ * with why, if it cannot: the daemon must not take in messages
+ * unchecked) and the desk's crisis_terms as soon as the database answers.
  */
 struct crisis_live *crisis_live_new(struct event_base *base,
 	    struct db_pool *pool, struct offload *offload, const char *path,
-	    const char *channel_name, char *why, size_t whylen);
+	    const char *model_path, const char *channel_name, char *why,
+	    size_t whylen);
 void	crisis_live_free(struct crisis_live *live);
 /* The settings changed: rebuild with the desk's lines if they did. */
 void	crisis_live_reload(struct crisis_live *live);

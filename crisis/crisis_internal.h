@@ -71,6 +71,7 @@ struct crisis_entry {
 	unsigned	 flags;
 	uint32_t	 seq;		/* its place in the lexicon: 0, 1, ... */
 	char		 rule[CRISIS_RULE_MAX];	/* "intent:死にたい" */
+	bool		 desk;		/* a desk's own line (crisis_terms) */
 };
 
 /* One spelled-out alternative of a line's pattern, GAPs included. */
@@ -191,7 +192,38 @@ struct crisis_lexicon {
 	size_t		*pos;		/* scratch: where an exception matched */
 	size_t		 pos_cap;
 	size_t		 longest;	/* the longest alternative */
+	struct crisis_model *model;	/* NULL: the lexicon alone */
 };
+
+/* ---- model.c: the second opinion ---- */
+
+#define CRISIS_GRAM_MAX	3	/* code points in an n-gram, at most */
+
+struct crisis_model {
+	uint64_t	*key;		/* n-grams (crisis_gram_key); 0: free */
+	float		(*w)[2];	/* their weights: high, risk */
+	size_t		 cap, len;
+	int		 nmin, nmax;	/* the n-grams' lengths */
+	double		 bias[2];	/* high, risk */
+	double		 cut[2];	/* high's threshold, risk's floor */
+	char		 source[64];	/* "model.txt" */
+	uint64_t	*grams;		/* scratch: a message's n-grams */
+	size_t		 grams_cap;
+};
+
+struct crisis_model *crisis_model_load(const char *path, char *why,
+	    size_t whylen);
+void	crisis_model_free(struct crisis_model *m);
+uint64_t crisis_gram_key(const crisis_char *cp, int n);
+/*
+ * The distinct n-grams of t, nmin to nmax long, sorted, into *keys (grown
+ * as needed): how many, or SIZE_MAX when memory fails.
+ */
+size_t	crisis_text_grams(const struct crisis_text *t, int nmin, int nmax,
+	    uint64_t **keys, size_t *cap);
+/* The probabilities of high and of risk (high or medium) for t. */
+bool	crisis_model_score(struct crisis_model *m, const struct crisis_text *t,
+	    double p[2]);
 
 /* What covers a character of the message: the strongest wins. */
 #define CRISIS_MASK_LOWERED	1	/* a term starting here is medium at most */

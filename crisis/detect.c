@@ -14,6 +14,7 @@
  */
 #include "crisis_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -109,17 +110,19 @@ laugh_after(const struct crisis_lexicon *lex, size_t end)
 	return n > 0 && (lex->laugh[n - 1] || (n > 1 && lex->laugh[n - 2]));
 }
 
-static void
+static bool
 verdict_raise(enum crisis_level *level, char *rule, enum crisis_level found,
     const struct crisis_entry *e)
 {
-	if (found > *level) {
-		*level = found;
-		memcpy(rule, e->rule, CRISIS_RULE_MAX);
-	}
+	if (found <= *level)
+		return false;
+	*level = found;
+	memcpy(rule, e->rule, CRISIS_RULE_MAX);
+	return true;
 }
 
-static void
+/* True if e raised the message's own level (not its context level). */
+static bool
 verdict_add(struct crisis_verdict *v, const struct crisis_entry *e,
     bool lowered)
 {
@@ -127,21 +130,55 @@ verdict_add(struct crisis_verdict *v, const struct crisis_entry *e,
 
 	switch (e->kind) {
 	case CRISIS_KIND_HIGH:
-		verdict_raise(&v->level, v->rule, cap, e);
-		break;
+		return verdict_raise(&v->level, v->rule, cap, e);
 	case CRISIS_KIND_MEDIUM:
-		verdict_raise(&v->level, v->rule, CRISIS_MEDIUM, e);
-		break;
+		return verdict_raise(&v->level, v->rule, CRISIS_MEDIUM, e);
 	case CRISIS_KIND_CONTEXT_HIGH:
 		verdict_raise(&v->context_level, v->context_rule, cap, e);
-		break;
+		return false;
 	case CRISIS_KIND_CONTEXT_MEDIUM:
 		verdict_raise(&v->context_level, v->context_rule, CRISIS_MEDIUM,
 		    e);
-		break;
+		return false;
 	default:
-		break;
+		return false;
 	}
+}
+
+/*
+ * The model's second opinion (model.c). A high it is sure of stands where
+ * no lexicon line found one; a medium found only by the project's lexicon,
+ * in a message the model finds ordinary, is dropped. A desk's own lines
+ * are never overruled, and neither is a high from the lexicon. Nor is a
+ * context line's judgement: さようなら alone is a goodbye, and only the
+ * conversation before it can say otherwise (the ingest looks there).
+ * Below a few characters the model has too little to go on (今, もう):
+ * those messages are the lexicon's alone.
+ */
+#define CRISIS_MODEL_MIN_CHARS	4
+static bool
+model_opinion(struct crisis_lexicon *lex, struct crisis_verdict *v,
+    const struct crisis_entry *by)
+{
+	struct crisis_model *m = lex->model;
+	double p[2];
+
+	if (m == NULL || lex->text.len < CRISIS_MODEL_MIN_CHARS)
+		return true;
+	if (!crisis_model_score(m, &lex->text, p))
+		return false;
+	v->model_high = p[0];
+	v->model_risk = p[1];
+	if (v->level < CRISIS_HIGH && p[0] >= m->cut[0] &&
+	    v->context_level == CRISIS_NONE) {
+		v->level = CRISIS_HIGH;
+		snprintf(v->rule, sizeof(v->rule), "model@%s", m->source);
+	} else if (v->level == CRISIS_MEDIUM && p[1] < m->cut[1] &&
+	    by != NULL && !by->desk) {
+		v->level = CRISIS_NONE;
+		v->rule[0] = '\0';
+	}
+	return true;
 }
 
 /* Room for the scratch arrays: one byte per character, and pos. */
@@ -175,11 +212,13 @@ crisis_check(struct crisis_lexicon *lex, const char *text, size_t len,
 {
 	const struct crisis_index *terms = &lex->group[CRISIS_GROUP_TERMS];
 	const struct crisis_text *t = &lex->text;
+	const struct crisis_entry *by = NULL;	/* gave v->level */
 	struct crisis_hit a;
 	struct crisis_match m;
 	size_t end;
 
 	memset(v, 0, sizeof(*v));
+	v->model_high = v->model_risk = -1;
 	if (!crisis_lexicon_prepare(lex) ||
 	    !crisis_normalize(&lex->norm, text, len, &lex->text) ||
 	    !ensure_scratch(lex))
@@ -200,12 +239,13 @@ crisis_check(struct crisis_lexicon *lex, const char *text, size_t len,
 			    any_match_at(&lex->group[CRISIS_GROUP_NEGATE], t,
 			    end))
 				continue;
-			verdict_add(v, a.entry,
+			if (verdict_add(v, a.entry,
 			    lex->masked[i] == CRISIS_MASK_LOWERED &&
-			    !(a.entry->flags & CRISIS_FLAG_FIRM));
+			    !(a.entry->flags & CRISIS_FLAG_FIRM)))
+				by = a.entry;
 		}
 	}
-	return true;
+	return model_opinion(lex, v, by);
 }
 
 bool

@@ -90,7 +90,21 @@ crisis_lexicon_free(struct crisis_lexicon *lex)
 	free(lex->laugh);
 	free(lex->pos);
 	crisis_norm_free(&lex->norm);
+	crisis_model_free(lex->model);
 	free(lex);
+}
+
+bool
+crisis_lexicon_load_model(struct crisis_lexicon *lex, const char *path,
+    char *why, size_t whylen)
+{
+	struct crisis_model *m = crisis_model_load(path, why, whylen);
+
+	if (m == NULL)
+		return false;
+	crisis_model_free(lex->model);
+	lex->model = m;
+	return true;
 }
 
 /* ---- one line's pattern, parsed into units ---- */
@@ -468,6 +482,7 @@ add_checked(struct crisis_lexicon *lex, const char *kind, const char *rule,
 	}
 	rule_label(e.rule, rule, source);
 	e.seq = stored->seq;
+	e.desk = false;
 	*stored = e;
 	x.entry = stored;
 	ok = expand(&x, 0);
@@ -585,6 +600,7 @@ crisis_lexicon_add_json(struct crisis_lexicon *lex, const char *json,
 		if (!(ok = crisis_lexicon_add(lex, kind, rule, pattern, flags,
 		    source, why, whylen)))
 			break;
+		lex->entries[lex->nentries - 1]->desk = true;
 	}
 	cJSON_Delete(root);
 	return ok;

@@ -39,6 +39,7 @@ struct crisis_live {
 	struct db_pool		*pool;
 	struct offload		*offload;
 	char			*path;
+	char			*model_path;	/* "": the lexicon alone */
 	char			*channel_name;
 	struct crisis_lexicon	*lex;
 	char			*terms;		/* the desk's lines now in lex */
@@ -67,11 +68,14 @@ heap_give_back(void)
 }
 
 static struct crisis_lexicon *
-lexicon_build(const char *path, const char *terms, char *why, size_t whylen)
+lexicon_build(const struct crisis_live *live, const char *terms, char *why,
+    size_t whylen)
 {
 	struct crisis_lexicon *lex = crisis_lexicon_new(why, whylen);
 
-	if (lex != NULL && crisis_lexicon_load_file(lex, path, why, whylen) &&
+	if (lex != NULL && crisis_lexicon_load_file(lex, live->path, why,
+	    whylen) && (live->model_path[0] == '\0' ||
+	    crisis_lexicon_load_model(lex, live->model_path, why, whylen)) &&
 	    (terms == NULL || crisis_lexicon_add_json(lex, terms, why,
 	    whylen))) {
 		if (crisis_lexicon_prepare(lex))
@@ -95,18 +99,19 @@ retry_cb(evutil_socket_t fd, short what, void *arg)
 
 struct crisis_live *
 crisis_live_new(struct event_base *base, struct db_pool *pool,
-    struct offload *offload, const char *path, const char *channel_name,
-    char *why, size_t whylen)
+    struct offload *offload, const char *path, const char *model_path,
+    const char *channel_name, char *why, size_t whylen)
 {
 	struct crisis_live *live = calloc(1, sizeof(*live));
 	struct timeval tv = { LIVE_RETRY_S, 0 };
 
 	why[0] = '\0';
 	if (live == NULL || (live->path = strdup(path)) == NULL ||
+	    (live->model_path = strdup(model_path)) == NULL ||
 	    (live->channel_name = strdup(channel_name)) == NULL ||
 	    (live->retry = event_new(base, -1, EV_PERSIST, retry_cb,
 	    live)) == NULL || event_add(live->retry, &tv) != 0 ||
-	    (live->lex = lexicon_build(path, NULL, why, whylen)) == NULL) {
+	    (live->lex = lexicon_build(live, NULL, why, whylen)) == NULL) {
 		if (why[0] == '\0')
 			snprintf(why, whylen, "out of memory");
 		crisis_live_free(live);
@@ -129,6 +134,7 @@ crisis_live_free(struct crisis_live *live)
 	crisis_lexicon_free(live->lex);
 	free(live->terms);
 	free(live->path);
+	free(live->model_path);
 	free(live->channel_name);
 	free(live);
 }
@@ -138,7 +144,7 @@ build_work(void *arg)
 {
 	struct live_build *b = arg;
 
-	b->lex = lexicon_build(b->live->path, b->terms, b->why, sizeof(b->why));
+	b->lex = lexicon_build(b->live, b->terms, b->why, sizeof(b->why));
 }
 
 static void

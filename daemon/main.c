@@ -388,8 +388,8 @@ crisis_start(struct daemon *d)
 	char why[512];
 
 	if ((d->crisis = crisis_live_new(d->base, d->pool, d->offload,
-	    d->cfg.crisis_lexicon, d->cfg.channel_name, why,
-	    sizeof(why))) == NULL)
+	    d->cfg.crisis_lexicon, d->cfg.crisis_model, d->cfg.channel_name,
+	    why, sizeof(why))) == NULL)
 		fatal("crisis_lexicon", why);
 	ingest_set_crisis(d->ingest, crisis_live_check, d->crisis);
 	if ((d->alert_http = http_client_new(d->base, &opt)) == NULL ||

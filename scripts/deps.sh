@@ -5,7 +5,8 @@ set -eu
 
 PACKAGES="gcc make pkg-config libc6-dev libevent-dev libcjson-dev
 libcurl4-openssl-dev libssl-dev libpq-dev postgresql postgresql-client
-libargon2-dev liboath-dev libqrencode-dev libunistring-dev libncurses-dev
+libargon2-dev liboath-dev libqrencode-dev libunistring-dev liblinear-dev
+libncurses-dev
 libxlsxwriter-dev libzip-dev p7zip-full nginx pgbackrest
 openssl curl perl valgrind oathtool tmux chromium"
 
