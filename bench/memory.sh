@@ -25,6 +25,8 @@ export MADOGUCHI_DATABASE_URL=$(scripts/pg.sh url "$dir/pg")
 export MADOGUCHI_LISTEN=127.0.0.1:18085
 export MADOGUCHI_CHANNEL_SECRET_FILE=$dir/secret MADOGUCHI_DATA_KEY_FILE=$dir/key
 ${BIN:-bin}/madoguchi migrate >/dev/null
+# As bench/target.sh: a desk holding its consultations on LINE.
+${BIN:-bin}/madoguchi settings set line_mode '"direct"' --by bench >/dev/null
 ${BIN:-bin}/madoguchid &
 pid=$!
 for _ in $(seq 50); do curl -sf http://127.0.0.1:18085/readyz >/dev/null && break; sleep 0.1; done
