@@ -207,8 +207,10 @@ struct crisis_model {
 	double		 bias[2];	/* high, risk */
 	double		 cut[2];	/* high's threshold, risk's floor */
 	char		 source[64];	/* "model.txt" */
-	uint64_t	*grams;		/* scratch: a message's n-grams */
-	size_t		 grams_cap;
+	uint64_t	*seen_key;	/* scratch: a message's n-grams so far, */
+	uint32_t	*seen_stamp;	/* those stamped with stamp */
+	size_t		 seen_cap;
+	uint32_t	 stamp;
 };
 
 struct crisis_model *crisis_model_load(const char *path, char *why,

@@ -286,7 +286,8 @@ crisis_model_free(struct crisis_model *m)
 		return;
 	free(m->key);
 	free(m->w);
-	free(m->grams);
+	free(m->seen_key);
+	free(m->seen_stamp);
 	free(m);
 }
 
@@ -324,24 +325,77 @@ crisis_text_grams(const struct crisis_text *t, int nmin, int nmax,
 	return d + 1;
 }
 
+/* Room in the scratch set for n keys at most half full; a new stamp. */
+static bool
+seen_reset(struct crisis_model *m, size_t n)
+{
+	size_t cap = m->seen_cap ? m->seen_cap : 256;
+
+	while (cap < 2 * n)
+		cap *= 2;
+	if (cap != m->seen_cap) {
+		uint64_t *key = realloc(m->seen_key, cap * sizeof(*key));
+		uint32_t *stamp;
+
+		if (key == NULL)
+			return false;
+		m->seen_key = key;
+		if ((stamp = realloc(m->seen_stamp, cap * sizeof(*stamp))) == NULL)
+			return false;
+		m->seen_stamp = stamp;
+		memset(stamp, 0, cap * sizeof(*stamp));
+		m->seen_cap = cap;
+		m->stamp = 0;
+	}
+	if (++m->stamp == 0) {	/* wrapped: old stamps would look current */
+		memset(m->seen_stamp, 0, m->seen_cap * sizeof(*m->seen_stamp));
+		m->stamp = 1;
+	}
+	return true;
+}
+
+/* True the first time key is met in this message. */
+static bool
+seen_first(struct crisis_model *m, uint64_t key)
+{
+	size_t s = slot_of(key, m->seen_cap);
+
+	for (; m->seen_stamp[s] == m->stamp; s = (s + 1) & (m->seen_cap - 1))
+		if (m->seen_key[s] == key)
+			return false;
+	m->seen_stamp[s] = m->stamp;
+	m->seen_key[s] = key;
+	return true;
+}
+
+/*
+ * The distinct n-grams as crisis_text_grams finds them (training's way),
+ * without sorting: a set stamped per message, so a message costs about
+ * its n-grams in lookups (sorting them was half the detector's time).
+ */
 bool
 crisis_model_score(struct crisis_model *m, const struct crisis_text *t,
     double p[2])
 {
 	double sum[2] = { 0, 0 };
-	size_t n = crisis_text_grams(t, m->nmin, m->nmax, &m->grams,
-	    &m->grams_cap);
+	size_t n = 0;
 
-	if (n == SIZE_MAX)
+	if (!seen_reset(m, t->len * (size_t)(m->nmax - m->nmin + 1)))
 		return false;
-	for (size_t i = 0; i < n; i++) {
-		const float *w = table_get(m, m->grams[i]);
+	for (size_t i = 0; i < t->len; i++)
+		for (int g = m->nmin; g <= m->nmax && i + (size_t)g <= t->len;
+		    g++) {
+			uint64_t key = crisis_gram_key(t->cp + i, g);
+			const float *w;
 
-		if (w != NULL) {
-			sum[0] += w[0];
-			sum[1] += w[1];
+			if (!seen_first(m, key))
+				continue;
+			n++;
+			if ((w = table_get(m, key)) != NULL) {
+				sum[0] += w[0];
+				sum[1] += w[1];
+			}
 		}
-	}
 	for (int k = 0; k < 2; k++) {
 		double z = m->bias[k] + (n > 0 ? sum[k] / sqrt((double)n) : 0);
 
