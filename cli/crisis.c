@@ -2,9 +2,13 @@
  * crisis.c - `madoguchi crisis`: the crisis detector without the daemon,
  * so a desk can try its lexicon on messages before it goes live.
  */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "crisis.h"
@@ -23,9 +27,9 @@ static const char crisis_usage[] =
 "                     (defaults: C 30, T 0.70, F 0.10)\n"
 "  train --cv SET...  leave one set out in turn: how the models do on\n"
 "                     wordings they never saw, by threshold\n"
-"The lexicon is crisis_lexicon, with the model in crisis_model unless\n"
-"--no-model; the desk's crisis_terms setting is added when the database\n"
-"can be reached, unless --no-desk.\n";
+"The lexicon is crisis_lexicon, with the model in crisis_model (model.txt\n"
+"beside the lexicon) unless --no-model; the desk's crisis_terms setting is\n"
+"added when the database can be reached, unless --no-desk.\n";
 
 /* Adds the desk's terms if the database answers; says what it did. */
 static bool
@@ -65,13 +69,19 @@ static struct crisis_lexicon *
 lexicon_open(const struct cli *cli, bool desk, bool model)
 {
 	struct crisis_lexicon *lex;
-	char why[512];
+	char why[512], path[PATH_MAX];
 
+	if (model && !crisis_model_path(cli->cfg.crisis_model,
+	    cli->cfg.crisis_lexicon, path, sizeof(path))) {
+		if (strcmp(cli->cfg.crisis_model, "none") != 0)
+			fprintf(stderr, "madoguchi: no crisis model beside the "
+			    "lexicon: the lexicon alone\n");
+		model = false;
+	}
 	if ((lex = crisis_lexicon_new(why, sizeof(why))) == NULL ||
 	    !crisis_lexicon_load_file(lex, cli->cfg.crisis_lexicon, why,
-	    sizeof(why)) || (model && cli->cfg.crisis_model[0] != '\0' &&
-	    !crisis_lexicon_load_model(lex, cli->cfg.crisis_model, why,
-	    sizeof(why)))) {
+	    sizeof(why)) || (model && !crisis_lexicon_load_model(lex, path,
+	    why, sizeof(why)))) {
 		fprintf(stderr, "madoguchi: %s\n", why);
 		crisis_lexicon_free(lex);
 		return NULL;
@@ -211,46 +221,103 @@ crisis_eval(struct crisis_lexicon *lex, const char *path, bool misses,
 	return rc;
 }
 
+/* A number for flag in [lo, hi] (lo itself only if lo_ok); false: said. */
+static bool
+train_number(const char *flag, const char *text, double lo, bool lo_ok,
+    double hi, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(text, &end);
+	if (errno == 0 && end != text && *end == '\0' && isfinite(*out) &&
+	    (*out > lo || (lo_ok && *out == lo)) && *out <= hi)
+		return true;
+	fprintf(stderr, "madoguchi: %s: a number %s %g and at most %g\n", flag,
+	    lo_ok ? "from" : "above", lo, hi);
+	return false;
+}
+
+/*
+ * The model into a new file beside output, renamed over it only when
+ * whole: a failed training never leaves the daemon's model empty.
+ */
+static bool
+train_to_file(struct crisis_lexicon *lex, const char *const *sets, int n,
+    const struct crisis_train_options *o, const char *output, char *why,
+    size_t whylen)
+{
+	char tmp[PATH_MAX];
+	FILE *out;
+	bool ok;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.new", output) >=
+	    sizeof(tmp) || (out = fopen(tmp, "w")) == NULL) {
+		snprintf(why, whylen, "%.300s: %s", tmp, strerror(errno));
+		return false;
+	}
+	ok = crisis_model_train(lex, sets, n, o, out, why, whylen);
+	if (fclose(out) != 0 && ok) {
+		snprintf(why, whylen, "%.300s: not written", tmp);
+		ok = false;
+	}
+	if (ok && rename(tmp, output) != 0) {
+		snprintf(why, whylen, "%.300s: %s", output, strerror(errno));
+		ok = false;
+	}
+	if (!ok)
+		unlink(tmp);
+	return ok;
+}
+
 /* `crisis train`: the model file, or with --cv the cross-validation. */
 static int
 crisis_train(struct cli *cli)
 {
 	const char *output = NULL, *cost = "30", *high = "0.70", *floor = "0.10";
 	bool cv = cli_take_flag(cli, "--cv", false, NULL);
+	const char *const *sets = (const char *const *)cli->argv + 2;
 	struct crisis_train_options o;
 	struct crisis_lexicon *lex;
 	char why[512];
-	FILE *out = stdout;
 	bool ok;
 
 	(void)cli_take_flag(cli, "--output", true, &output);
 	(void)cli_take_flag(cli, "--cost", true, &cost);
 	(void)cli_take_flag(cli, "--high-threshold", true, &high);
 	(void)cli_take_flag(cli, "--risk-floor", true, &floor);
-	o.cost = atof(cost);
-	o.high_threshold = atof(high);
-	o.risk_floor = atof(floor);
-	if (cli->argc < 3 || o.cost <= 0 || o.high_threshold <= 0 ||
-	    o.high_threshold > 1 || o.risk_floor < 0 || o.risk_floor >= 1) {
+	if (cli->argc < 3 || (cv && output != NULL)) {
 		fputs(crisis_usage, stderr);
 		return 2;
 	}
+	for (int i = 2; i < cli->argc; i++)
+		if (cli->argv[i][0] == '-') {
+			fprintf(stderr, "madoguchi: %s: not a flag of crisis "
+			    "train (or it lacks its value)\n", cli->argv[i]);
+			return 2;
+		}
+	if (!train_number("--cost", cost, 0, false, 1e6, &o.cost) ||
+	    !train_number("--high-threshold", high, 0, false, 1,
+	    &o.high_threshold) ||
+	    !train_number("--risk-floor", floor, 0, true, 0.99, &o.risk_floor))
+		return 2;
 	if ((lex = crisis_lexicon_new(why, sizeof(why))) == NULL) {
 		fprintf(stderr, "madoguchi: %s\n", why);
 		return 1;
 	}
-	if (!cv && output != NULL && (out = fopen(output, "w")) == NULL) {
-		perror(output);
-		crisis_lexicon_free(lex);
-		return 1;
+	if (cv)
+		ok = crisis_model_cross_validate(lex, sets, cli->argc - 2, &o,
+		    stdout, why, sizeof(why));
+	else if (output != NULL)
+		ok = train_to_file(lex, sets, cli->argc - 2, &o, output, why,
+		    sizeof(why));
+	else
+		ok = crisis_model_train(lex, sets, cli->argc - 2, &o, stdout,
+		    why, sizeof(why));
+	if (ok && (fflush(stdout) != 0 || ferror(stdout))) {
+		snprintf(why, sizeof(why), "standard output: not written");
+		ok = false;
 	}
-	ok = cv ? crisis_model_cross_validate(lex,
-	    (const char *const *)cli->argv + 2, cli->argc - 2, &o, out, why,
-	    sizeof(why)) : crisis_model_train(lex,
-	    (const char *const *)cli->argv + 2, cli->argc - 2, &o, out, why,
-	    sizeof(why));
-	if (out != stdout && fclose(out) != 0)
-		ok = false, snprintf(why, sizeof(why), "%s: not written", output);
 	if (!ok)
 		fprintf(stderr, "madoguchi: %s\n", why);
 	crisis_lexicon_free(lex);

@@ -92,6 +92,13 @@ bool	crisis_terms_valid(const char *path, const char *json, char *why,
 bool	crisis_lexicon_load_model(struct crisis_lexicon *lex, const char *path,
 	    char *why, size_t whylen);
 /*
+ * The model file to load into out: the configured path; for "" the
+ * model.txt beside the lexicon file, if there is one. False: none
+ * ("none", or nothing beside the lexicon).
+ */
+bool	crisis_model_path(const char *configured, const char *lexicon_path,
+	    char *out, size_t outlen);
+/*
  * Builds the lexicon's search index now, as the first check would (tens
  * of milliseconds): so it can be done off the event loop. False: memory.
  */

@@ -110,19 +110,18 @@ laugh_after(const struct crisis_lexicon *lex, size_t end)
 	return n > 0 && (lex->laugh[n - 1] || (n > 1 && lex->laugh[n - 2]));
 }
 
-static bool
+static void
 verdict_raise(enum crisis_level *level, char *rule, enum crisis_level found,
     const struct crisis_entry *e)
 {
-	if (found <= *level)
-		return false;
-	*level = found;
-	memcpy(rule, e->rule, CRISIS_RULE_MAX);
-	return true;
+	if (found > *level) {
+		*level = found;
+		memcpy(rule, e->rule, CRISIS_RULE_MAX);
+	}
 }
 
-/* True if e raised the message's own level (not its context level). */
-static bool
+/* The level e gives the message on its own (none for context kinds). */
+static enum crisis_level
 verdict_add(struct crisis_verdict *v, const struct crisis_entry *e,
     bool lowered)
 {
@@ -130,18 +129,20 @@ verdict_add(struct crisis_verdict *v, const struct crisis_entry *e,
 
 	switch (e->kind) {
 	case CRISIS_KIND_HIGH:
-		return verdict_raise(&v->level, v->rule, cap, e);
+		verdict_raise(&v->level, v->rule, cap, e);
+		return cap;
 	case CRISIS_KIND_MEDIUM:
-		return verdict_raise(&v->level, v->rule, CRISIS_MEDIUM, e);
+		verdict_raise(&v->level, v->rule, CRISIS_MEDIUM, e);
+		return CRISIS_MEDIUM;
 	case CRISIS_KIND_CONTEXT_HIGH:
 		verdict_raise(&v->context_level, v->context_rule, cap, e);
-		return false;
+		return CRISIS_NONE;
 	case CRISIS_KIND_CONTEXT_MEDIUM:
 		verdict_raise(&v->context_level, v->context_rule, CRISIS_MEDIUM,
 		    e);
-		return false;
+		return CRISIS_NONE;
 	default:
-		return false;
+		return CRISIS_NONE;
 	}
 }
 
@@ -158,7 +159,7 @@ verdict_add(struct crisis_verdict *v, const struct crisis_entry *e,
 #define CRISIS_MODEL_MIN_CHARS	4
 static bool
 model_opinion(struct crisis_lexicon *lex, struct crisis_verdict *v,
-    const struct crisis_entry *by)
+    bool desk)
 {
 	struct crisis_model *m = lex->model;
 	double p[2];
@@ -173,8 +174,7 @@ model_opinion(struct crisis_lexicon *lex, struct crisis_verdict *v,
 	    v->context_level == CRISIS_NONE) {
 		v->level = CRISIS_HIGH;
 		snprintf(v->rule, sizeof(v->rule), "model@%s", m->source);
-	} else if (v->level == CRISIS_MEDIUM && p[1] < m->cut[1] &&
-	    by != NULL && !by->desk) {
+	} else if (v->level == CRISIS_MEDIUM && p[1] < m->cut[1] && !desk) {
 		v->level = CRISIS_NONE;
 		v->rule[0] = '\0';
 	}
@@ -212,7 +212,7 @@ crisis_check(struct crisis_lexicon *lex, const char *text, size_t len,
 {
 	const struct crisis_index *terms = &lex->group[CRISIS_GROUP_TERMS];
 	const struct crisis_text *t = &lex->text;
-	const struct crisis_entry *by = NULL;	/* gave v->level */
+	bool desk = false;	/* a desk's own line gives v->level */
 	struct crisis_hit a;
 	struct crisis_match m;
 	size_t end;
@@ -239,13 +239,18 @@ crisis_check(struct crisis_lexicon *lex, const char *text, size_t len,
 			    any_match_at(&lex->group[CRISIS_GROUP_NEGATE], t,
 			    end))
 				continue;
-			if (verdict_add(v, a.entry,
+			enum crisis_level before = v->level, got =
+			    verdict_add(v, a.entry,
 			    lex->masked[i] == CRISIS_MASK_LOWERED &&
-			    !(a.entry->flags & CRISIS_FLAG_FIRM)))
-				by = a.entry;
+			    !(a.entry->flags & CRISIS_FLAG_FIRM));
+
+			if (got > before)
+				desk = a.entry->desk;
+			else if (got != CRISIS_NONE && got == v->level)
+				desk = desk || a.entry->desk;
 		}
 	}
-	return model_opinion(lex, v, by);
+	return model_opinion(lex, v, desk);
 }
 
 bool

@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <unistr.h>
 
@@ -50,10 +51,16 @@ crisis_gram_key(const crisis_char *cp, int n)
 	return key;
 }
 
+/*
+ * Where key goes in a table of cap (a power of two) slots: the product's
+ * top bits, which depend on all of the key's (its low bits depend only
+ * on the key's low bits, the n-gram's first character).
+ */
 static size_t
 slot_of(uint64_t key, size_t cap)
 {
-	return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 17) & (cap - 1);
+	return (size_t)((key * 0x9E3779B97F4A7C15ull) >>
+	    (64 - __builtin_ctzll((unsigned long long)cap)));
 }
 
 static bool
@@ -277,6 +284,22 @@ crisis_model_load(const char *path, char *why, size_t whylen)
 	}
 	fclose(fp);
 	return m;
+}
+
+bool
+crisis_model_path(const char *configured, const char *lexicon_path,
+    char *out, size_t outlen)
+{
+	const char *slash = strrchr(lexicon_path, '/');
+	int dir = slash != NULL ? (int)(slash - lexicon_path) + 1 : 0;
+
+	if (strcmp(configured, "none") == 0)
+		return false;
+	if (configured[0] != '\0')
+		return (size_t)snprintf(out, outlen, "%s", configured) < outlen;
+	/* Beside the lexicon: installed together, found together. */
+	return (size_t)snprintf(out, outlen, "%.*smodel.txt", dir,
+	    lexicon_path) < outlen && access(out, R_OK) == 0;
 }
 
 void

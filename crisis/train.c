@@ -213,8 +213,10 @@ sample_features(const struct sample *s, const struct vocab *v)
 /* positive: the labels that count as +1 (a bit per crisis_level). */
 static bool
 model_fit(const struct corpus *c, int skip, const struct vocab *v,
-    unsigned positive, double cost, struct weights *out)
+    unsigned positive, double cost, struct weights *out, char *why,
+    size_t whylen)
 {
+	const char *bad;
 	struct problem prob = { 0 };
 	struct parameter param = { 0 };
 	struct model *m = NULL;
@@ -222,11 +224,17 @@ model_fit(const struct corpus *c, int skip, const struct vocab *v,
 	double balance[2];
 	bool ok = false;
 
+	snprintf(why, whylen, "out of memory");
 	prob.x = calloc(c->n, sizeof(*prob.x));
 	prob.y = calloc(c->n, sizeof(*prob.y));
 	out->w = calloc(v->n ? v->n : 1, sizeof(*out->w));
 	if (prob.x == NULL || prob.y == NULL || out->w == NULL)
 		goto done;
+	if (v->n == 0) {
+		snprintf(why, whylen, "no n-gram is in %d lines or more: the "
+		    "sets are too small to learn from", TRAIN_MIN_LINES);
+		goto done;
+	}
 	for (size_t i = 0; i < c->n; i++) {
 		if (c->s[i].file == skip)
 			continue;
@@ -235,8 +243,12 @@ model_fit(const struct corpus *c, int skip, const struct vocab *v,
 		prob.y[prob.l] = (positive >> c->s[i].label) & 1 ? 1 : -1;
 		npos += prob.y[prob.l++] > 0;
 	}
-	if (npos == 0 || npos == prob.l)
-		goto done;	/* one class only: nothing to learn */
+	if (npos == 0 || npos == prob.l) {
+		snprintf(why, whylen, "the lines to learn from%s are all %s",
+		    skip >= 0 ? " (one set left out)" : "",
+		    npos == 0 ? "negative" : "positive");
+		goto done;
+	}
 	prob.n = (int)v->n + 1;
 	prob.bias = 1;
 	/* Classes weighted to balance, so neither drowns the other. */
@@ -248,9 +260,15 @@ model_fit(const struct corpus *c, int skip, const struct vocab *v,
 	param.nr_weight = 2;
 	param.weight_label = labels;
 	param.weight = balance;
+#if LIBLINEAR_VERSION >= 240
+	param.regularize_bias = 1;	/* as 2.3's did: the model stays alike */
+#endif
 	set_print_string_function(liblinear_quiet);
-	if (check_parameter(&prob, &param) != NULL ||
-	    (m = train(&prob, &param)) == NULL)
+	if ((bad = check_parameter(&prob, &param)) != NULL) {
+		snprintf(why, whylen, "liblinear: %s", bad);
+		goto done;
+	}
+	if ((m = train(&prob, &param)) == NULL)
 		goto done;
 	/* w is for the first label liblinear met; turn it to +1's. */
 	for (size_t j = 0; j < v->n; j++)
@@ -371,13 +389,12 @@ crisis_model_train(struct crisis_lexicon *lex, const char *const *paths,
 
 	if (!corpus_load(&c, lex, paths, npaths, why, whylen))
 		return false;
+	snprintf(why, whylen, "out of memory");
 	ok = vocab_build(&v, &c, -1) &&
-	    model_fit(&c, -1, &v, HIGH_ONLY, o->cost, &high) &&
-	    model_fit(&c, -1, &v, ANY_RISK, o->cost, &risk);
+	    model_fit(&c, -1, &v, HIGH_ONLY, o->cost, &high, why, whylen) &&
+	    model_fit(&c, -1, &v, ANY_RISK, o->cost, &risk, why, whylen);
 	if (ok)
 		model_write(out, &c, paths, npaths, o, &v, &high, &risk);
-	else
-		snprintf(why, whylen, "training failed (out of memory?)");
 	free(high.w);
 	free(risk.w);
 	free(v.key);
@@ -393,14 +410,23 @@ static const double cv_floors[] = { 0.02, 0.05, 0.1, 0.2, 0.3 };
 
 /* Each line's probabilities from models that never saw its file. */
 static bool
-cv_score(const struct corpus *c, int npaths, double cost, double (*p)[2])
+cv_score(const struct corpus *c, const char *const *paths, int npaths,
+    double cost, double (*p)[2], char *why, size_t whylen)
 {
 	for (int f = 0; f < npaths; f++) {
 		struct vocab v = { 0 };
 		struct weights high = { 0 }, risk = { 0 };
 		bool ok = vocab_build(&v, c, f) &&
-		    model_fit(c, f, &v, HIGH_ONLY, cost, &high) &&
-		    model_fit(c, f, &v, ANY_RISK, cost, &risk);
+		    model_fit(c, f, &v, HIGH_ONLY, cost, &high, why, whylen) &&
+		    model_fit(c, f, &v, ANY_RISK, cost, &risk, why, whylen);
+
+		if (!ok) {
+			char reason[256];
+
+			snprintf(reason, sizeof(reason), "%s", why);
+			snprintf(why, whylen, "leaving out %s: %s",
+			    base_name(paths[f]), reason);
+		}
 
 		for (size_t i = 0; ok && i < c->n; i++)
 			if (c->s[i].file == f) {
@@ -465,11 +491,11 @@ crisis_model_cross_validate(struct crisis_lexicon *lex,
 	}
 	if (!corpus_load(&c, lex, paths, npaths, why, whylen))
 		return false;
+	snprintf(why, whylen, "out of memory");
 	p = calloc(c.n, sizeof(*p));
-	if ((ok = p != NULL && cv_score(&c, npaths, o->cost, p)))
+	if ((ok = p != NULL && cv_score(&c, paths, npaths, o->cost, p, why,
+	    whylen)))
 		cv_report(out, &c, npaths, p);
-	else
-		snprintf(why, whylen, "training failed (out of memory?)");
 	free(p);
 	corpus_free(&c);
 	return ok;

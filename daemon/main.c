@@ -385,11 +385,19 @@ crisis_start(struct daemon *d)
 {
 	struct http_client_options opt = { .user_agent = "madoguchi/"
 	    MADOGUCHI_VERSION };
-	char why[512];
+	char why[512], model[PATH_MAX];
 
+	if (!crisis_model_path(d->cfg.crisis_model, d->cfg.crisis_lexicon,
+	    model, sizeof(model))) {
+		if (strcmp(d->cfg.crisis_model, "none") != 0)
+			log_warn("crisis.model_missing", "lexicon=\"%s\" "
+			    "why=\"no model.txt beside it: the lexicon alone\"",
+			    d->cfg.crisis_lexicon);
+		model[0] = '\0';
+	}
 	if ((d->crisis = crisis_live_new(d->base, d->pool, d->offload,
-	    d->cfg.crisis_lexicon, d->cfg.crisis_model, d->cfg.channel_name,
-	    why, sizeof(why))) == NULL)
+	    d->cfg.crisis_lexicon, model, d->cfg.channel_name, why,
+	    sizeof(why))) == NULL)
 		fatal("crisis_lexicon", why);
 	ingest_set_crisis(d->ingest, crisis_live_check, d->crisis);
 	if ((d->alert_http = http_client_new(d->base, &opt)) == NULL ||

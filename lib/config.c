@@ -51,7 +51,7 @@ static const struct config_key config_keys[] = {
 	STR("console_trusted_proxies", "MADOGUCHI_CONSOLE_TRUSTED_PROXIES", console_trusted_proxies, ""),
 	NUM("console_password_workers", "MADOGUCHI_CONSOLE_PASSWORD_WORKERS", console_password_workers, "1", 1, 16),
 	STR("crisis_lexicon", "MADOGUCHI_CRISIS_LEXICON", crisis_lexicon, "crisis/lexicon.txt"),
-	STR("crisis_model", "MADOGUCHI_CRISIS_MODEL", crisis_model, "crisis/model.txt"),
+	STR("crisis_model", "MADOGUCHI_CRISIS_MODEL", crisis_model, ""),
 	NUM("outbox_lease_seconds", "MADOGUCHI_OUTBOX_LEASE_SECONDS", outbox_lease_seconds, "300", 30, 86400),
 	STR("smtp_url", "MADOGUCHI_SMTP_URL", smtp_url, ""),
 	STR("smtp_from", "MADOGUCHI_SMTP_FROM", smtp_from, ""),

@@ -34,7 +34,7 @@ struct config {
 	char	*webchat_dir;		/* the web chat's static files */
 	char	*public_url;		/* https://host as people reach it; "" none */
 	char	*crisis_lexicon;	/* the crisis detector's lexicon file */
-	char	*crisis_model;		/* its second opinion's file; "" none */
+	char	*crisis_model;	/* its second opinion: "" beside it, "none" */
 	long	 console_cookie_secure;	/* 0 only for a local demo over http */
 	long	 console_password_workers;	/* threads hashing passwords */
 	char	*console_trusted_proxies;	/* "127.0.0.1,::1": X-Forwarded-For */

@@ -32,6 +32,7 @@ my @training = ('eval_set.tsv', map { s{^tests/crisis/}{}r } sort glob('tests/cr
 cmp_ok(scalar @training, '>=', 5, 'the training sets are there');
 for my $set (@training) {
 	my $r = evaluate($set);
+	ok(defined $r->{nhigh}, "$set: its high-risk lines counted");
 	cmp_ok($r->{high}, '>=', 0.90, "$set: recall on high-risk messages at least 0.90")
 		if $r->{nhigh};	# train_ordinary.tsv has none
 	cmp_ok($r->{fp}, '<=', 0.10, "$set: false positives on ordinary messages at most 0.10");
@@ -86,6 +87,21 @@ isnt($? >> 8, 0, 'one set is not enough to leave one out');
 $bad = `printf 'label\tcategory\ttext\nhigh\tx\n' > $tmp; $bin/madoguchi crisis train $tmp 2>&1`;
 like($bad, qr/:2: not label<TAB>category<TAB>text/, 'a malformed set is named, with its line');
 unlink $tmp;
+# A failed training leaves the model it was to replace as it was.
+system("cp crisis/model.txt $tmp");
+$bad = `$bin/madoguchi crisis train --output $tmp tests/crisis/eval_set.tsv /nonexistent.tsv 2>&1`;
+isnt($? >> 8, 0, 'training from a set that is not there fails');
+is(-s $tmp, -s 'crisis/model.txt', 'and leaves the model file whole');
+ok(!-e "$tmp.new", 'with nothing beside it');
+unlink $tmp;
+$bad = `$bin/madoguchi crisis train --cost nan tests/crisis/eval_set.tsv 2>&1`;
+is($? >> 8, 2, 'a cost that is no number is refused');
+like($bad, qr/--cost: a number/, 'saying so');
+{
+	local $ENV{MADOGUCHI_CRISIS_MODEL} = 'none';
+	my $out = `echo 'もう一つ' | $bin/madoguchi crisis check --no-desk 2>&1`;
+	like($out, qr/^none\t/, 'crisis_model none: the lexicon alone, without a word');
+}
 {
 	local $ENV{MADOGUCHI_CRISIS_MODEL} = '/nonexistent/model.txt';
 	$bad = `echo test | $bin/madoguchi crisis check --no-desk 2>&1`;

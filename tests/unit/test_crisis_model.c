@@ -150,6 +150,11 @@ test_desk_lines_stand(void)
 	check(lex, "ねこねこ", &v);
 	is_int(v.level, CRISIS_MEDIUM, "the model never drops a desk's own line");
 	is_str(v.rule, "cat@crisis_terms[0]", "which keeps its rule");
+	check(lex, "つかれたねこ", &v);
+	ok(v.model_risk < 0.10, "P(risk) below the floor with ねこ");
+	is_int(v.level, CRISIS_MEDIUM, "a desk's line stands even where the "
+	    "project's lexicon matched the same level first");
+
 	crisis_lexicon_free(lex);
 }
 
@@ -207,6 +212,33 @@ test_bad_files(void)
 	    "incomplete crisis model", "the end before the weights");
 }
 
+static void
+test_model_path(void)
+{
+	char out[256], dir[] = "/tmp/madoguchi-lexicon-XXXXXX", lexicon[64],
+	    model[64];
+
+	ok(!crisis_model_path("none", "crisis/lexicon.txt", out, sizeof(out)),
+	    "crisis_model none: no model");
+	ok(crisis_model_path("/x/m.txt", "crisis/lexicon.txt", out,
+	    sizeof(out)) && strcmp(out, "/x/m.txt") == 0,
+	    "a configured path is taken as it is");
+	ok(!crisis_model_path("", "/nonexistent/lexicon.txt", out, sizeof(out)),
+	    "empty, and no model.txt beside the lexicon: none");
+	if (mkdtemp(dir) == NULL) {
+		ok(0, "a directory for a lexicon and its model");
+		return;
+	}
+	snprintf(lexicon, sizeof(lexicon), "%s/lexicon.txt", dir);
+	snprintf(model, sizeof(model), "%s/model.txt", dir);
+	write_model(good_model);
+	ok(rename(path, model) == 0 && crisis_model_path("", lexicon, out,
+	    sizeof(out)) && strcmp(out, model) == 0,
+	    "empty: the model.txt beside the lexicon");
+	unlink(model);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -220,6 +252,7 @@ main(void)
 	test_scores_and_verdicts();
 	test_desk_lines_stand();
 	test_bad_files();
+	test_model_path();
 	unlink(path);
 	return done_testing();
 }
