@@ -233,7 +233,7 @@ train_number(const char *flag, const char *text, double lo, bool lo_ok,
 	if (errno == 0 && end != text && *end == '\0' && isfinite(*out) &&
 	    (*out > lo || (lo_ok && *out == lo)) && *out <= hi)
 		return true;
-	fprintf(stderr, "madoguchi: %s: a number %s %g and at most %g\n", flag,
+	fprintf(stderr, "madoguchi: %s: a number %s %g, up to %g\n", flag,
 	    lo_ok ? "from" : "above", lo, hi);
 	return false;
 }
