@@ -195,6 +195,14 @@ struct crisis_lexicon {
 	struct crisis_model *model;	/* NULL: the lexicon alone */
 };
 
+/* ---- lexicon.c: files' lines, shared with model.c and train.c ---- */
+
+/* Splits a line at tabs, in place, into at most 4 fields; how many, or -1
+ * if there are more. The line end is cut off first. */
+int	crisis_split_fields(char *line, char **f);
+/* The file name at the end of path. */
+const char *crisis_base_name(const char *path);
+
 /* ---- model.c: the second opinion ---- */
 
 #define CRISIS_GRAM_MAX	3	/* code points in an n-gram, at most */
@@ -217,12 +225,6 @@ struct crisis_model *crisis_model_load(const char *path, char *why,
 	    size_t whylen);
 void	crisis_model_free(struct crisis_model *m);
 uint64_t crisis_gram_key(const crisis_char *cp, int n);
-/*
- * The distinct n-grams of t, nmin to nmax long, sorted, into *keys (grown
- * as needed): how many, or SIZE_MAX when memory fails.
- */
-size_t	crisis_text_grams(const struct crisis_text *t, int nmin, int nmax,
-	    uint64_t **keys, size_t *cap);
 /* The probabilities of high and of risk (high or medium) for t. */
 bool	crisis_model_score(struct crisis_model *m, const struct crisis_text *t,
 	    double p[2]);

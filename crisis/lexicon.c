@@ -406,6 +406,14 @@ rule_name_valid(const char *s)
 	return true;
 }
 
+const char *
+crisis_base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash != NULL ? slash + 1 : path;
+}
+
 /*
  * "rule@source", e.g. "intent@lexicon.txt:57" or "desk@crisis_terms[0]":
  * where to look, and never the words that matched (it is stored in the
@@ -414,9 +422,8 @@ rule_name_valid(const char *s)
 static void
 rule_label(char *out, const char *rule, const char *source)
 {
-	const char *base = strrchr(source, '/');
 	size_t n = (size_t)snprintf(out, CRISIS_RULE_MAX, "%s@%s", rule,
-	    base != NULL ? base + 1 : source);
+	    crisis_base_name(source));
 
 	if (n < CRISIS_RULE_MAX)
 		return;
@@ -505,9 +512,8 @@ crisis_lexicon_add(struct crisis_lexicon *lex, const char *kind,
 	return false;
 }
 
-/* Splits a line at tabs into at most 4 fields; how many, or -1. */
-static int
-split_fields(char *line, char **f)
+int
+crisis_split_fields(char *line, char **f)
 {
 	int n = 0;
 
@@ -542,7 +548,7 @@ crisis_lexicon_load_file(struct crisis_lexicon *lex, const char *path,
 		snprintf(source, sizeof(source), "%s:%d", path, ++lineno);
 		if (line[0] == '#' || line[strspn(line, " \t\r\n")] == '\0')
 			continue;
-		if ((n = split_fields(line, f)) < 3) {
+		if ((n = crisis_split_fields(line, f)) < 3) {
 			snprintf(why, whylen, "%s: expected kind<TAB>rule<TAB>"
 			    "pattern[<TAB>flags]", source);
 			ok = false;

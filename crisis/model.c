@@ -134,20 +134,6 @@ parse_double(const char *s, double *out)
 	return errno == 0 && end != s && *end == '\0' && isfinite(*out);
 }
 
-/* Splits a line at tabs in place: how many fields, max + 1 if more. */
-static int
-split_tabs(char *line, char **f, int max)
-{
-	int n = 0;
-
-	for (char *p = line; p != NULL;) {
-		if (n == max)
-			return max + 1;
-		f[n++] = strsep(&p, "\t");
-	}
-	return n;
-}
-
 /* One n-gram line: "w", the n-gram in normalised UTF-8, two weights. */
 static bool
 model_gram_line(struct crisis_model *m, char **f, int n, const char **why)
@@ -225,7 +211,7 @@ static bool
 model_read(struct crisis_model *m, FILE *fp, const char *path, char *why,
     size_t whylen)
 {
-	char line[MODEL_LINE_MAX], *f[5];
+	char line[MODEL_LINE_MAX], *f[4];
 	int lineno = 0, seen = 0;
 
 	while (fgets(line, sizeof(line), fp) != NULL) {
@@ -241,7 +227,7 @@ model_read(struct crisis_model *m, FILE *fp, const char *path, char *why,
 			line[--len] = '\0';
 		if (reason == NULL && (len == 0 || line[0] == '#'))
 			continue;
-		n = reason == NULL ? split_tabs(line, f, 4) : 0;
+		n = reason == NULL ? crisis_split_fields(line, f) : 0;
 		if (reason == NULL && (seen < 4 ?
 		    model_head_line(m, seen, f, n, &reason) :
 		    strcmp(f[0], "w") == 0 ? model_gram_line(m, f, n, &reason) :
@@ -264,7 +250,6 @@ struct crisis_model *
 crisis_model_load(const char *path, char *why, size_t whylen)
 {
 	struct crisis_model *m = calloc(1, sizeof(*m));
-	const char *base = strrchr(path, '/');
 	FILE *fp;
 
 	if (m == NULL) {
@@ -276,8 +261,7 @@ crisis_model_load(const char *path, char *why, size_t whylen)
 		free(m);
 		return NULL;
 	}
-	snprintf(m->source, sizeof(m->source), "%s",
-	    base != NULL ? base + 1 : path);
+	snprintf(m->source, sizeof(m->source), "%s", crisis_base_name(path));
 	if (!model_read(m, fp, path, why, whylen)) {
 		crisis_model_free(m);
 		m = NULL;
@@ -312,40 +296,6 @@ crisis_model_free(struct crisis_model *m)
 	free(m->seen_key);
 	free(m->seen_stamp);
 	free(m);
-}
-
-static int
-key_compare(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-size_t
-crisis_text_grams(const struct crisis_text *t, int nmin, int nmax,
-    uint64_t **keys, size_t *cap)
-{
-	size_t need = t->len * (size_t)(nmax - nmin + 1), n = 0, d = 0;
-
-	if (need > *cap) {
-		uint64_t *k = realloc(*keys, need * sizeof(*k));
-
-		if (k == NULL)
-			return SIZE_MAX;
-		*keys = k;
-		*cap = need;
-	}
-	for (size_t i = 0; i < t->len; i++)
-		for (int g = nmin; g <= nmax && i + (size_t)g <= t->len; g++)
-			(*keys)[n++] = crisis_gram_key(t->cp + i, g);
-	if (n == 0)
-		return 0;
-	qsort(*keys, n, sizeof(**keys), key_compare);
-	for (size_t i = 1; i < n; i++)
-		if ((*keys)[i] != (*keys)[d])
-			(*keys)[++d] = (*keys)[i];
-	return d + 1;
 }
 
 /* Room in the scratch set for n keys at most half full; a new stamp. */
@@ -392,8 +342,8 @@ seen_first(struct crisis_model *m, uint64_t key)
 }
 
 /*
- * The distinct n-grams as crisis_text_grams finds them (training's way),
- * without sorting: a set stamped per message, so a message costs about
+ * The distinct n-grams, as training counts them (train.c), without
+ * sorting: a set stamped per message, so a message costs about
  * its n-grams in lookups (sorting them was half the detector's time).
  */
 bool

@@ -60,6 +60,45 @@ corpus_free(struct corpus *c)
 	memset(c, 0, sizeof(*c));
 }
 
+static int
+key_compare(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The distinct n-grams of t, nmin to nmax long, sorted, into *keys (grown
+ * as needed): how many, or SIZE_MAX when memory fails. Scoring counts
+ * the same ones (crisis_model_score).
+ */
+static size_t
+text_grams(const struct crisis_text *t, int nmin, int nmax,
+    uint64_t **keys, size_t *cap)
+{
+	size_t need = t->len * (size_t)(nmax - nmin + 1), n = 0, d = 0;
+
+	if (need > *cap) {
+		uint64_t *k = realloc(*keys, need * sizeof(*k));
+
+		if (k == NULL)
+			return SIZE_MAX;
+		*keys = k;
+		*cap = need;
+	}
+	for (size_t i = 0; i < t->len; i++)
+		for (int g = nmin; g <= nmax && i + (size_t)g <= t->len; g++)
+			(*keys)[n++] = crisis_gram_key(t->cp + i, g);
+	if (n == 0)
+		return 0;
+	qsort(*keys, n, sizeof(**keys), key_compare);
+	for (size_t i = 1; i < n; i++)
+		if ((*keys)[i] != (*keys)[d])
+			(*keys)[++d] = (*keys)[i];
+	return d + 1;
+}
+
 static bool
 corpus_add(struct corpus *c, struct crisis_lexicon *lex, int file,
     int label, const char *text, uint64_t **tmp, size_t *tmpcap)
@@ -76,7 +115,7 @@ corpus_add(struct corpus *c, struct crisis_lexicon *lex, int file,
 		c->cap = cap;
 	}
 	if (!crisis_normalize(&lex->norm, text, strlen(text), &lex->text) ||
-	    (n = crisis_text_grams(&lex->text, TRAIN_NMIN, TRAIN_NMAX, tmp,
+	    (n = text_grams(&lex->text, TRAIN_NMIN, TRAIN_NMAX, tmp,
 	    tmpcap)) == SIZE_MAX)
 		return false;
 	s = &c->s[c->n];
@@ -136,14 +175,6 @@ corpus_read(struct corpus *c, struct crisis_lexicon *lex, const char *path,
 	if (fp != NULL)
 		fclose(fp);
 	return ok;
-}
-
-static int
-key_compare(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return (x > y) - (x < y);
 }
 
 /* The n-grams in at least TRAIN_MIN_LINES lines not of file skip. */
@@ -324,14 +355,6 @@ gram_utf8(uint64_t key, char *out, size_t outlen)
 	out[w] = '\0';
 }
 
-static const char *
-base_name(const char *path)
-{
-	const char *b = strrchr(path, '/');
-
-	return b != NULL ? b + 1 : path;
-}
-
 static void
 model_write(FILE *out, const struct corpus *c, const char *const *paths,
     int npaths, const struct crisis_train_options *o, const struct vocab *v,
@@ -344,7 +367,7 @@ model_write(FILE *out, const struct corpus *c, const char *const *paths,
 	    "%d medium, %d none):", c->n, c->count[CRISIS_HIGH],
 	    c->count[CRISIS_MEDIUM], c->count[CRISIS_NONE]);
 	for (int i = 0; i < npaths; i++)
-		fprintf(out, " %s", base_name(paths[i]));
+		fprintf(out, " %s", crisis_base_name(paths[i]));
 	fprintf(out, ".\n# Logistic regression (liblinear, L2, C=%g, classes "
 	    "weighted to balance) over the\n# character %d- to %d-grams of the "
 	    "normalised text seen in at least %d lines.\n"
@@ -425,7 +448,7 @@ cv_score(const struct corpus *c, const char *const *paths, int npaths,
 
 			snprintf(reason, sizeof(reason), "%s", why);
 			snprintf(why, whylen, "leaving out %s: %s",
-			    base_name(paths[f]), reason);
+			    crisis_base_name(paths[f]), reason);
 		}
 
 		for (size_t i = 0; ok && i < c->n; i++)
