@@ -50,6 +50,11 @@ static const char worker_lock_sql[] =
  * their account says otherwise), $3 now. Only staff signed in to a
  * console count: a live, fully signed-in session, used within the desk's
  * idle time.
+ *
+ * Prepared: planning it took 1 to 3 ms, ten times its running. So it is
+ * planned once per connection, maybe while the tables are small, and
+ * each row it reads is an index probe (LATERAL ... LIMIT 1): as plain
+ * joins, the generic plan scanned every contact and conversation.
  */
 static const char worker_state_sql[] =
 "WITH present AS ("
@@ -90,13 +95,19 @@ static const char worker_state_sql[] =
 "  " EPOCH_US("cv.crisis_replied_at") ", p.via = 'webchat',"
 "  EXISTS (SELECT 1 FROM handoff_links l WHERE l.contact_id = p.contact_id"
 "           AND l.used_at IS NULL AND l.expires_at > $3::timestamptz)"
-"  FROM autoreply_pending p JOIN contacts c ON c.id = p.contact_id"
-"  LEFT JOIN conversations cv ON cv.id = p.conversation_id"
-"  LEFT JOIN staff a ON a.id = cv.assignee_id"
-"  LEFT JOIN webhook_events we ON we.channel_id = p.channel_id"
-"   AND we.event_key = p.event_key"
+"  FROM unnest($1::bigint[]) AS q(id),"
+"  LATERAL (SELECT * FROM autoreply_pending WHERE id = q.id LIMIT 1) p,"
+"  LATERAL (SELECT after_hours_replied_at FROM contacts"
+"            WHERE id = p.contact_id LIMIT 1) c"
+"  LEFT JOIN LATERAL (SELECT * FROM conversations"
+"                      WHERE id = p.conversation_id LIMIT 1) cv ON true"
+"  LEFT JOIN LATERAL (SELECT presence FROM staff"
+"                      WHERE id = cv.assignee_id LIMIT 1) a ON true"
+"  LEFT JOIN LATERAL (SELECT reply_token, received_at FROM webhook_events"
+"                      WHERE channel_id = p.channel_id"
+"                        AND event_key = p.event_key LIMIT 1) we ON true"
 "  CROSS JOIN staffing st"
-" WHERE p.id = ANY ($1::bigint[]) ORDER BY p.id";
+" ORDER BY p.id";
 
 /* What was said, so it is said once; the decided events leave the queue. */
 static const char worker_mark_sql[] =
@@ -556,8 +567,8 @@ batch_mark(struct batch *b)
 	params[1] = now;
 	for (int i = 0; i < MARKS; i++)
 		params[2 + i] = lists[i];
-	if (!db_txn_query(b->txn, worker_mark_sql, 2 + MARKS, params,
-	    batch_marked, b))
+	if (!db_txn_query_prepared(b->txn, "autoreply_mark", worker_mark_sql,
+	    2 + MARKS, params, batch_marked, b))
 		batch_end(b, false, "mark", NULL, NULL);
 }
 
@@ -667,7 +678,8 @@ batch_locked(void *arg, const PGresult *res, const char *why)
 	snprintf(capacity, sizeof(capacity), "%d",
 	    b->ar->desk.capacity_per_counsellor);
 	clock_format_utc(clock_now_us(), now);
-	if (!db_txn_query(b->txn, worker_state_sql, 3, params, batch_state, b))
+	if (!db_txn_query_prepared(b->txn, "autoreply_state", worker_state_sql,
+	    3, params, batch_state, b))
 		batch_end(b, false, "state", NULL, NULL);
 }
 
@@ -701,7 +713,8 @@ batch_claimed(void *arg, const PGresult *res, const char *why)
 	evbuffer_add(b->ids, "}", 2);
 	evbuffer_add(contacts, "}", 2);
 	params[0] = (const char *)evbuffer_pullup(contacts, -1);
-	if (!db_txn_query(b->txn, worker_lock_sql, 1, params, batch_locked, b))
+	if (!db_txn_query_prepared(b->txn, "autoreply_lock", worker_lock_sql,
+	    1, params, batch_locked, b))
 		batch_end(b, false, "lock", NULL, NULL);
 	evbuffer_free(contacts);
 }
@@ -719,7 +732,8 @@ batch_begun(void *arg, struct db_txn *txn, const char *why)
 		return;
 	}
 	b->txn = txn;
-	if (!db_txn_query(txn, worker_claim_sql, 2, params, batch_claimed, b))
+	if (!db_txn_query_prepared(txn, "autoreply_claim", worker_claim_sql,
+	    2, params, batch_claimed, b))
 		batch_end(b, false, "claim", NULL, NULL);
 }
 

@@ -282,8 +282,7 @@ db_conn_prepared(struct db_conn *conn)
 		return false;
 	PQclear(conn->result);
 	conn->result = NULL;
-	if (conn->nprepared < DB_MAX_PREPARED)
-		conn->prepared[conn->nprepared++] = conn->job->stmt;
+	conn->prepared[conn->nprepared++] = conn->job->stmt;	/* room: db_conn_send */
 	return true;
 }
 
@@ -363,11 +362,12 @@ db_conn_send(struct db_conn *conn, struct db_job *job)
 
 	if (job->role == DB_JOB_LISTEN)	/* several statements, no parameters */
 		sent = PQsendQuery(conn->pg, job->sql);
-	else if (job->stmt == NULL)
-		sent = PQsendQueryParams(conn->pg, job->sql, job->nparams, NULL,
-		    values, NULL, NULL, 0);
-	else if (db_conn_has_prepared(conn, job->stmt))
+	else if (job->stmt != NULL && db_conn_has_prepared(conn, job->stmt))
 		sent = PQsendQueryPrepared(conn->pg, job->stmt, job->nparams,
+		    values, NULL, NULL, 0);
+	else if (job->stmt == NULL || conn->nprepared == DB_MAX_PREPARED)
+		/* no room to remember one more: planned each time, as before */
+		sent = PQsendQueryParams(conn->pg, job->sql, job->nparams, NULL,
 		    values, NULL, NULL, 0);
 	else if ((sent = PQsendPrepare(conn->pg, job->stmt, job->sql,
 	    job->nparams, NULL)))
@@ -752,15 +752,16 @@ db_txn_begin(struct db_pool *pool, db_txn_fn begun, void *arg)
 }
 
 static bool
-db_txn_send(struct db_txn *txn, enum db_job_role role, const char *sql,
-    int nparams, const char *const *values, db_result_fn cb, void *arg)
+db_txn_send(struct db_txn *txn, enum db_job_role role, const char *stmt,
+    const char *sql, int nparams, const char *const *values, db_result_fn cb,
+    void *arg)
 {
 	struct db_job *job;
 
 	if (txn->conn == NULL || txn->busy ||
 	    txn->conn->state != DB_RESERVED)
 		return false;
-	if ((job = db_job_new(NULL, sql, nparams, values, cb, arg)) == NULL)
+	if ((job = db_job_new(stmt, sql, nparams, values, cb, arg)) == NULL)
 		return false;
 	job->role = role;
 	job->txn = txn;
@@ -773,7 +774,16 @@ bool
 db_txn_query(struct db_txn *txn, const char *sql, int nparams,
     const char *const *values, db_result_fn cb, void *arg)
 {
-	return db_txn_send(txn, DB_JOB_QUERY, sql, nparams, values, cb, arg);
+	return db_txn_send(txn, DB_JOB_QUERY, NULL, sql, nparams, values, cb,
+	    arg);
+}
+
+bool
+db_txn_query_prepared(struct db_txn *txn, const char *stmt, const char *sql,
+    int nparams, const char *const *values, db_result_fn cb, void *arg)
+{
+	return db_txn_send(txn, DB_JOB_QUERY, stmt, sql, nparams, values, cb,
+	    arg);
 }
 
 bool
@@ -781,8 +791,8 @@ db_txn_end(struct db_txn *txn, bool commit, db_result_fn cb, void *arg)
 {
 	if (txn->busy)		/* the owner's bug: keep the session intact */
 		return false;
-	if (db_txn_send(txn, DB_JOB_END, commit ? "COMMIT" : "ROLLBACK", 0,
-	    NULL, cb, arg))
+	if (db_txn_send(txn, DB_JOB_END, NULL, commit ? "COMMIT" : "ROLLBACK",
+	    0, NULL, cb, arg))
 		return true;
 	if (txn->conn != NULL) {	/* could not send: the session goes */
 		txn->conn->txn = NULL;
