@@ -46,6 +46,13 @@ cmp_ok($r->{high}, '>', $alone->{high}, 'holdout.tsv: the model finds more high-
 # Everyday chat, held out likewise: what the second opinion must not flag.
 my $chat = evaluate('ordinary_holdout.tsv');
 cmp_ok($chat->{fp}, '<=', 0.05, 'ordinary_holdout.tsv: everyday messages flagged at most 5%');
+# Long messages (40 to 200 characters), held out likewise: several
+# sentences of ordinary news must not add up to an alarm, and a risk
+# among them must still be found.
+my $long_alone = evaluate('long_holdout.tsv', '--no-model');
+my $long = evaluate('long_holdout.tsv');
+cmp_ok($long->{fp}, '<=', 0.05, 'long_holdout.tsv: long ordinary messages flagged at most 5%');
+cmp_ok($long->{high}, '>', $long_alone->{high}, 'long_holdout.tsv: the model finds more high-risk messages than the lexicon alone');
 
 # The model in the project is what its sets make: trained again, every
 # weight is the same (to rounding: libm may differ in the last bit).
