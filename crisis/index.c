@@ -582,11 +582,12 @@ child(const struct crisis_index *ix, uint32_t node, crisis_char c)
 		return page != NULL && page[c & 0xFF] != 0 ?
 		    page[c & 0xFF] - 1 : UINT32_MAX;
 	}
-	const struct crisis_trie_edge *e = ix->edge + lo;
+	const struct crisis_trie_edge *e;
 	size_t n = hi - lo;
 
 	if (n == 0)
-		return UINT32_MAX;
+		return UINT32_MAX;	/* maybe no edges at all: edge NULL */
+	e = ix->edge + lo;
 	/* Halving without a branch to mispredict (a select): the edges of a
 	 * node are few, and the branchy search cost a third of the walk. */
 	while (n > 1) {
