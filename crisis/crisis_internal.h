@@ -229,6 +229,22 @@ uint64_t crisis_gram_key(const crisis_char *cp, int n);
 bool	crisis_model_score(struct crisis_model *m, const struct crisis_text *t,
 	    double p[2]);
 
+/*
+ * How sure the model must be, by length (normalised characters). Below
+ * MIN_CHARS it has too little to go on (今, もう): those messages are the
+ * lexicon's alone. Below SHORT_CHARS a high needs SHORT_CUT, not the
+ * model's own threshold: in leave-one-set-out (5,469 lines, December
+ * 2026) it called 0.117 of the 248 ordinary lines of 4 to 7 characters
+ * high at 0.70 (すぐ行く, もう買った？), against 0.028 at 0.90, while
+ * finding 0.78 and 0.53 of the 59 high-risk ones, which the lexicon
+ * mostly finds itself (short cries are explicit ones); longer lines
+ * 0.029 at 0.70.
+ * `madoguchi crisis train --cv` prints both lengths apart.
+ */
+#define CRISIS_MODEL_MIN_CHARS		4
+#define CRISIS_MODEL_SHORT_CHARS	8
+#define CRISIS_MODEL_SHORT_CUT		0.90
+
 /* What covers a character of the message: the strongest wins. */
 #define CRISIS_MASK_LOWERED	1	/* a term starting here is medium at most */
 #define CRISIS_MASK_EXCEPTED	2	/* no term matches here */

@@ -153,16 +153,14 @@ verdict_add(struct crisis_verdict *v, const struct crisis_entry *e,
  * are never overruled, and neither is a high from the lexicon. Nor is a
  * context line's judgement: さようなら alone is a goodbye, and only the
  * conversation before it can say otherwise (the ingest looks there).
- * Below a few characters the model has too little to go on (今, もう):
- * those messages are the lexicon's alone.
+ * How sure it must be depends on the length (crisis_internal.h).
  */
-#define CRISIS_MODEL_MIN_CHARS	4
 static bool
 model_opinion(struct crisis_lexicon *lex, struct crisis_verdict *v,
     bool desk)
 {
 	struct crisis_model *m = lex->model;
-	double p[2];
+	double p[2], cut;
 
 	if (m == NULL || lex->text.len < CRISIS_MODEL_MIN_CHARS)
 		return true;
@@ -170,7 +168,11 @@ model_opinion(struct crisis_lexicon *lex, struct crisis_verdict *v,
 		return false;
 	v->model_high = p[0];
 	v->model_risk = p[1];
-	if (v->level < CRISIS_HIGH && p[0] >= m->cut[0] &&
+	cut = m->cut[0];
+	if (lex->text.len < CRISIS_MODEL_SHORT_CHARS &&
+	    cut < CRISIS_MODEL_SHORT_CUT)
+		cut = CRISIS_MODEL_SHORT_CUT;
+	if (v->level < CRISIS_HIGH && p[0] >= cut &&
 	    v->context_level == CRISIS_NONE) {
 		v->level = CRISIS_HIGH;
 		snprintf(v->rule, sizeof(v->rule), "model@%s", m->source);

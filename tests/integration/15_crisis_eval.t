@@ -88,6 +88,8 @@ is(scalar @differ, 0, 'crisis/model.txt is what `madoguchi crisis train` makes o
 my $cv = `$bin/madoguchi crisis train --cv @paths 2>&1`;
 like($cv, qr/^leave one file out: ${\scalar @paths} files/m, 'crisis train --cv: leave one file out');
 like($cv, qr/^high\t0\.70\t[\d.]+\t[\d.]+$/m, 'with recall and false positives by threshold');
+like($cv, qr/^short\t0\.90\t[\d.]+\t[\d.]+$/m, 'for short messages apart (their cut is higher)');
+like($cv, qr/^longer\t0\.70\t[\d.]+\t[\d.]+$/m, 'and for the longer ones');
 like($cv, qr/^risk\t0\.10\t[\d.]+\t[\d.]+\t[\d.]+$/m, 'and what each floor would drop');
 my $bad = `$bin/madoguchi crisis train --cv tests/crisis/eval_set.tsv 2>&1`;
 isnt($? >> 8, 0, 'one set is not enough to leave one out');

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "crisis.h"
+#include "crisis_internal.h"	/* the length cuts */
 #include "tap.h"
 
 static char path[] = "/tmp/madoguchi-model-XXXXXX";
@@ -102,7 +103,16 @@ test_scores_and_verdicts(void)
 	check(lex, "崖の上へ", &v);
 	ok(fabs(v.model_high - logistic(-3 + 13 / sqrt(7))) < 1e-6,
 	    "each distinct n-gram counts once, over sqrt of how many");
-	is_int(v.level, CRISIS_HIGH, "at or above the threshold: high");
+	ok(v.model_high >= 0.70 && v.model_high < CRISIS_MODEL_SHORT_CUT,
+	    "above the model's threshold, below the cut for short messages");
+	is_int(v.level, CRISIS_NONE, "under eight characters that is not "
+	    "enough: none");
+	/* 崖の上へ崖の上へ: the same 13 over eight n-grams (へ崖 is new). */
+	check(lex, "崖の上へ崖の上へ", &v);
+	ok(fabs(v.model_high - logistic(-3 + 13 / sqrt(8))) < 1e-6 &&
+	    v.model_high < CRISIS_MODEL_SHORT_CUT, "longer, a little less sure");
+	is_int(v.level, CRISIS_HIGH, "but eight characters: at or above the "
+	    "model's threshold is high");
 	ok(strncmp(v.rule, "model@madoguchi-model-", 22) == 0,
 	    "the rule says the model found it");
 	/* ねこねこ: n-grams ね, こ, ねこ, こね: risk -1 + (-2 - 2 - 4) / 2. */
