@@ -33,10 +33,11 @@
 #define EPOCH_US(x) "(extract(epoch FROM " x ") * 1e6)::bigint"
 
 /*
- * It also has the transaction's later statements (all prepared) run their
- * generic plan at once: the pool plans them "auto", which for a batch of
- * a few events planned each one afresh every time (0.6 ms for the state
- * statement of a single event, 0.01 ms with the plan kept).
+ * The events to decide, oldest first, but none another process holds.
+ * The claim also has the transaction's later statements (all prepared)
+ * run their generic plan at once: the pool plans them "auto", which for
+ * a batch of a few events planned each one afresh every time (0.6 ms for
+ * the state statement of a single event, 0.01 ms with the plan kept).
  */
 static const char worker_claim_sql[] =
 "WITH generic AS ("

@@ -282,7 +282,8 @@ db_conn_prepared(struct db_conn *conn)
 		return false;
 	PQclear(conn->result);
 	conn->result = NULL;
-	conn->prepared[conn->nprepared++] = conn->job->stmt;	/* room: db_conn_send */
+	/* There is room: db_conn_send prepares only while there is. */
+	conn->prepared[conn->nprepared++] = conn->job->stmt;
 	return true;
 }
 
