@@ -73,7 +73,8 @@ cleanup() {
 	else
 		[ -f "$dir/data/postmaster.pid" ] && [ -n "$bin" ] &&
 			as_pg "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1
-		rm -rf "$dir/data" "$dir/server.log" "$dir/pg_hba.conf" "$dir/pg_ident.conf"
+		rm -rf "$dir/data" "$dir/server.log" "$dir/pg_hba.conf" "$dir/pg_ident.conf" \
+		    "$dir/mark.err"
 		[ -n "${DRILL_DIR:-}" ] || rmdir "$dir" 2>/dev/null || true
 	fi
 	exit "$rc"
@@ -91,8 +92,12 @@ for t in $tables; do
 done
 # Writers wait for the lock only while these few statements run; a lock
 # that cannot be had in 5 s (a migration running, say) fails the drill
-# rather than hold the desk up.
-bounds=$(live_sql <<SQL
+# rather than hold the desk up. The tables are locked one after another,
+# so a writer that holds a later one and then writes an earlier one (an
+# auto-reply: the outbox, then its contact) deadlocks with the drill, and
+# PostgreSQL ends one of the two: when it is the drill, it tries again.
+mark_point() {
+	live_sql 2>"$dir/mark.err" <<SQL
 SET lock_timeout = '5s';
 BEGIN;
 LOCK TABLE $locks IN SHARE MODE;
@@ -100,7 +105,18 @@ SELECT 'point', pg_create_restore_point('$point');
 $maxes;
 COMMIT;
 SQL
-) || die "cannot mark a restore point on the live database"
+}
+try=1
+until bounds=$(mark_point); do
+	if [ "$try" -ge 3 ] || ! grep -q 'deadlock detected' "$dir/mark.err"; then
+		cat "$dir/mark.err" >&2
+		die "cannot mark a restore point on the live database"
+	fi
+	say "deadlock with a writer; marking the restore point again"
+	try=$((try + 1))
+	sleep 1
+done
+rm -f "$dir/mark.err"
 bounds=$(printf '%s\n' "$bounds" | grep -v '^point|')
 
 # --- 2. the restore point in the archive ---------------------------------
