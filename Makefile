@@ -29,7 +29,7 @@ STORAGE_SRC := storage/db.c storage/ingest.c storage/migrate.c
 WEBHOOK_SRC := webhook/signature.c webhook/line_parse.c webhook/webhook.c
 AUTOREPLY_SRC := autoreply/calendar.c autoreply/jp_holidays.c \
 	   autoreply/desk.c autoreply/desk_load.c autoreply/render.c \
-	   autoreply/worker.c
+	   autoreply/worker.c autoreply/decide.c
 OUTBOX_SRC := outbox/split.c outbox/outbox.c outbox/sender.c
 CONSOLE_SRC := operator-console/console.c operator-console/session.c \
 	   operator-console/auth.c operator-console/mfa.c \

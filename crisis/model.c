@@ -274,8 +274,7 @@ bool
 crisis_model_path(const char *configured, const char *lexicon_path,
     char *out, size_t outlen)
 {
-	const char *slash = strrchr(lexicon_path, '/');
-	int dir = slash != NULL ? (int)(slash - lexicon_path) + 1 : 0;
+	int dir = (int)(crisis_base_name(lexicon_path) - lexicon_path);
 
 	if (strcmp(configured, "none") == 0)
 		return false;

@@ -483,19 +483,10 @@ struct span {
 
 static const struct span cv_all = { 0, SIZE_MAX };
 
-static double
-share(const struct corpus *c, double (*p)[2], enum crisis_level label,
-    int model, double cut, bool above, struct span len)
+static bool
+sample_in(const struct sample *s, enum crisis_level label, struct span len)
 {
-	int n = 0, of = 0;
-
-	for (size_t i = 0; i < c->n; i++)
-		if (c->s[i].label == label && c->s[i].len >= len.min &&
-		    c->s[i].len < len.max) {
-			of++;
-			n += (p[i][model] >= cut) == above;
-		}
-	return of ? (double)n / of : 0;
+	return s->label == label && s->len >= len.min && s->len < len.max;
 }
 
 static int
@@ -504,9 +495,20 @@ count_in(const struct corpus *c, enum crisis_level label, struct span len)
 	int n = 0;
 
 	for (size_t i = 0; i < c->n; i++)
-		n += c->s[i].label == label && c->s[i].len >= len.min &&
-		    c->s[i].len < len.max;
+		n += sample_in(&c->s[i], label, len);
 	return n;
+}
+
+static double
+share(const struct corpus *c, double (*p)[2], enum crisis_level label,
+    int model, double cut, bool above, struct span len)
+{
+	int n = 0, of = count_in(c, label, len);
+
+	for (size_t i = 0; i < c->n; i++)
+		n += sample_in(&c->s[i], label, len) &&
+		    (p[i][model] >= cut) == above;
+	return of ? (double)n / of : 0;
 }
 
 /* The high model on lines of some lengths only (the detector's cuts). */
