@@ -93,7 +93,9 @@ $(BUILD)/%.o: %.c
 $(BUILD)/gen/%.o: $(BUILD)/gen/%.c
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(GEN_SRC): $(MIGRATIONS) scripts/embed-migrations.sh
+# The folder too: a migration removed or renamed changes no file left in
+# it, only the folder's time, and the binaries must not keep the old one.
+$(GEN_SRC): $(MIGRATIONS) storage/migrations scripts/embed-migrations.sh
 	@mkdir -p $(dir $@)
 	sh scripts/embed-migrations.sh $@ $(MIGRATIONS)
 
