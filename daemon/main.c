@@ -530,7 +530,7 @@ main(int argc, char **argv)
 		fatal("config", err);
 	if (!log_set_level_name(d.cfg.log_level))
 		fatal("log_level", "expected debug, info, warn or error");
-	if (!clock_init(d.cfg.now, err, sizeof(err)))
+	if (!clock_init(d.cfg.now, d.cfg.now_at, err, sizeof(err)))
 		fatal("now", err);
 	/* A client hanging up mid-reply must never kill the process. */
 	signal(SIGPIPE, SIG_IGN);

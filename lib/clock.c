@@ -9,8 +9,10 @@
 #include <time.h>
 
 static bool	clock_fixed;
+static bool	clock_anchored;		/* runs from a real instant, not start */
 static int64_t	clock_fixed_start_us;
 static int64_t	clock_mono_start_us;
+static int64_t	clock_anchor_us;
 
 static int64_t
 clock_read_us(clockid_t id)
@@ -21,16 +23,50 @@ clock_read_us(clockid_t id)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-bool
-clock_init(const char *fixed_start, char *err, size_t errlen)
+/* "1764910800" or "1764910800.25": Unix seconds, up to 6 decimals. */
+static bool
+clock_parse_unix(const char *s, int64_t *us_out)
 {
-	clock_fixed = false;
+	int64_t sec = 0, frac = 0, scale = 1000000;
+
+	if (!isdigit((unsigned char)*s))
+		return false;
+	for (; isdigit((unsigned char)*s); s++) {
+		if (sec > INT64_MAX / 10000000)
+			return false;
+		sec = sec * 10 + (*s - '0');
+	}
+	if (*s == '.') {
+		for (s++; isdigit((unsigned char)*s) && scale > 1; s++) {
+			scale /= 10;
+			frac += (*s - '0') * scale;
+		}
+	}
+	if (*s != '\0')
+		return false;
+	*us_out = sec * 1000000 + frac;
+	return true;
+}
+
+bool
+clock_init(const char *fixed_start, const char *started_at, char *err,
+    size_t errlen)
+{
+	clock_fixed = clock_anchored = false;
 	if (fixed_start == NULL || fixed_start[0] == '\0')
 		return true;
 	if (!clock_parse_iso8601(fixed_start, &clock_fixed_start_us)) {
 		snprintf(err, errlen, "MADOGUCHI_NOW is not an ISO-8601 time "
 		    "with a zone (e.g. 2026-12-28T20:30+09:00)");
 		return false;
+	}
+	if (started_at != NULL && started_at[0] != '\0') {
+		if (!clock_parse_unix(started_at, &clock_anchor_us)) {
+			snprintf(err, errlen, "MADOGUCHI_NOW_AT is not a Unix "
+			    "time in seconds (e.g. 1764910800.25)");
+			return false;
+		}
+		clock_anchored = true;
 	}
 	clock_mono_start_us = clock_read_us(CLOCK_MONOTONIC);
 	clock_fixed = true;
@@ -40,6 +76,9 @@ clock_init(const char *fixed_start, char *err, size_t errlen)
 int64_t
 clock_now_us(void)
 {
+	if (clock_anchored)
+		return clock_fixed_start_us +
+		    (clock_read_us(CLOCK_REALTIME) - clock_anchor_us);
 	if (clock_fixed)
 		return clock_fixed_start_us +
 		    (clock_read_us(CLOCK_MONOTONIC) - clock_mono_start_us);

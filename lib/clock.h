@@ -4,6 +4,9 @@
  * Every time-dependent rule asks clock_now_us(). With MADOGUCHI_NOW set to an
  * ISO-8601 instant, the clock starts there and then runs on at real speed, so
  * tests can place the desk at "Friday 19:59" and watch deadlines pass.
+ * MADOGUCHI_NOW_AT names the real instant at which that clock reads
+ * MADOGUCHI_NOW (else the process's start), so that several processes of
+ * one test desk share one clock, however long each took to start.
  */
 #ifndef MADOGUCHI_CLOCK_H
 #define MADOGUCHI_CLOCK_H
@@ -12,8 +15,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Fixes the start instant; NULL or "" means the real clock. */
-bool	clock_init(const char *fixed_start, char *err, size_t errlen)
+/*
+ * Fixes the start instant; NULL or "" means the real clock. started_at,
+ * Unix seconds with an optional fraction, or NULL or "": when the test
+ * clock reads fixed_start.
+ */
+bool	clock_init(const char *fixed_start, const char *started_at, char *err,
+	    size_t errlen)
 	    __attribute__((warn_unused_result));
 int64_t	clock_now_us(void);
 

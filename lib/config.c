@@ -39,6 +39,7 @@ static const struct config_key config_keys[] = {
 	STR("log_level", "MADOGUCHI_LOG_LEVEL", log_level, "info"),
 	NUM("max_body_bytes", "MADOGUCHI_MAX_BODY_BYTES", max_body_bytes, "1048576", 1024, 64L << 20),
 	STR("now", "MADOGUCHI_NOW", now, ""),
+	STR("now_at", "MADOGUCHI_NOW_AT", now_at, ""),
 	NUM("outbox_concurrency", "MADOGUCHI_OUTBOX_CONCURRENCY", outbox_concurrency, "16", 1, 256),
 	NUM("outbox_retry_min_ms", "MADOGUCHI_OUTBOX_RETRY_MIN_MS", outbox_retry_min_ms, "1000", 10, 3600000),
 	NUM("outbox_retry_max_ms", "MADOGUCHI_OUTBOX_RETRY_MAX_MS", outbox_retry_max_ms, "300000", 10, 86400000),

@@ -24,6 +24,7 @@ struct config {
 	char	*log_level;
 	long	 max_body_bytes;
 	char	*now;			/* test clock start, "" = real time */
+	char	*now_at;		/* Unix time it reads now, "" = start */
 	long	 outbox_concurrency;	/* sends in flight per process */
 	long	 outbox_retry_min_ms;	/* first wait after a 429/5xx/timeout */
 	long	 outbox_retry_max_ms;	/* longest wait between two attempts */

@@ -1,6 +1,7 @@
 /*
  * ISO-8601 instants and the test clock (MADOGUCHI_NOW).
  */
+#include <stdio.h>
 #include <time.h>
 
 #include "clock.h"
@@ -49,16 +50,45 @@ test_clock(void)
 	char err[128];
 	int64_t a, b;
 
-	ok(clock_init("2026-12-28T20:30+09:00", err, sizeof(err)), "test clock set");
+	ok(clock_init("2026-12-28T20:30+09:00", NULL, err, sizeof(err)),
+	    "test clock set");
 	a = clock_now_us();
 	ok(a >= 1798457400000000LL && a < 1798457401000000LL, "starts at MADOGUCHI_NOW");
 	nanosleep(&pause, NULL);
 	b = clock_now_us();
 	ok(b - a >= 20000 && b - a < 1000000, "and runs on from there");
-	ok(!clock_init("tomorrow", err, sizeof(err)) && err[0] != '\0',
+	ok(!clock_init("tomorrow", NULL, err, sizeof(err)) && err[0] != '\0',
 	    "a bad MADOGUCHI_NOW is an error");
-	ok(clock_init("", err, sizeof(err)) && clock_now_us() > 1.7e15,
+	ok(clock_init("", "", err, sizeof(err)) && clock_now_us() > 1.7e15,
 	    "empty means the real clock");
+}
+
+/* Two processes given one MADOGUCHI_NOW_AT read the same desk time. */
+static void
+test_clock_anchored(void)
+{
+	struct timespec real;
+	char err[128], at[32];
+	int64_t real_us, desk_us;
+
+	clock_gettime(CLOCK_REALTIME, &real);
+	real_us = (int64_t)real.tv_sec * 1000000 + real.tv_nsec / 1000;
+	/* The desk read 20:30 at 9.5 to 10.5 seconds ago. */
+	snprintf(at, sizeof(at), "%lld.5", (long long)(real.tv_sec - 10));
+	ok(clock_init("2026-12-28T20:30+09:00", at, err, sizeof(err)),
+	    "anchored at a Unix time with a fraction");
+	desk_us = clock_now_us() - 1798457400000000LL;
+	ok(desk_us >= 9500000 + real_us % 1000000 &&
+	    desk_us < 9500000 + real_us % 1000000 + 500000,
+	    "the desk is as far past 20:30 as the real clock past the anchor");
+	snprintf(at, sizeof(at), "%lld", (long long)real.tv_sec + 3600);
+	ok(clock_init("2026-12-28T20:30+09:00", at, err, sizeof(err)) &&
+	    clock_now_us() < 1798457400000000LL,
+	    "an anchor in the future: the desk has not reached its start yet");
+	ok(!clock_init("2026-12-28T20:30+09:00", "soon", err, sizeof(err)) &&
+	    err[0] != '\0', "a bad MADOGUCHI_NOW_AT is an error");
+	ok(!clock_init("2026-12-28T20:30+09:00", "12.5s", err, sizeof(err)),
+	    "trailing garbage is an error");
 }
 
 int
@@ -67,5 +97,6 @@ main(void)
 	test_parse();
 	test_format();
 	test_clock();
+	test_clock_anchored();
 	return done_testing();
 }
