@@ -123,7 +123,7 @@ is($rc, 2, 'an unknown kind is refused');
 like($out, qr/crisis_terms\[0\]: unknown kind/, 'saying which line and why');
 ($out, $rc) = cli(undef, 'settings', 'set', 'crisis_terms', '[{"kind":"high","rule":"x","pattern":"(a|b"}]');
 is($rc, 2, 'a broken pattern is refused');
-ok(wait_until(10, sub { $d->log_text =~ /crisis\.terms_applied/ }),
+ok(wait_until(60, sub { $d->log_text =~ /crisis\.terms_applied/ }),
 	'the daemon rebuilds its lexicon when the setting changes');
 say_as(6, 'ロープ');
 is(last_in(6)->[0], 2, "and applies the desk's line");

@@ -62,7 +62,7 @@ is($al->{alerts}[0]{case_number}, sprintf('No.%06d', q1('SELECT id FROM contacts
 my ($st) = $cou->get('/api/crisis/alerts');
 is($st, 403, 'a counsellor cannot list alerts');
 
-ok(wait_until(10, sub { @{ $notify->received } == 1 }), 'the outside target hears at once');
+ok(wait_until(30, sub { @{ $notify->received } == 1 }), 'the outside target hears at once');
 my $n1 = $notify->received->[0];
 is($n1->{type}, 'crisis_alert', 'a crisis alert');
 is($n1->{conversation}, $conv, 'naming the conversation');
@@ -80,21 +80,21 @@ is(q1("SELECT count(*) FROM messages WHERE 'crisis' = ANY (autoreply)"), 0,
 like(q1('SELECT next_alert_at - at FROM crisis_events'), qr/^00:05:00/,
 	'the next round is due repeat_minutes later');
 q1("UPDATE crisis_events SET next_alert_at = '2026-11-24T13:59:00+09:00'");	# 5 minutes on
-do { ($name, $data) = $sup->events_next(8) } until !defined $name || $name eq 'crisis_alert';
+do { ($name, $data) = $sup->events_next(20) } until !defined $name || $name eq 'crisis_alert';
 is($data->{round}, 2, 'unacknowledged, it is alerted again');
-ok(wait_until(10, sub { @{ $notify->received } == 2 && @{ $on_call->received } == 1 }),
+ok(wait_until(30, sub { @{ $notify->received } == 2 && @{ $on_call->received } == 1 }),
 	'to the notify list and now the on-call list too');
 is($on_call->received->[0]{round}, 2, 'round 2');
 
 # --- a failing target is retried, not dropped ---
 $on_call->status(500);
 q1("UPDATE crisis_events SET next_alert_at = '2026-11-24T13:59:00+09:00'");
-ok(wait_until(10, sub { @{ $on_call->received } == 2 }), 'round 3 reaches a failing target');
+ok(wait_until(30, sub { @{ $on_call->received } == 2 }), 'round 3 reaches a failing target');
 ok(wait_until(5, sub { q1("SELECT count(*) FROM crisis_notifications WHERE last_status = 500"
 	. " AND sent_at IS NULL AND next_attempt_at IS NOT NULL") == 1 }), 'its failure is kept for a retry');
 $on_call->status(200);
 q1("UPDATE crisis_notifications SET next_attempt_at = '2026-11-24T13:59:00+09:00' WHERE last_status = 500");
-ok(wait_until(10, sub { q1("SELECT count(*) FROM crisis_notifications WHERE sent_at IS NULL") == 0 }),
+ok(wait_until(30, sub { q1("SELECT count(*) FROM crisis_notifications WHERE sent_at IS NULL") == 0 }),
 	'and sent on the retry');
 
 # --- acknowledged: it stops ---
@@ -118,7 +118,7 @@ is(scalar @{ $al->{alerts} }, 0, 'and none waits');
 # --- high again after the acknowledgement: alerted again ---
 1 while $sup->events_next(0.5);
 $sim->send({ user => $U, type => 'text', text => 'やっぱり今夜死ぬ' });
-do { ($name, $data) = $sup->events_next(8) } until !defined $name || $name eq 'crisis_alert';
+do { ($name, $data) = $sup->events_next(20) } until !defined $name || $name eq 'crisis_alert';
 is($data->{conversation}, $conv, 'a new high message after the acknowledgement alerts again');
 is(q1("SELECT count(*) FROM crisis_events WHERE conversation_id = $conv AND level = 2"), 2,
 	'as a new record');
@@ -133,7 +133,7 @@ is($st, 200, 'acknowledged again');
 1 while $sup->events_next(0.5);	# what is left of the rounds above
 my $V = 'U' . ('2' x 32);
 $sim->send({ user => $V, type => 'text', text => '最近よく眠れなくて' });
-ok(wait_until(10, sub { q1('SELECT count(*) FROM conversations') == 2 }), 'a second conversation');
+ok(wait_until(30, sub { q1('SELECT count(*) FROM conversations') == 2 }), 'a second conversation');
 my $conv2 = q1("SELECT max(id) FROM conversations");
 ($st) = $cou->post("/api/conversations/$conv2/crisis", { level => 2 });
 is($st, 400, 'raising needs a reason');
@@ -141,7 +141,7 @@ is($st, 400, 'raising needs a reason');
 	{ level => 2, reason => '通話で自傷をほのめかした' });
 is($st, 200, 'a counsellor raises a conversation by hand');
 ok($r->{changed}, 'it changed');
-do { ($name, $data) = $sup->events_next(8) } until !defined $name || $name eq 'crisis_alert';
+do { ($name, $data) = $sup->events_next(20) } until !defined $name || $name eq 'crisis_alert';
 is($data->{conversation}, $conv2, 'which alerts the supervisors too');
 is(q1("SELECT source || ':' || previous_level || '>' || level FROM crisis_events"
 	. " WHERE conversation_id = $conv2"), 'raised:0>2', 'recorded as raised');
@@ -183,12 +183,12 @@ $sim->send({ user => $W, type => 'text', text => 'ロープ用意した。もう
 # alerts it again too, in any order: look for the new conversation's alert.
 sub night_alerts { [ grep { $_->{conversation} != $conv && $_->{conversation} != $conv2 }
 	@{ $notify->received } ] }
-ok(wait_until(10, sub { @{ night_alerts() } == 1 }),
+ok(wait_until(30, sub { @{ night_alerts() } == 1 }),
 	'at night, with nobody signed in, the outside alert still goes');
 is(night_alerts()->[0]{level}, 'high', 'as high');
-ok(wait_until(10, sub { grep { $_->{conversation} == $conv2 && $_->{round} > 1 }
+ok(wait_until(30, sub { grep { $_->{conversation} == $conv2 && $_->{round} > 1 }
 	@{ $notify->received } }), 'and what was left unacknowledged before is alerted again');
-ok(wait_until(10, sub { @{ to_w() } == 1 }), 'and the person gets an answer at once');
+ok(wait_until(30, sub { @{ to_w() } == 1 }), 'and the person gets an answer at once');
 my $reply = join "\n", map { $_->{text} } @{ to_w()->[0] };
 like($reply, qr/110番.*119番/s, 'with the emergency numbers');
 like($reply, qr/0120-279-338/, "and the desk's 24-hour lines");

@@ -42,7 +42,7 @@ my $d = $desk->daemon(MADOGUCHI_NOW => '2026-11-29T03:00:00+09:00', %mail_env);	
 
 my $U = 'U' . ('4' x 32);
 $sim->send({ user => $U, type => 'text', text => '薬ぜんぶ飲んだ。もう終わりにする' });
-ok(wait_until(10, sub { @{ $smtp->received } == 1 }), 'at night the duty address gets an e-mail at once')
+ok(wait_until(30, sub { @{ $smtp->received } == 1 }), 'at night the duty address gets an e-mail at once')
 	or diag $d->log_text =~ /(.*crisis\..*)/g;
 my $m = $smtp->received->[0];
 my $number = sprintf('No.%06d', q1('SELECT id FROM contacts'));
@@ -60,7 +60,7 @@ ok(wait_until(5, sub { q1("SELECT count(*) FROM crisis_notifications WHERE sent_
 
 # --- unacknowledged: again, and the on-call address too ---
 q1("UPDATE crisis_events SET next_alert_at = '2026-11-28T00:00:00+09:00'");
-ok(wait_until(10, sub { @{ $smtp->received } == 3 }), 'round 2 to both addresses');
+ok(wait_until(30, sub { @{ $smtp->received } == 3 }), 'round 2 to both addresses');
 is_deeply([ sort map { @{ $_->{to} } } @{ $smtp->received }[1, 2] ],
 	[ 'chief@desk.example.jp', 'duty@desk.example.jp' ], 'the on-call address added');
 like($smtp->received->[2]{subject}, qr/2回目/, 'as round 2');
@@ -68,7 +68,7 @@ like($smtp->received->[2]{subject}, qr/2回目/, 'as round 2');
 # --- a server that refuses is retried, not dropped ---
 $smtp->rcpt_reply('451 4.3.0 try later');
 q1("UPDATE crisis_events SET next_alert_at = '2026-11-28T00:00:00+09:00'");
-ok(wait_until(10, sub { q1("SELECT count(*) FROM crisis_notifications WHERE round = 3"
+ok(wait_until(30, sub { q1("SELECT count(*) FROM crisis_notifications WHERE round = 3"
 	. " AND sent_at IS NULL AND next_attempt_at IS NOT NULL AND attempts = 1"
 	. " AND last_error LIKE 'SMTP 451%'") == 2 }), "refused: both kept for a retry, with the server's reply")
 	or diag q1("SELECT string_agg(concat_ws(' ', round, attempts, last_status, last_error), '; ') FROM crisis_notifications");
@@ -89,14 +89,14 @@ $d->stop;
 my $plain = $desk->daemon(MADOGUCHI_NOW => '2026-11-29T03:10:00+09:00');
 my $W = 'U' . ('5' x 32);
 $sim->send({ user => $W, type => 'text', text => '今から飛び降りる' });
-ok(wait_until(10, sub { q1("SELECT count(*) FROM crisis_notifications WHERE round = 1"
+ok(wait_until(30, sub { q1("SELECT count(*) FROM crisis_notifications WHERE round = 1"
 	. " AND sent_at IS NULL AND gave_up_at IS NULL") == 1 }), 'the alert is queued');
 sleep 6;	# a claim tick
 is(q1("SELECT attempts FROM crisis_notifications WHERE round = 1 AND sent_at IS NULL"), 0,
 	'a process without a mail server leaves it to one that has one');
 q1("UPDATE crisis_notifications SET next_attempt_at = '2026-11-29T03:05:00+09:00'"
 	. " WHERE sent_at IS NULL AND gave_up_at IS NULL");	# none took it for minutes
-ok(wait_until(10, sub { q1("SELECT count(*) FROM crisis_notifications"
+ok(wait_until(30, sub { q1("SELECT count(*) FROM crisis_notifications"
 	. " WHERE last_error = 'no smtp_url configured' AND next_attempt_at IS NOT NULL") == 1 }),
 	'when none has, it is recorded as failed and kept for a retry');
 $plain->stop;

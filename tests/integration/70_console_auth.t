@@ -195,7 +195,7 @@ q1("UPDATE sessions SET last_seen_at = now() - interval '31 minutes' WHERE staff
 	. "(SELECT id FROM staff WHERE login = 'ito') AND stage = 'full'");
 ($st) = $l->get('/api/queue');
 is($st, 401, 'after 30 idle minutes: 401');
-ok(wait_until(10, sub { q1("SELECT count(*) FROM sessions WHERE end_reason = 'idle'") >= 1 }),
+ok(wait_until(30, sub { q1("SELECT count(*) FROM sessions WHERE end_reason = 'idle'") >= 1 }),
 	'and the sweep records it ended as idle');
 ($st) = $c2->del('/api/session');
 is($st, 200, 'signing out');

@@ -180,7 +180,7 @@ my @held;
 for (1 .. 7) {	# with the one $b has open: 8
 	push @held, $b->send_raw('GET', '/api/events');
 }
-sleep 0.5;
+is(scalar(grep { Madoguchi::Console::stream_ready($_) } @held), 7, 'eight streams open');
 my $ninth = $b->send_raw('GET', '/api/events');
 is(Madoguchi::Console::read_status($ninth), 429, 'a ninth stream for one session: 429');
 close $_ for @held;

@@ -1,7 +1,7 @@
 #!/usr/bin/perl
 # Reply deadlines and closing, on the desk's test clock: a message on a
-# Monday evening is due by Tuesday 20:00; at Tuesday 19:00 the console
-# marks it due soon, at 20:00 overdue, once each, on the
+# Monday evening is due by Tuesday 20:00; within the desk's due-soon time
+# the console marks it due soon, at 20:00 overdue, once each, on the
 # stream. Closing takes one of the desk's reasons and refuses when a new
 # message came in unseen; a conversation silent after the desk's answer
 # closes itself; the next message opens a new one.
@@ -29,17 +29,21 @@ is(q1("SELECT reply_due_at AT TIME ZONE 'Asia/Tokyo' FROM conversations"), '2026
 	'due by the end of the next business day');
 is($d->stop, 0, 'stopped');
 
-# Signed in before the due-soon hour (19:00, an hour before the deadline),
-# then the stream opened on a process that reaches 19:00 ten seconds after
-# it starts: the mark is then made while someone listens, however slowly
-# the sign-in went (its password hashing under valgrind can take longer
-# than the sweep's five seconds).
-$d = daemon_at('2026-12-01T18:58:00+09:00');
+# At 18:30 the deadline is an hour and a half away, beyond the desk's
+# due-soon time (an hour). The stream is open (it said hello) before the
+# desk widens that time to two hours; the next sweep then marks it due
+# soon, while someone listens, however slowly the sign-in went.
+$d = daemon_at('2026-12-01T18:30:00+09:00');
 my $s = console_signed_in($d, 'sato', $pw);
-is($d->stop, 0, 'stopped');
-$d = daemon_at('2026-12-01T18:59:50+09:00');
-@$s{qw(daemon url)} = ($d, $d->{url});	# the session is in the database
 $s->events_open;
+sleep 6;	# a sweep or more at the desk's own setting
+is(q1("SELECT due_soon_at IS NULL FROM conversations"), 't', 'an hour and a half before: not yet due soon');
+{
+	local $ENV{MADOGUCHI_CONFIG} = '/dev/null';
+	local $ENV{MADOGUCHI_DATABASE_URL} = $db->conninfo;
+	like(`bin/madoguchi settings set due_soon_minutes 120 2>&1`, qr/changed by/,
+		'the desk calls two hours before a deadline due soon');
+}
 my @events;
 my $deadline = time + 30;
 while (time < $deadline) {
@@ -47,7 +51,7 @@ while (time < $deadline) {
 	push @events, "$name:$data->{change}" if $name && $name eq 'conversation';
 	last if @events;
 }
-is("@events", 'conversation:due_soon', 'an hour before: due soon, announced');
+is("@events", 'conversation:due_soon', 'then due soon, announced');
 my (undef, $c) = $s->get("/api/conversations/$conv");
 ok($c->{conversation}{due_soon} && !$c->{conversation}{overdue}, 'marked due soon, not overdue');
 my (undef, $list) = $s->get('/api/deadlines');

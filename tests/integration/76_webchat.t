@@ -33,6 +33,9 @@ $sim->send({ user => $A, type => 'text', text => 'Aです。聞いてほしい�
 $sim->send({ user => $B, type => 'follow' });
 ok(wait_until(10, sub { q1('SELECT count(*) FROM contacts') == 2 }), 'two people wrote or followed');
 my %contact = map { $_ => q1("SELECT id FROM contacts WHERE external_id = '$_'") } $A, $B;
+ok(wait_until(30, sub { q1("SELECT count(*) FROM messages WHERE direction = 'auto' AND (contact_id ="
+	. " $contact{$A} OR conversation_id IN (SELECT id FROM conversations WHERE contact_id = $contact{$A}))") >= 1 }),
+	"A has the desk's busy reply");
 
 # A link as the desk makes one: 32 random bytes, only their hash stored;
 # valid for some minutes after the daemon's clock starts.

@@ -85,15 +85,41 @@ sub send_raw {
 	return $sock;
 }
 
-# The status of a response to send_raw.
-sub read_status {
-	my ($sock) = @_;
-	local $/;
-	my $all = <$sock> // '';
-	return $all =~ m{^HTTP/1\.1 (\d+)} ? $1 : 0;
+# Reads from sock into the buffer until it matches re, for up to timeout
+# seconds; true if it did.
+sub read_until {
+	my ($sock, $bufref, $re, $timeout) = @_;
+	my $end = time + $timeout;
+	until ($$bufref =~ $re) {
+		my $left = $end - time;
+		return 0 if $left <= 0 || !IO::Select->new($sock)->can_read($left);
+		my $n = sysread($sock, my $chunk, 65536);
+		return 0 unless $n;
+		$$bufref .= $chunk;
+	}
+	return 1;
 }
 
-# Opens GET /api/events; returns the socket, past the response headers.
+# The status of a response to send_raw (0: none within 30 seconds; a
+# stream that opened never ends, so the read must not wait for the end).
+sub read_status {
+	my ($sock) = @_;
+	my $buf = '';
+	read_until($sock, \$buf, qr{^HTTP/1\.1 (\d+)}, 30);
+	return $buf =~ m{^HTTP/1\.1 (\d+)} ? $1 : 0;
+}
+
+# True once a stream opened with send_raw said hello: the process counts
+# it from then on.
+sub stream_ready {
+	my ($sock) = @_;
+	my $buf = '';
+	return read_until($sock, \$buf, qr/event: hello\n/, 30);
+}
+
+# Opens GET /api/events and returns the socket once the stream has said
+# hello (left for events_next to read): from then on the stream hears
+# every event, so nothing the test does next can come before it.
 sub events_open {
 	my ($self) = @_;
 	my ($host, $port) = $self->{url} =~ m{^http://([^:/]+):(\d+)};
@@ -102,6 +128,8 @@ sub events_open {
 	print $sock "GET /api/events HTTP/1.1\r\nHost: $host\r\n"
 		. "Cookie: madoguchi_session=$self->{cookie}\r\nAccept: text/event-stream\r\n\r\n";
 	$self->{events} = { sock => $sock, buf => '' };
+	read_until($sock, \$self->{events}{buf}, qr/event: hello\n/, 30)
+		or die "the event stream did not open:\n$self->{events}{buf}";
 	return $sock;
 }
 
