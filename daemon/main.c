@@ -219,6 +219,20 @@ notified_cb(void *arg, const char *channel, const char *payload)
 	webchat_notify(d->webchat, channel, payload);
 }
 
+/*
+ * The main pool has a session again. The listen pool may have connected
+ * first, and what its reconnect asked of this pool (the desk's settings,
+ * its crisis terms and alert targets) then failed for want of a
+ * connection, to be read only at each owner's next timer: a crisis in
+ * those seconds would be checked without the desk's terms, its alert
+ * held back for want of targets.
+ */
+static void
+main_pool_connected(void *arg)
+{
+	notified_cb(arg, NULL, NULL);
+}
+
 /* Deliveries waiting for their commit: people are writing right now. */
 static bool
 inbound_busy(void *arg)
@@ -435,6 +449,7 @@ daemon_start(struct daemon *d)
 	free(secret);
 	if (d->pool == NULL || d->webhook == NULL || d->health == NULL)
 		fatal("startup", "out of memory");
+	db_pool_on_connect(d->pool, main_pool_connected, d);
 	console_start(d);
 	crisis_start(d);
 	replies_start(d);

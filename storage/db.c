@@ -91,6 +91,8 @@ struct db_pool {
 	char			*listen_sql;	/* "LISTEN a; LISTEN b", or NULL */
 	db_notify_fn		 notify;
 	void			*notify_arg;
+	void			(*on_connect)(void *arg);
+	void			*on_connect_arg;
 };
 
 static void	db_conn_connect(struct db_conn *conn);
@@ -469,6 +471,9 @@ db_conn_poll_cb(evutil_socket_t fd, short what, void *arg)
 		db_conn_watch(conn, EV_READ | EV_PERSIST, db_conn_io_cb);
 		if (!db_conn_listen(conn))
 			db_pool_dispatch(conn->pool);
+		if (conn->pool->on_connect != NULL &&
+		    db_pool_connected(conn->pool) == 1)
+			conn->pool->on_connect(conn->pool->on_connect_arg);
 		break;
 	default:
 		db_conn_lost(conn, PQerrorMessage(conn->pg));
@@ -828,6 +833,13 @@ db_pool_listen(struct db_pool *pool, const char *const *channels,
 		if (pool->conns[i].state == DB_IDLE)
 			(void)db_conn_listen(&pool->conns[i]);
 	return true;
+}
+
+void
+db_pool_on_connect(struct db_pool *pool, void (*fn)(void *arg), void *arg)
+{
+	pool->on_connect = fn;
+	pool->on_connect_arg = arg;
 }
 
 const char *

@@ -105,6 +105,14 @@ bool		 db_pool_listen(struct db_pool *pool,
 		    const char *const *channels, db_notify_fn notify, void *arg)
 		    __attribute__((warn_unused_result));
 
+/*
+ * fn(arg) each time the pool goes from no session to one (at start-up and
+ * after an outage): reads that failed for want of a connection can be
+ * made now rather than at their owner's next timer.
+ */
+void		 db_pool_on_connect(struct db_pool *pool, void (*fn)(void *arg),
+		    void *arg);
+
 /* ---- ingest.c: inbound events, stored before anyone is told "OK" ---- */
 
 enum inbound_kind {
