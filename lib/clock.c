@@ -32,7 +32,7 @@ clock_parse_unix(const char *s, int64_t *us_out)
 	if (!isdigit((unsigned char)*s))
 		return false;
 	for (; isdigit((unsigned char)*s); s++) {
-		if (sec > INT64_MAX / 10000000)
+		if (sec >= 10000000000LL)	/* past the year 2286 */
 			return false;
 		sec = sec * 10 + (*s - '0');
 	}
@@ -53,8 +53,12 @@ clock_init(const char *fixed_start, const char *started_at, char *err,
     size_t errlen)
 {
 	clock_fixed = clock_anchored = false;
-	if (fixed_start == NULL || fixed_start[0] == '\0')
-		return true;
+	if (fixed_start == NULL || fixed_start[0] == '\0') {
+		if (started_at == NULL || started_at[0] == '\0')
+			return true;
+		snprintf(err, errlen, "MADOGUCHI_NOW_AT needs MADOGUCHI_NOW");
+		return false;
+	}
 	if (!clock_parse_iso8601(fixed_start, &clock_fixed_start_us)) {
 		snprintf(err, errlen, "MADOGUCHI_NOW is not an ISO-8601 time "
 		    "with a zone (e.g. 2026-12-28T20:30+09:00)");

@@ -89,6 +89,10 @@ test_clock_anchored(void)
 	    err[0] != '\0', "a bad MADOGUCHI_NOW_AT is an error");
 	ok(!clock_init("2026-12-28T20:30+09:00", "12.5s", err, sizeof(err)),
 	    "trailing garbage is an error");
+	ok(!clock_init("2026-12-28T20:30+09:00", "99999999999999999999", err,
+	    sizeof(err)), "a time too far to hold is an error");
+	ok(!clock_init("", "1764910800", err, sizeof(err)) && err[0] != '\0',
+	    "MADOGUCHI_NOW_AT alone is an error");
 }
 
 int
