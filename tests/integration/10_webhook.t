@@ -198,6 +198,11 @@ like($m, qr/^madoguchi_http_requests_total\{path="\/webhook\/line",status="200"\
 	'requests by path and status');
 like($m, qr/^madoguchi_ingest_commit_seconds_bucket\{le="0.01"\} \d+/m, 'commit latency histogram');
 like($m, qr/^madoguchi_ingest_batch_events_count \d+/m, 'batch sizes');
+like($m, qr/^madoguchi_desk_state_up 1$/m, "the desk's state, read from the database");
+like($m, qr/^madoguchi_outbox_pending \d+$/m, 'replies LINE has not taken yet');
+like($m, qr/^madoguchi_outbox_oldest_pending_seconds \d+$/m, 'and how long the oldest has waited');
+like($m, qr/^madoguchi_conversations_overdue \d+$/m, 'people waiting past their deadline');
+like($m, qr/^madoguchi_crisis_alerts_unacknowledged \d+$/m, 'crisis alerts nobody acknowledged');
 
 is($d->stop, 0, 'madoguchid stops cleanly on SIGTERM (exit 0, no leaks under the checkers)');
 done_testing();

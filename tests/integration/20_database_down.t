@@ -28,6 +28,10 @@ my $r = $d->get('/readyz');
 is($r->{status}, 503, 'readyz: not ready');
 like($r->{content}, qr/database/, 'because of the database');
 ok($d->metric('madoguchi_db_connection_failures_total') >= 1, 'the lost connections are counted');
+$r = $d->get('/metrics');
+is($r->{status}, 200, 'metrics answer during the outage');
+like($r->{content}, qr/^madoguchi_desk_state_up 0$/m, 'saying the desk\'s state could not be read');
+unlike($r->{content}, qr/^madoguchi_outbox_pending /m, 'and giving none of it');
 
 $db->start;
 ok(wait_until(20, sub { $d->get('/readyz')->{status} == 200 }), 'ready again once PostgreSQL is back');

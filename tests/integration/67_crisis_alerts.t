@@ -57,6 +57,7 @@ is($q->{conversations}[0]{id}, $conv, 'the conversation is at the top of the que
 is($q->{conversations}[0]{crisis_level}, 2, 'marked high');
 my (undef, $al) = $sup->get('/api/crisis/alerts');
 is(scalar @{ $al->{alerts} }, 1, 'one alert waits for an acknowledgement');
+is($d->metric('madoguchi_crisis_alerts_unacknowledged'), 1, "and the desk's monitoring counts it");
 is($al->{alerts}[0]{case_number}, sprintf('No.%06d', q1('SELECT id FROM contacts')),
 	'by case number');
 my ($st) = $cou->get('/api/crisis/alerts');
@@ -102,6 +103,8 @@ ok(wait_until(30, sub { q1("SELECT count(*) FROM crisis_notifications WHERE sent
 is($st, 403, 'a counsellor cannot acknowledge');
 ($st) = $sup->post("/api/conversations/$conv/crisis/ack");
 is($st, 200, 'the supervisor acknowledges');
+like($d->get('/metrics')->{content}, qr/^madoguchi_crisis_alerts_unacknowledged 0$/m,
+	'none left unacknowledged');
 is(q1("SELECT s.login FROM crisis_events e JOIN staff s ON s.id = e.acknowledged_by"), 'sato',
 	'who acknowledged is recorded');
 is(q1('SELECT acknowledged_at IS NOT NULL AND next_alert_at IS NULL FROM crisis_events'), 't',

@@ -62,6 +62,7 @@ $d = daemon_at('2026-12-01T19:59:57+09:00');
 $s = console_sign_in($d, 'sato', $s->{password}, $s->{secret}, 1);
 ok(wait_until(15, sub { q1("SELECT overdue_at IS NOT NULL FROM conversations") eq 't' }),
 	'past 20:00: overdue');
+is($d->metric('madoguchi_conversations_overdue'), 1, "the desk's monitoring counts it");
 sleep 6;	# another sweep or two
 is(q1("SELECT string_agg(kind, ',' ORDER BY id) FROM conversation_events"), 'due_soon,overdue',
 	'each mark made once, in the history');

@@ -136,6 +136,7 @@ $sim->faults({ status => 500, count => 100000, path => '/v2/bot/message/push' })
 is($st, 200, 'in direct mode the counsellor answers on LINE');
 ok(wait_until(10, sub { q1("SELECT max(attempts) FROM outbox WHERE template IS NULL"
 	. " AND state = 'pending'") >= 1 }), 'LINE fails, the reply waits to be tried again');
+ok($d->metric('madoguchi_outbox_pending') >= 1, "the desk's monitoring counts it waiting");
 like(cli(q{settings set line_mode '"strict"' --by admin}), qr/changed by/, 'strict again');
 ok(wait_until(30, sub { q1("SELECT count(*) FROM outbox WHERE state = 'failed'") == 1 }),
 	'the waiting reply is failed');
