@@ -23,7 +23,10 @@ clock_read_us(clockid_t id)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* "1764910800" or "1764910800.25": Unix seconds, up to 6 decimals. */
+/*
+ * "1764910800" or "1764910800.25": Unix seconds, and a fraction of which
+ * the microseconds count (date +%s.%N gives nanoseconds).
+ */
 static bool
 clock_parse_unix(const char *s, int64_t *us_out)
 {
@@ -31,16 +34,17 @@ clock_parse_unix(const char *s, int64_t *us_out)
 
 	if (!isdigit((unsigned char)*s))
 		return false;
-	for (; isdigit((unsigned char)*s); s++) {
-		if (sec >= 10000000000LL)	/* past the year 2286 */
-			return false;
-		sec = sec * 10 + (*s - '0');
-	}
+	for (; isdigit((unsigned char)*s); s++)
+		if ((sec = sec * 10 + (*s - '0')) > 9999999999LL)
+			return false;	/* past the year 2286 */
 	if (*s == '.') {
-		for (s++; isdigit((unsigned char)*s) && scale > 1; s++) {
-			scale /= 10;
-			frac += (*s - '0') * scale;
-		}
+		if (!isdigit((unsigned char)*++s))
+			return false;
+		for (; isdigit((unsigned char)*s); s++)
+			if (scale > 1) {
+				scale /= 10;
+				frac += (*s - '0') * scale;
+			}
 	}
 	if (*s != '\0')
 		return false;

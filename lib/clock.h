@@ -6,7 +6,8 @@
  * tests can place the desk at "Friday 19:59" and watch deadlines pass.
  * MADOGUCHI_NOW_AT names the real instant at which that clock reads
  * MADOGUCHI_NOW (else the process's start), so that several processes of
- * one test desk share one clock, however long each took to start.
+ * one test desk share one clock, however long each took to start; that
+ * clock then follows the machine's wall clock, steps included.
  */
 #ifndef MADOGUCHI_CLOCK_H
 #define MADOGUCHI_CLOCK_H

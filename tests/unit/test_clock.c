@@ -93,6 +93,15 @@ test_clock_anchored(void)
 	    sizeof(err)), "a time too far to hold is an error");
 	ok(!clock_init("", "1764910800", err, sizeof(err)) && err[0] != '\0',
 	    "MADOGUCHI_NOW_AT alone is an error");
+	ok(!clock_init("2026-12-28T20:30+09:00", "10000000000", err,
+	    sizeof(err)), "past the year 2286 is an error");
+	ok(!clock_init("2026-12-28T20:30+09:00", "1764910800.", err,
+	    sizeof(err)), "a point with no fraction is an error");
+	snprintf(at, sizeof(at), "%lld.123456789", (long long)real.tv_sec + 3600);
+	ok(clock_init("2026-12-28T20:30+09:00", at, err, sizeof(err)) &&
+	    clock_now_us() < 1798457400000000LL - 3599000000LL &&
+	    clock_now_us() > 1798457400000000LL - 3601000000LL,
+	    "nanoseconds (date +%%s.%%N) are taken, to the microsecond");
 }
 
 int
