@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <event2/http.h>
 
 #include "clock.h"
@@ -108,48 +109,64 @@ health_healthz_cb(struct evhttp_request *req, void *arg)
 /*
  * What a desk's monitoring should hear of before a person does: replies
  * LINE has not taken yet (and how long the oldest has waited), people
- * waiting past their reply deadline, crisis alerts nobody acknowledged.
+ * waiting past their reply deadline as the console marks them (a paused
+ * contact's left out), crisis alerts still repeating unacknowledged.
  * $1 now (the desk's clock).
  */
 static const char health_desk_sql[] =
-"SELECT (SELECT count(*) FROM outbox WHERE state = 'pending'),"
-"  (SELECT coalesce(greatest(0, floor(extract(epoch FROM"
-"      $1::timestamptz - min(created_at)))), 0)::bigint"
-"     FROM outbox WHERE state = 'pending'),"
+"SELECT o.parts, o.oldest,"
 "  (SELECT count(*) FROM conversations"
-"    WHERE state <> 'closed' AND reply_due_at < $1::timestamptz),"
-"  (SELECT count(*) FROM crisis_events"
-"    WHERE acknowledged_at IS NULL AND next_alert_at IS NOT NULL)";
+"    WHERE state = 'waiting' AND overdue_at IS NOT NULL"
+"      AND reply_due_at <= $1::timestamptz"
+"      AND NOT " SQL_RESTRICTED("contact_id", "$1") "),"
+"  (SELECT count(*) FROM crisis_events e JOIN conversations cv"
+"      ON cv.id = e.conversation_id"
+"    WHERE e.acknowledged_at IS NULL AND e.next_alert_at IS NOT NULL"
+"      AND cv.state <> 'closed')"
+"  FROM (SELECT count(*) AS parts, coalesce(greatest(0, floor(extract("
+"      epoch FROM $1::timestamptz - min(created_at)))), 0)::bigint AS oldest"
+"    FROM outbox WHERE state = 'pending') o";
 
 static const struct {
 	const char *name, *help;
 } health_desk_gauges[] = {
 	{ "madoguchi_outbox_pending",
-	  "outbound messages not yet taken by LINE (all processes)" },
+	  "outbound message parts LINE has not taken yet (whole desk)" },
 	{ "madoguchi_outbox_oldest_pending_seconds",
 	  "how long the oldest of them has waited" },
 	{ "madoguchi_conversations_overdue",
-	  "open conversations past their reply deadline" },
+	  "conversations waiting past their reply deadline (whole desk)" },
 	{ "madoguchi_crisis_alerts_unacknowledged",
-	  "crisis alerts still repeating, nobody has acknowledged them" },
+	  "crisis alerts still repeating, acknowledged by nobody (whole desk)" },
 };
 
 #define HEALTH_DESK_GAUGES \
 	(int)(sizeof(health_desk_gauges) / sizeof(health_desk_gauges[0]))
 
-/* This process's metrics, then the desk's (up 0 if unread). */
+/*
+ * A scrape waits this long at most for the desk's state: a database slow
+ * enough to outlast the scraper's own timeout (10 s by default) must not
+ * take this process's metrics down with it, when they matter most.
+ */
+#define HEALTH_SCRAPE_WAIT_MS	2000
+
+struct health_scrape {
+	struct evhttp_request	*req;		/* NULL once answered */
+	struct event		*deadline;
+	bool			 querying;
+};
+
+/* This process's metrics, then the desk's (res NULL: up 0, none of them). */
 static void
-health_metrics_result(void *arg, const PGresult *res, const char *why)
+health_scrape_answer(struct health_scrape *sc, const PGresult *res)
 {
-	struct health_check *c = arg;
 	struct evbuffer *out = evbuffer_new();
 	bool up = res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK &&
 	    PQntuples(res) == 1 && PQnfields(res) == HEALTH_DESK_GAUGES;
 
-	(void)why;
 	if (out == NULL) {
-		http_reply_error(c->req, "/metrics", 500, "out of memory");
-		free(c);
+		http_reply_error(sc->req, "/metrics", 500, "out of memory");
+		sc->req = NULL;
 		return;
 	}
 	metrics_render(out);
@@ -162,29 +179,80 @@ health_metrics_result(void *arg, const PGresult *res, const char *why)
 		    health_desk_gauges[i].name, health_desk_gauges[i].help,
 		    health_desk_gauges[i].name, health_desk_gauges[i].name,
 		    PQgetvalue(res, 0, i));
-	http_reply(c->req, "/metrics", 200, "text/plain; version=0.0.4", out);
+	http_reply(sc->req, "/metrics", 200, "text/plain; version=0.0.4", out);
 	evbuffer_free(out);
-	free(c);
+	sc->req = NULL;
+}
+
+/* Freed once answered and no query of it is left in the pool. */
+static void
+health_scrape_end(struct health_scrape *sc)
+{
+	if (sc->req != NULL || sc->querying)
+		return;
+	if (sc->deadline != NULL)
+		event_free(sc->deadline);
+	free(sc);
+}
+
+static void
+health_scrape_late(evutil_socket_t fd, short what, void *arg)
+{
+	struct health_scrape *sc = arg;
+
+	(void)fd;
+	(void)what;
+	if (sc->req != NULL)
+		health_scrape_answer(sc, NULL);
+	health_scrape_end(sc);
+}
+
+static void
+health_scrape_result(void *arg, const PGresult *res, const char *why)
+{
+	struct health_scrape *sc = arg;
+
+	(void)why;
+	sc->querying = false;
+	if (sc->req != NULL) {
+		if (sc->deadline != NULL)
+			event_del(sc->deadline);
+		health_scrape_answer(sc, res);
+	}
+	health_scrape_end(sc);
 }
 
 static void
 health_metrics_cb(struct evhttp_request *req, void *arg)
 {
 	struct health *h = arg;
-	struct health_check *c = calloc(1, sizeof(*c));
+	struct health_scrape *sc = calloc(1, sizeof(*sc));
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	struct timeval wait = { HEALTH_SCRAPE_WAIT_MS / 1000,
+	    (HEALTH_SCRAPE_WAIT_MS % 1000) * 1000 };
 	char now[CLOCK_ISO_LEN];
 	const char *params[1] = { now };
 
-	if (c == NULL) {
+	if (sc == NULL) {
 		http_reply_error(req, "/metrics", 500, "out of memory");
 		return;
 	}
-	c->health = h;
-	c->req = req;
+	sc->req = req;
+	if (conn == NULL || (sc->deadline = evtimer_new(
+	    evhttp_connection_get_base(conn), health_scrape_late, sc)) == NULL ||
+	    evtimer_add(sc->deadline, &wait) != 0) {
+		health_scrape_answer(sc, NULL);
+		health_scrape_end(sc);
+		return;
+	}
 	clock_format_utc(clock_now_us(), now);
-	if (!db_query(h->pool, health_desk_sql, 1, params,
-	    health_metrics_result, c))
-		health_metrics_result(c, NULL, "no connection");
+	sc->querying = db_query(h->pool, health_desk_sql, 1, params,
+	    health_scrape_result, sc);
+	if (!sc->querying) {
+		event_del(sc->deadline);
+		health_scrape_answer(sc, NULL);
+		health_scrape_end(sc);
+	}
 }
 
 struct health *

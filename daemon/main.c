@@ -198,6 +198,15 @@ load_secrets(struct daemon *d, char **secret, size_t *secret_len)
 		fatal("access_token_file", err);
 }
 
+/* The desk's settings, its crisis terms and alert targets, read again. */
+static void
+desk_settings_reload(struct daemon *d)
+{
+	autoreply_reload(d->autoreply);
+	crisis_live_reload(d->crisis);
+	crisis_alerts_reload(d->alerts);
+}
+
 /* Another process wrote to the outbox or changed the settings. */
 static void
 notified_cb(void *arg, const char *channel, const char *payload)
@@ -206,11 +215,8 @@ notified_cb(void *arg, const char *channel, const char *payload)
 
 	if (channel == NULL || strcmp(channel, "madoguchi_outbox") == 0)
 		outbox_sender_wake(d->sender);
-	if (channel == NULL || strcmp(channel, "madoguchi_settings") == 0) {
-		autoreply_reload(d->autoreply);
-		crisis_live_reload(d->crisis);
-		crisis_alerts_reload(d->alerts);
-	}
+	if (channel == NULL || strcmp(channel, "madoguchi_settings") == 0)
+		desk_settings_reload(d);
 	if (channel == NULL || strcmp(channel, "madoguchi_crisis") == 0)
 		crisis_alerts_wake(d->alerts);
 	if (channel == NULL)	/* a reconnect: decisions may be waiting */
@@ -225,12 +231,17 @@ notified_cb(void *arg, const char *channel, const char *payload)
  * its crisis terms and alert targets) then failed for want of a
  * connection, to be read only at each owner's next timer: a crisis in
  * those seconds would be checked without the desk's terms, its alert
- * held back for want of targets.
+ * held back for want of targets. The consoles' resync is the listen
+ * pool's alone.
  */
 static void
 main_pool_connected(void *arg)
 {
-	notified_cb(arg, NULL, NULL);
+	struct daemon *d = arg;
+
+	desk_settings_reload(d);
+	crisis_alerts_wake(d->alerts);
+	autoreply_wake(d->autoreply);
 }
 
 /* Deliveries waiting for their commit: people are writing right now. */

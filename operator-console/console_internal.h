@@ -164,12 +164,6 @@ cJSON	*api_staff_json(const struct console_staff *s);
 #define SQL_ISO(x) \
 "to_char((" x ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
-/* A contact paused by a supervisor at the instant now (a parameter). */
-#define SQL_RESTRICTED(contact, now) \
-"EXISTS (SELECT 1 FROM contact_restrictions r WHERE r.contact_id = " contact \
-"   AND r.lifted_at IS NULL AND (r.ends_at IS NULL"\
-"        OR r.ends_at > " now "::timestamptz))"
-
 /* queue.c: one conversation as lists show it, now being the parameter named */
 #define CONVERSATION_SUMMARY_SELECT(now) \
 "SELECT cv.id, cv.state, cv.crisis_level, " SQL_ISO("cv.reply_due_at") ","\

@@ -113,6 +113,16 @@ bool		 db_pool_listen(struct db_pool *pool,
 void		 db_pool_on_connect(struct db_pool *pool, void (*fn)(void *arg),
 		    void *arg);
 
+/*
+ * A contact paused by a supervisor at the instant now (a parameter): the
+ * console and the desk's metrics leave such a contact's conversation out
+ * of what is overdue.
+ */
+#define SQL_RESTRICTED(contact, now) \
+"EXISTS (SELECT 1 FROM contact_restrictions r WHERE r.contact_id = " contact \
+"   AND r.lifted_at IS NULL AND (r.ends_at IS NULL"\
+"        OR r.ends_at > " now "::timestamptz))"
+
 /* ---- ingest.c: inbound events, stored before anyone is told "OK" ---- */
 
 enum inbound_kind {

@@ -6,6 +6,7 @@ use warnings;
 use utf8;
 use lib 'tests/lib';
 use Test::More;
+use Time::HiRes qw(time);
 use IO::Socket::INET;
 use Madoguchi::Test;
 
@@ -203,6 +204,24 @@ like($m, qr/^madoguchi_outbox_pending \d+$/m, 'replies LINE has not taken yet');
 like($m, qr/^madoguchi_outbox_oldest_pending_seconds \d+$/m, 'and how long the oldest has waited');
 like($m, qr/^madoguchi_conversations_overdue \d+$/m, 'people waiting past their deadline');
 like($m, qr/^madoguchi_crisis_alerts_unacknowledged \d+$/m, 'crisis alerts nobody acknowledged');
+# A database too slow to answer: the scrape still gets this process's own.
+my $locker = fork // die "fork: $!";
+if ($locker == 0) {
+	exec 'psql', '-X', '-q', '-d', $db->conninfo, '-c',
+		'BEGIN; LOCK TABLE outbox IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(6); COMMIT;';
+	exit 127;
+}
+ok(wait_until(5, sub { count("SELECT count(*) FROM pg_locks WHERE mode = 'AccessExclusiveLock'"
+	. " AND relation = 'outbox'::regclass") == 1 }), 'the outbox locked by another session');
+my $t = time;
+my $slow = $d->get('/metrics');
+my $took = time - $t;
+waitpid($locker, 0);
+is($slow->{status}, 200, 'metrics answer while the database cannot');
+like($slow->{content}, qr/^madoguchi_desk_state_up 0$/m, "without the desk's state");
+like($slow->{content}, qr/^madoguchi_ingest_batch_events_count \d+/m, "with this process's own");
+ok($took >= 1.5 && $took < 5, sprintf('after waiting 2 s for it (%.1f s)', $took));
+like($d->get('/metrics')->{content}, qr/^madoguchi_desk_state_up 1$/m, 'and the next scrape has it again');
 
 is($d->stop, 0, 'madoguchid stops cleanly on SIGTERM (exit 0, no leaks under the checkers)');
 done_testing();
