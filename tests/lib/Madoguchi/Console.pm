@@ -105,7 +105,7 @@ sub read_until {
 sub read_status {
 	my ($sock) = @_;
 	my $buf = '';
-	read_until($sock, \$buf, qr{^HTTP/1\.1 (\d+)}, 30);
+	read_until($sock, \$buf, qr{^HTTP/1\.1 \d{3} }, 30);
 	return $buf =~ m{^HTTP/1\.1 (\d+)} ? $1 : 0;
 }
 
