@@ -25,7 +25,7 @@ LIB_SRC	:= lib/log.c lib/clock.c lib/config.c lib/seal.c lib/metrics.c \
 	   lib/json_write.c lib/http_reply.c lib/http_client.c \
 	   lib/password.c lib/totp.c lib/qr_svg.c lib/offload.c \
 	   lib/mail.c lib/secret_token.c lib/http_static.c
-STORAGE_SRC := storage/db.c storage/ingest.c storage/migrate.c
+STORAGE_SRC := storage/db.c storage/ingest.c storage/migrate.c storage/pg_array.c
 WEBHOOK_SRC := webhook/signature.c webhook/line_parse.c webhook/webhook.c
 AUTOREPLY_SRC := autoreply/calendar.c autoreply/jp_holidays.c \
 	   autoreply/desk.c autoreply/desk_load.c autoreply/render.c \

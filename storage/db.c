@@ -46,6 +46,8 @@ struct db_job {
 	const char	*stmt;		/* prepared statement name, or NULL */
 	char		*sql;
 	char		**values;
+	int		*lengths;	/* of binary values; NULL: all text */
+	int		*formats;
 	int		 nparams;
 	db_result_fn	 cb;
 	void		*arg;
@@ -107,6 +109,8 @@ db_job_free(struct db_job *job)
 	for (int i = 0; i < job->nparams; i++)
 		free(job->values[i]);
 	free(job->values);
+	free(job->lengths);
+	free(job->formats);
 	free(job->sql);
 	free(job);
 }
@@ -123,11 +127,26 @@ db_job_fail(struct db_job *job, const char *why)
 	db_job_free(job);
 }
 
+/* Copies a parameter: a string, or lengths[i] bytes where formats[i] is 1. */
+static char *
+db_param_copy(const char *v, int i, const int *lengths, const int *formats)
+{
+	char *c;
+
+	if (formats == NULL || formats[i] == 0)
+		return strdup(v);
+	if ((c = malloc(lengths[i] > 0 ? (size_t)lengths[i] : 1)) != NULL)
+		memcpy(c, v, (size_t)lengths[i]);
+	return c;
+}
+
 static struct db_job *
-db_job_new(const char *stmt, const char *sql, int nparams,
-    const char *const *values, db_result_fn cb, void *arg)
+db_job_new_binary(const char *stmt, const char *sql, int nparams,
+    const char *const *values, const int *lengths, const int *formats,
+    db_result_fn cb, void *arg)
 {
 	struct db_job *job = calloc(1, sizeof(*job));
+	size_t n = (size_t)nparams;
 
 	if (job == NULL)
 		return NULL;
@@ -136,18 +155,34 @@ db_job_new(const char *stmt, const char *sql, int nparams,
 	job->arg = arg;
 	if ((job->sql = strdup(sql)) == NULL ||
 	    (nparams > 0 &&
-	    (job->values = calloc((size_t)nparams, sizeof(char *))) == NULL))
+	    (job->values = calloc(n, sizeof(char *))) == NULL))
 		goto fail;
+	if (formats != NULL && nparams > 0) {
+		if ((job->lengths = malloc(n * sizeof(int))) == NULL ||
+		    (job->formats = malloc(n * sizeof(int))) == NULL)
+			goto fail;
+		memcpy(job->lengths, lengths, n * sizeof(int));
+		memcpy(job->formats, formats, n * sizeof(int));
+	}
 	for (; job->nparams < nparams; job->nparams++) {
 		const char *v = values[job->nparams];
 
-		if (v != NULL && (job->values[job->nparams] = strdup(v)) == NULL)
+		if (v != NULL && (job->values[job->nparams] = db_param_copy(v,
+		    job->nparams, lengths, formats)) == NULL)
 			goto fail;
 	}
 	return job;
 fail:
 	db_job_free(job);
 	return NULL;
+}
+
+static struct db_job *
+db_job_new(const char *stmt, const char *sql, int nparams,
+    const char *const *values, db_result_fn cb, void *arg)
+{
+	return db_job_new_binary(stmt, sql, nparams, values, NULL, NULL, cb,
+	    arg);
 }
 
 static void
@@ -367,11 +402,11 @@ db_conn_send(struct db_conn *conn, struct db_job *job)
 		sent = PQsendQuery(conn->pg, job->sql);
 	else if (job->stmt != NULL && db_conn_has_prepared(conn, job->stmt))
 		sent = PQsendQueryPrepared(conn->pg, job->stmt, job->nparams,
-		    values, NULL, NULL, 0);
+		    values, job->lengths, job->formats, 0);
 	else if (job->stmt == NULL || conn->nprepared == DB_MAX_PREPARED)
 		/* no room to remember one more: planned each time, as before */
 		sent = PQsendQueryParams(conn->pg, job->sql, job->nparams, NULL,
-		    values, NULL, NULL, 0);
+		    values, job->lengths, job->formats, 0);
 	else if ((sent = PQsendPrepare(conn->pg, job->stmt, job->sql,
 	    job->nparams, NULL)))
 		conn->preparing = true;
@@ -697,14 +732,9 @@ db_pool_connected(const struct db_pool *pool)
 }
 
 static bool
-db_pool_enqueue(struct db_pool *pool, const char *stmt, const char *sql,
-    int nparams, const char *const *values, db_result_fn cb, void *arg)
+db_pool_enqueue(struct db_pool *pool, struct db_job *job)
 {
-	struct db_job *job;
-
-	if (pool->closing || db_pool_connected(pool) == 0)
-		return false;
-	if ((job = db_job_new(stmt, sql, nparams, values, cb, arg)) == NULL)
+	if (job == NULL)
 		return false;
 	TAILQ_INSERT_TAIL(&pool->queue, job, link);
 	db_pool_dispatch(pool);
@@ -715,14 +745,31 @@ bool
 db_query(struct db_pool *pool, const char *sql, int nparams,
     const char *const *values, db_result_fn cb, void *arg)
 {
-	return db_pool_enqueue(pool, NULL, sql, nparams, values, cb, arg);
+	if (pool->closing || db_pool_connected(pool) == 0)
+		return false;
+	return db_pool_enqueue(pool, db_job_new(NULL, sql, nparams, values, cb,
+	    arg));
 }
 
 bool
 db_query_prepared(struct db_pool *pool, const char *stmt, const char *sql,
     int nparams, const char *const *values, db_result_fn cb, void *arg)
 {
-	return db_pool_enqueue(pool, stmt, sql, nparams, values, cb, arg);
+	if (pool->closing || db_pool_connected(pool) == 0)
+		return false;
+	return db_pool_enqueue(pool, db_job_new(stmt, sql, nparams, values, cb,
+	    arg));
+}
+
+bool
+db_query_prepared_binary(struct db_pool *pool, const char *stmt,
+    const char *sql, int nparams, const char *const *values,
+    const int *lengths, const int *formats, db_result_fn cb, void *arg)
+{
+	if (pool->closing || db_pool_connected(pool) == 0)
+		return false;
+	return db_pool_enqueue(pool, db_job_new_binary(stmt, sql, nparams,
+	    values, lengths, formats, cb, arg));
 }
 
 static void

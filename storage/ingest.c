@@ -1,11 +1,12 @@
 /*
  * ingest.c - inbound events into PostgreSQL with group commit.
  *
- * Each delivery (one webhook request) is encoded at once into a JSON
- * fragment, its text sealed, and queued. When no batch is in flight,
- * everything queued goes out as one statement (ingest_sql): one commit,
- * however many deliveries it holds. Under load, deliveries pile up while a commit is flushing, so the
- * next commit carries them all; alone, a delivery goes out at once.
+ * Each delivery (one webhook request) is checked for crisis words, its
+ * text sealed, and queued as rows. When no batch is in flight, everything
+ * queued goes out as one statement (ingest_sql), its rows as one array
+ * per column: one commit, however many deliveries it holds. Under load,
+ * deliveries pile up while a commit is flushing, so the next commit
+ * carries them all; alone, a delivery goes out at once.
  *
  * A batch the server rejects is split: each of its deliveries is tried on
  * its own, so one bad event cannot make its neighbours fail forever.
@@ -20,9 +21,9 @@
 #include <openssl/evp.h>
 
 #include "clock.h"
-#include "json_write.h"
 #include "log.h"
 #include "metrics.h"
+#include "pg_array.h"
 #include "seal.h"
 
 /*
@@ -48,7 +49,9 @@ static const char ingest_channel_sql[] =
     "ON CONFLICT (kind, name) DO UPDATE SET name = EXCLUDED.name RETURNING id";
 
 /*
- * One batch, one statement: $1 channel id, $2 received at, $3 the events.
+ * One batch, one statement: $1 channel id, $2 received at, $4 when the
+ * desk's closed period began (NULL while open), $5 when a reply is due,
+ * $6 strict mode; the events' columns are $3 and $7 to $21 (below).
  * Most batches hold only messages; they use a statement without the
  * follow and unsend parts, whose empty updates would still cost their
  * setup on every call (about a tenth of the throughput at 64 senders).
@@ -92,18 +95,21 @@ static const char ingest_channel_sql[] =
  * joins: the statement's time per event at 50 events a batch fell from
  * about 70 to 50 us (bench box, December 2026).
  *
- * The events arrive as json, not jsonb: the statement reads them once, and
- * building the binary form first took about a tenth of the ingest
- * backend's time.
+ * The events arrive as arrays, one a column, in binary form (pg_array.h):
+ * the server parses nothing. As one JSON text, reading it (the parse,
+ * a hash table per object, each value's input function, the body's
+ * base64) took a sixth of the ingest backend's time at 64 senders.
  */
 #define INGEST_CORE \
 "WITH ev AS ("\
-"  SELECT * FROM json_to_recordset($3::json) AS e(event_key text, kind text,"\
-"    contact_ref text, message_kind text, message_ref text, body text,"\
-"    body_key_id smallint, occurred_at timestamptz, redelivery boolean,"\
-"    reply_token text, unblocked boolean, crisis_level smallint,"\
-"    crisis_rule text, crisis_context_level smallint,"\
-"    crisis_context_rule text, via text)"\
+"  SELECT * FROM unnest($3::text[], $7::text[], $8::text[], $9::text[],"\
+"      $10::text[], $11::bytea[], $12::smallint[], $13::timestamptz[],"\
+"      $14::boolean[], $15::text[], $16::boolean[], $17::smallint[],"\
+"      $18::text[], $19::smallint[], $20::text[], $21::text[])"\
+"    AS e(event_key, kind, contact_ref, message_kind, message_ref, body,"\
+"      body_key_id, occurred_at, redelivery, reply_token, unblocked,"\
+"      crisis_level, crisis_rule, crisis_context_level,"\
+"      crisis_context_rule, via)"\
 "), fresh AS ("\
 "  INSERT INTO webhook_events (channel_id, event_key, kind, occurred_at,"\
 "      received_at, redelivery, reply_token, message_ref)"\
@@ -198,7 +204,7 @@ static const char ingest_channel_sql[] =
 "      via)"\
 "  SELECT conv.id, 'in', e.message_kind, e.message_kind = 'text',"\
 "      e.message_ref,"\
-"      CASE WHEN NOT x.retracted THEN decode(e.body, 'base64') END,"\
+"      CASE WHEN NOT x.retracted THEN e.body END,"\
 "      CASE WHEN NOT x.retracted THEN e.body_key_id END,"\
 "      e.occurred_at, $2, CASE WHEN x.retracted THEN $2 END,"\
 "      coalesce(e.crisis_level, 0), e.crisis_rule,"\
@@ -292,10 +298,28 @@ static const char ingest_sql_messages[] = INGEST_CORE
 static const char ingest_sql_all[] = INGEST_CORE INGEST_CHANGES
     INGEST_RESULT("(SELECT count(*) FROM queued) + (SELECT count(*) FROM greeted)");
 
+/*
+ * One event as the statement takes it, its text sealed and its crisis
+ * verdict made. The strings and the sealed text live in the block that
+ * holds the delivery's rows.
+ */
+struct ingest_row {
+	enum inbound_kind kind;
+	const char	*event_key, *contact_ref, *message_kind, *message_ref;
+	const char	*reply_token, *crisis_rule, *crisis_context_rule;
+	const uint8_t	*body;		/* sealed; NULL: no text */
+	size_t		 body_len;
+	int64_t		 occurred_us;
+	int16_t		 body_key_id;
+	int16_t		 crisis_level, crisis_context_level;
+	bool		 redelivery, unblocked, webchat;
+};
+
 struct ingest_delivery {
 	TAILQ_ENTRY(ingest_delivery) link;
-	struct evbuffer	*events;	/* JSON objects joined by commas */
+	struct ingest_row *rows;	/* one block with what they point to */
 	size_t		 nevents;
+	size_t		 bytes;		/* of that block */
 	bool		 changes;	/* follow, unfollow or unsend in it */
 	bool		 alone;		/* retry of a failed batch */
 	ingest_done_fn	 done;
@@ -346,31 +370,50 @@ static const char *const ingest_kind_names[] = {
 _Static_assert(sizeof(ingest_kind_names) / sizeof(ingest_kind_names[0]) == 4,
     "a new kind of event must be named in the ingest statement");
 
-static void
-ingest_write_key(struct evbuffer *out, const char *key, const char *value)
+/* The events' columns, as the statement's array parameters. */
+enum ingest_col {
+	COL_EVENT_KEY, COL_KIND, COL_CONTACT_REF, COL_MESSAGE_KIND,
+	COL_MESSAGE_REF, COL_BODY, COL_BODY_KEY_ID, COL_OCCURRED_AT,
+	COL_REDELIVERY, COL_REPLY_TOKEN, COL_UNBLOCKED, COL_CRISIS_LEVEL,
+	COL_CRISIS_RULE, COL_CRISIS_CONTEXT_LEVEL, COL_CRISIS_CONTEXT_RULE,
+	COL_VIA, INGEST_NCOLS
+};
+
+static const uint32_t ingest_col_oid[INGEST_NCOLS] = {
+	[COL_EVENT_KEY] = PG_OID_TEXT, [COL_KIND] = PG_OID_TEXT,
+	[COL_CONTACT_REF] = PG_OID_TEXT, [COL_MESSAGE_KIND] = PG_OID_TEXT,
+	[COL_MESSAGE_REF] = PG_OID_TEXT, [COL_BODY] = PG_OID_BYTEA,
+	[COL_BODY_KEY_ID] = PG_OID_INT2, [COL_OCCURRED_AT] = PG_OID_TIMESTAMPTZ,
+	[COL_REDELIVERY] = PG_OID_BOOL, [COL_REPLY_TOKEN] = PG_OID_TEXT,
+	[COL_UNBLOCKED] = PG_OID_BOOL, [COL_CRISIS_LEVEL] = PG_OID_INT2,
+	[COL_CRISIS_RULE] = PG_OID_TEXT, [COL_CRISIS_CONTEXT_LEVEL] = PG_OID_INT2,
+	[COL_CRISIS_CONTEXT_RULE] = PG_OID_TEXT, [COL_VIA] = PG_OID_TEXT,
+};
+
+/* Which statement parameter ($n, from 0) carries each column. */
+static const int ingest_col_param[INGEST_NCOLS] = {
+	2, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+};
+#define INGEST_NPARAMS	21
+
+static size_t
+ingest_str_size(const char *s)
 {
-	evbuffer_add_printf(out, ",\"%s\":", key);
-	if (value == NULL)
-		evbuffer_add(out, "null", 4);
-	else
-		json_write_string(out, value);
+	return s != NULL ? strlen(s) + 1 : 0;
 }
 
-/* The sealed text in base64, decoded by the statement. */
-static bool
-ingest_write_body(const struct ingest *ing, struct evbuffer *out,
-    const struct inbound_event *ev)
+/* Copies s into the block at *at; NULL stays NULL. */
+static const char *
+ingest_str_copy(char **at, const char *s)
 {
-	int key_id;
-	char *b64 = seal_base64(ing->keys, INGEST_BODY_AAD, ev->text,
-	    ev->text_len, &key_id);
+	size_t n = ingest_str_size(s);
+	char *copy = *at;
 
-	if (b64 == NULL)
-		return false;
-	evbuffer_add_printf(out, ",\"body\":\"%s\",\"body_key_id\":%d", b64,
-	    key_id);
-	free(b64);
-	return true;
+	if (s == NULL)
+		return NULL;
+	memcpy(copy, s, n);
+	*at += n;
+	return copy;
 }
 
 /*
@@ -378,55 +421,95 @@ ingest_write_body(const struct ingest *ing, struct evbuffer *out,
  * checked before the transaction that stores it. The rule names a lexicon
  * line, never the message's words.
  */
-static bool
-ingest_write_crisis(const struct ingest *ing, struct evbuffer *out,
-    const struct inbound_event *ev)
+static void
+ingest_check_crisis(const struct ingest *ing, const struct inbound_event *ev,
+    struct ingest_crisis *c)
 {
-	struct ingest_crisis c;
+	memset(c, 0, sizeof(*c));
+	if (ing->crisis != NULL && ev->text != NULL)
+		ing->crisis(ing->crisis_arg, ev->text, ev->text_len, c);
+}
 
-	if (ing->crisis == NULL)
-		return true;
-	memset(&c, 0, sizeof(c));
-	ing->crisis(ing->crisis_arg, ev->text, ev->text_len, &c);
-	if (c.level == 0 && c.context_level == 0)
-		return true;
-	evbuffer_add_printf(out, ",\"crisis_level\":%d,\"crisis_context_level\":%d",
-	    c.level, c.context_level);
-	if (c.level > 0)
-		ingest_write_key(out, "crisis_rule", c.rule);
-	if (c.context_level > 0)
-		ingest_write_key(out, "crisis_context_rule", c.context_rule);
-	return true;
+/* Room for one event's strings and sealed text in its delivery's block. */
+static size_t
+ingest_row_size(const struct inbound_event *ev, const struct ingest_crisis *c)
+{
+	return ingest_str_size(ev->event_key) +
+	    ingest_str_size(ev->contact_ref) +
+	    ingest_str_size(ev->message_kind) +
+	    ingest_str_size(ev->message_ref) +
+	    ingest_str_size(ev->reply_token) +
+	    (c->level > 0 ? ingest_str_size(c->rule) : 0) +
+	    (c->context_level > 0 ? ingest_str_size(c->context_rule) : 0) +
+	    (ev->text != NULL ? ev->text_len + SEAL_OVERHEAD : 0);
 }
 
 static bool
-ingest_write_event(const struct ingest *ing, struct evbuffer *out,
-    const struct inbound_event *ev)
+ingest_row_fill(const struct ingest *ing, struct ingest_row *r,
+    const struct inbound_event *ev, const struct ingest_crisis *c, char **at)
 {
-	char when[CLOCK_ISO_LEN];
+	int key_id;
 
-	clock_format_utc(ev->occurred_us, when);
-	evbuffer_add_printf(out, "{\"kind\":\"%s\",\"occurred_at\":\"%s\","
-	    "\"redelivery\":%s,\"unblocked\":%s", ingest_kind_names[ev->kind],
-	    when, ev->redelivery ? "true" : "false",
-	    ev->unblocked ? "true" : "false");
-	ingest_write_key(out, "event_key", ev->event_key);
-	ingest_write_key(out, "contact_ref", ev->contact_ref);
-	ingest_write_key(out, "message_kind", ev->message_kind);
-	ingest_write_key(out, "message_ref", ev->message_ref);
-	ingest_write_key(out, "reply_token", ev->reply_token);
-	if (ev->webchat)
-		evbuffer_add(out, ",\"via\":\"webchat\"", 16);
-	if (ev->text != NULL && (!ingest_write_body(ing, out, ev) ||
-	    !ingest_write_crisis(ing, out, ev)))
+	r->kind = ev->kind;
+	r->event_key = ingest_str_copy(at, ev->event_key);
+	r->contact_ref = ingest_str_copy(at, ev->contact_ref);
+	r->message_kind = ingest_str_copy(at, ev->message_kind);
+	r->message_ref = ingest_str_copy(at, ev->message_ref);
+	r->reply_token = ingest_str_copy(at, ev->reply_token);
+	r->occurred_us = ev->occurred_us;
+	r->redelivery = ev->redelivery;
+	r->unblocked = ev->unblocked;
+	r->webchat = ev->webchat;
+	r->crisis_level = (int16_t)c->level;
+	r->crisis_context_level = (int16_t)c->context_level;
+	r->crisis_rule = c->level > 0 ? ingest_str_copy(at, c->rule) : NULL;
+	r->crisis_context_rule = c->context_level > 0 ?
+	    ingest_str_copy(at, c->context_rule) : NULL;
+	if (ev->text == NULL)
+		return true;
+	if (!seal(ing->keys, INGEST_BODY_AAD, ev->text, ev->text_len,
+	    (uint8_t *)*at, &key_id))
 		return false;
-	return evbuffer_add(out, "}", 1) == 0;
+	r->body = (const uint8_t *)*at;
+	r->body_len = ev->text_len + SEAL_OVERHEAD;
+	r->body_key_id = (int16_t)key_id;
+	*at += r->body_len;
+	return true;
+}
+
+/* One block for the rows and all they point to: one free at the end. */
+static bool
+ingest_delivery_fill(const struct ingest *ing, struct ingest_delivery *d,
+    const struct inbound_event *events, size_t n)
+{
+	struct ingest_crisis *c = calloc(n, sizeof(*c));
+	size_t size = n * sizeof(struct ingest_row);
+	bool ok = c != NULL;
+	char *at;
+
+	for (size_t i = 0; ok && i < n; i++) {
+		ingest_check_crisis(ing, &events[i], &c[i]);
+		size += ingest_row_size(&events[i], &c[i]);
+	}
+	if (!ok || (d->rows = calloc(1, size)) == NULL) {
+		free(c);
+		return false;
+	}
+	at = (char *)(d->rows + n);
+	for (size_t i = 0; ok && i < n; i++) {
+		ok = ingest_row_fill(ing, &d->rows[i], &events[i], &c[i], &at);
+		d->changes |= events[i].kind != INBOUND_MESSAGE;
+	}
+	free(c);
+	d->nevents = n;
+	d->bytes = size;
+	return ok;
 }
 
 static void
 ingest_delivery_free(struct ingest_delivery *d)
 {
-	evbuffer_free(d->events);
+	free(d->rows);
 	free(d);
 }
 
@@ -439,7 +522,7 @@ ingest_queue_add(struct ingest *ing, struct ingest_delivery *d, bool at_head)
 	else
 		TAILQ_INSERT_TAIL(&ing->queue, d, link);
 	ing->queued++;
-	ing->queued_bytes += evbuffer_get_length(d->events);
+	ing->queued_bytes += d->bytes;
 }
 
 static struct ingest_delivery *
@@ -450,7 +533,7 @@ ingest_queue_take(struct ingest *ing)
 	if (d != NULL) {
 		TAILQ_REMOVE(&ing->queue, d, link);
 		ing->queued--;
-		ing->queued_bytes -= evbuffer_get_length(d->events);
+		ing->queued_bytes -= d->bytes;
 	}
 	return d;
 }
@@ -470,19 +553,10 @@ ingest_submit(struct ingest *ing, const struct inbound_event *events,
 	}
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		return false;
-	if ((d->events = evbuffer_new()) == NULL) {
-		free(d);
+	if (!ingest_delivery_fill(ing, d, events, n)) {
+		ingest_delivery_free(d);
 		return false;
 	}
-	for (size_t i = 0; i < n; i++) {
-		if ((i > 0 && evbuffer_add(d->events, ",", 1) != 0) ||
-		    !ingest_write_event(ing, d->events, &events[i])) {
-			ingest_delivery_free(d);
-			return false;
-		}
-		d->changes |= events[i].kind != INBOUND_MESSAGE;
-	}
-	d->nevents = n;
 	d->done = done;
 	d->arg = arg;
 	ingest_queue_add(ing, d, false);
@@ -566,38 +640,104 @@ ingest_batch_done(void *arg, const PGresult *res, const char *why)
 	ingest_pump(ing);
 }
 
-/* Takes queued deliveries into a batch, up to the limits. */
+/* A batch's events as the statement's columns (see INGEST_CORE). */
+struct ingest_columns {
+	struct pg_array	 col[INGEST_NCOLS];
+};
+
+static bool
+ingest_columns_init(struct ingest_columns *cols)
+{
+	bool ok = true;
+
+	for (int c = 0; c < INGEST_NCOLS; c++)
+		ok &= pg_array_init(&cols->col[c], ingest_col_oid[c]);
+	return ok;
+}
+
+static void
+ingest_columns_free(struct ingest_columns *cols)
+{
+	for (int c = 0; c < INGEST_NCOLS; c++)
+		pg_array_free(&cols->col[c]);
+}
+
+static void
+ingest_columns_add(struct ingest_columns *cols, const struct ingest_row *r)
+{
+	struct pg_array *a = cols->col;
+
+	pg_array_add_text(&a[COL_EVENT_KEY], r->event_key);
+	pg_array_add_text(&a[COL_KIND], ingest_kind_names[r->kind]);
+	pg_array_add_text(&a[COL_CONTACT_REF], r->contact_ref);
+	pg_array_add_text(&a[COL_MESSAGE_KIND], r->message_kind);
+	pg_array_add_text(&a[COL_MESSAGE_REF], r->message_ref);
+	pg_array_add(&a[COL_BODY], r->body, r->body_len);
+	if (r->body != NULL)
+		pg_array_add_int2(&a[COL_BODY_KEY_ID], r->body_key_id);
+	else
+		pg_array_add(&a[COL_BODY_KEY_ID], NULL, 0);
+	pg_array_add_unix_us(&a[COL_OCCURRED_AT], r->occurred_us);
+	pg_array_add_bool(&a[COL_REDELIVERY], r->redelivery);
+	pg_array_add_text(&a[COL_REPLY_TOKEN], r->reply_token);
+	pg_array_add_bool(&a[COL_UNBLOCKED], r->unblocked);
+	pg_array_add_int2(&a[COL_CRISIS_LEVEL], r->crisis_level);
+	pg_array_add_text(&a[COL_CRISIS_RULE], r->crisis_rule);
+	pg_array_add_int2(&a[COL_CRISIS_CONTEXT_LEVEL], r->crisis_context_level);
+	pg_array_add_text(&a[COL_CRISIS_CONTEXT_RULE], r->crisis_context_rule);
+	pg_array_add_text(&a[COL_VIA], r->webchat ? "webchat" : NULL);
+}
+
+/*
+ * The columns as parameters, in binary form: false when memory ran out.
+ * They point into cols until ingest_columns_free.
+ */
+static bool
+ingest_columns_params(struct ingest_columns *cols, const char **values,
+    int *lengths, int *formats)
+{
+	for (int c = 0; c < INGEST_NCOLS; c++) {
+		int p = ingest_col_param[c];
+
+		if ((values[p] = pg_array_finish(&cols->col[c],
+		    &lengths[p])) == NULL)
+			return false;
+		formats[p] = 1;
+	}
+	return true;
+}
+
+/*
+ * Takes queued deliveries into a batch, up to the limits. The deliveries
+ * keep their rows: a split batch sends them again, each on its own.
+ */
 static struct ingest_batch *
-ingest_batch_take(struct ingest *ing, struct evbuffer *json)
+ingest_batch_take(struct ingest *ing, struct ingest_columns *cols)
 {
 	struct ingest_batch *b = calloc(1, sizeof(*b));
 	struct ingest_delivery *d;
+	size_t bytes = 0;
 
 	if (b == NULL)
 		return NULL;
 	b->ing = ing;
 	TAILQ_INIT(&b->deliveries);
-	evbuffer_add(json, "[", 1);
 	while ((d = TAILQ_FIRST(&ing->queue)) != NULL) {
 		if (b->ndeliveries > 0 && (d->alone ||
 		    b->nevents + d->nevents > INGEST_BATCH_MAX_EVENTS ||
-		    evbuffer_get_length(json) + evbuffer_get_length(d->events) >
-		    INGEST_BATCH_MAX_BYTES))
+		    bytes + d->bytes > INGEST_BATCH_MAX_BYTES))
 			break;
 		(void)ingest_queue_take(ing);
-		if (b->nevents > 0)
-			evbuffer_add(json, ",", 1);
-		/* Copy, not move: a split batch must still have its events. */
-		evbuffer_add(json, evbuffer_pullup(d->events, -1),
-		    evbuffer_get_length(d->events));
+		for (size_t i = 0; i < d->nevents; i++)
+			ingest_columns_add(cols, &d->rows[i]);
 		TAILQ_INSERT_TAIL(&b->deliveries, d, link);
+		bytes += d->bytes;
 		b->ndeliveries++;
 		b->nevents += d->nevents;
 		b->changes |= d->changes;
 		if (d->alone)
 			break;
 	}
-	evbuffer_add(json, "]", 2);	/* with its NUL: a C string */
 	return b;
 }
 
@@ -651,53 +791,65 @@ ingest_channel_known(struct ingest *ing)
 	return false;
 }
 
+/* Sends a batch: false if it could not go (the caller fails it). */
+static bool
+ingest_batch_send(struct ingest *ing, struct ingest_batch *b,
+    struct ingest_columns *cols)
+{
+	char when[CLOCK_ISO_LEN], closed_since[CLOCK_ISO_LEN];
+	char reply_due[CLOCK_ISO_LEN];
+	struct ingest_calendar cal = { -1, -1, false };
+	const char *params[INGEST_NPARAMS];
+	int lengths[INGEST_NPARAMS] = { 0 }, formats[INGEST_NPARAMS] = { 0 };
+
+	if (!ingest_columns_params(cols, params, lengths, formats))
+		return false;
+	b->sent_us = clock_now_us();
+	clock_format_utc(b->sent_us, when);
+	params[0] = ing->channel_id;
+	params[1] = when;
+	if (ing->calendar != NULL)
+		ing->calendar(ing->hook_arg, b->sent_us, &cal);
+	if (cal.closed_since_us >= 0)
+		clock_format_utc(cal.closed_since_us, closed_since);
+	if (cal.reply_due_us >= 0)
+		clock_format_utc(cal.reply_due_us, reply_due);
+	params[3] = cal.closed_since_us >= 0 ? closed_since : NULL;
+	params[4] = cal.reply_due_us >= 0 ? reply_due : NULL;
+	params[5] = cal.strict ? "true" : "false";
+	return db_query_prepared_binary(ing->pool, b->changes ? "ingest_all" :
+	    "ingest_messages", b->changes ? ingest_sql_all :
+	    ingest_sql_messages, INGEST_NPARAMS, params, lengths, formats,
+	    ingest_batch_done, b);
+}
+
 static void
 ingest_pump(struct ingest *ing)
 {
 	while (!TAILQ_EMPTY(&ing->queue) && ingest_channel_known(ing) &&
 	    ing->batches < INGEST_MAX_BATCHES) {
-		struct evbuffer *json = evbuffer_new();
+		struct ingest_columns cols;
 		struct ingest_batch *b;
-		char when[CLOCK_ISO_LEN], closed_since[CLOCK_ISO_LEN];
-		char reply_due[CLOCK_ISO_LEN];
-		struct ingest_calendar cal = { -1, -1, false };
-		const char *params[6];
 
-		if (json == NULL || (b = ingest_batch_take(ing, json)) == NULL) {
-			if (json != NULL)
-				evbuffer_free(json);
+		if (!ingest_columns_init(&cols) ||
+		    (b = ingest_batch_take(ing, &cols)) == NULL) {
+			ingest_columns_free(&cols);
 			ingest_fail_queued(ing);
 			return;
 		}
-		b->sent_us = clock_now_us();
-		clock_format_utc(b->sent_us, when);
-		params[0] = ing->channel_id;
-		params[1] = when;
-		params[2] = (const char *)evbuffer_pullup(json, -1);
-		if (ing->calendar != NULL)
-			ing->calendar(ing->hook_arg, b->sent_us, &cal);
-		if (cal.closed_since_us >= 0)
-			clock_format_utc(cal.closed_since_us, closed_since);
-		if (cal.reply_due_us >= 0)
-			clock_format_utc(cal.reply_due_us, reply_due);
-		params[3] = cal.closed_since_us >= 0 ? closed_since : NULL;
-		params[4] = cal.reply_due_us >= 0 ? reply_due : NULL;
-		params[5] = cal.strict ? "true" : "false";
 		metrics_observe(ing->batch_events, (double)b->nevents);
 		metrics_observe(ing->batch_deliveries, (double)b->ndeliveries);
 		ing->batches++;
 		ing->in_batches += b->ndeliveries;
-		if (!db_query_prepared(ing->pool, b->changes ? "ingest_all" :
-		    "ingest_messages", b->changes ? ingest_sql_all :
-		    ingest_sql_messages, 6, params, ingest_batch_done, b)) {
+		if (!ingest_batch_send(ing, b, &cols)) {
 			ing->batches--;
 			ing->in_batches -= b->ndeliveries;
-			evbuffer_free(json);
+			ingest_columns_free(&cols);
 			ingest_batch_finish(b, INGEST_FAILED);
 			ingest_fail_queued(ing);
 			return;
 		}
-		evbuffer_free(json);
+		ingest_columns_free(&cols);
 	}
 }
 

@@ -67,6 +67,16 @@ bool		 db_query_prepared(struct db_pool *pool, const char *stmt,
 		    const char *sql, int nparams, const char *const *values,
 		    db_result_fn cb, void *arg) __attribute__((warn_unused_result));
 
+/*
+ * The same with parameters in binary form where formats[i] is 1: then
+ * values[i] holds lengths[i] bytes (copied), in the type's wire format.
+ */
+bool		 db_query_prepared_binary(struct db_pool *pool,
+		    const char *stmt, const char *sql, int nparams,
+		    const char *const *values, const int *lengths,
+		    const int *formats, db_result_fn cb, void *arg)
+		    __attribute__((warn_unused_result));
+
 /* A result's SQLSTATE for a log line: "none" when there is none. */
 const char	*db_sqlstate(const PGresult *res);
 
