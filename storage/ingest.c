@@ -164,12 +164,14 @@ static const char ingest_channel_sql[] =
 "  SELECT id, external_id, after_hours_replied_at FROM known UNION ALL"\
 "  SELECT id, external_id, after_hours_replied_at FROM added"\
 "), open_known AS ("	/* locked: see "A conversation closing" above */\
+/* Newest first: the open one is a contact's newest, so the probe stops */\
+/* there, not after every consultation the person ever closed. */\
 "  SELECT cv.* FROM who w,"\
 "    LATERAL (SELECT id, contact_id, state, waiting_since,"\
 "                    busy_replied_at, text_only_replied_at, crisis_level"\
 "               FROM conversations"\
-"              WHERE contact_id = w.id AND state <> 'closed' LIMIT 1"\
-"              FOR KEY SHARE) cv"\
+"              WHERE contact_id = w.id AND state <> 'closed'"\
+"              ORDER BY id DESC LIMIT 1 FOR KEY SHARE) cv"\
 "   WHERE w.external_id IN (SELECT contact_ref FROM writers)"\
 "), opened AS ("\
 "  INSERT INTO conversations AS cv (contact_id, channel_id, state,"\
@@ -211,12 +213,16 @@ static const char ingest_channel_sql[] =
 "      CASE WHEN conv.crisis_level > 0 THEN coalesce(e.crisis_context_level, 0)"\
 "        ELSE 0 END, e.crisis_context_rule, coalesce(e.via, 'channel')"\
 "    FROM new_ev e JOIN who w ON w.external_id = e.contact_ref"\
-"    JOIN conv ON conv.contact_id = w.id,"\
-"    LATERAL (SELECT coalesce(e.message_ref IN (SELECT message_ref FROM new_ev"\
-"                                      WHERE kind = 'unsend'), false)"\
-"        OR EXISTS (SELECT 1 FROM webhook_events t WHERE t.channel_id = $1"\
-"                    AND t.kind = 'unsend' AND t.message_ref = e.message_ref)"\
-"      AS retracted) x"\
+"    JOIN conv ON conv.contact_id = w.id"\
+"    LEFT JOIN (SELECT DISTINCT message_ref FROM new_ev"\
+"                WHERE kind = 'unsend') now_unsent"\
+"      ON now_unsent.message_ref = e.message_ref"\
+"    LEFT JOIN LATERAL (SELECT true AS unsent FROM webhook_events t"\
+"                        WHERE t.channel_id = $1 AND t.kind = 'unsend'"\
+"                          AND t.message_ref = e.message_ref LIMIT 1) was"\
+"      ON true,"\
+"    LATERAL (SELECT now_unsent.message_ref IS NOT NULL"\
+"                    OR was.unsent IS NOT NULL AS retracted) x"\
 "   WHERE e.kind NOT IN ('follow', 'unfollow', 'unsend')"\
 "   ORDER BY e.occurred_at, e.event_key"\
 "  RETURNING conversation_id"\
@@ -677,7 +683,9 @@ ingest_columns_add(struct ingest_columns *cols, const struct ingest_row *r)
 		pg_array_add_int2(&a[COL_BODY_KEY_ID], r->body_key_id);
 	else
 		pg_array_add(&a[COL_BODY_KEY_ID], NULL, 0);
-	pg_array_add_unix_us(&a[COL_OCCURRED_AT], r->occurred_us);
+	/* To the millisecond, as received_at ($2) is: a message sent and
+	 * received in the same instant never seems sent after it came. */
+	pg_array_add_unix_us(&a[COL_OCCURRED_AT], r->occurred_us / 1000 * 1000);
 	pg_array_add_bool(&a[COL_REDELIVERY], r->redelivery);
 	pg_array_add_text(&a[COL_REPLY_TOKEN], r->reply_token);
 	pg_array_add_bool(&a[COL_UNBLOCKED], r->unblocked);

@@ -80,7 +80,8 @@ pg_array_add_bool(struct pg_array *a, bool v)
 void
 pg_array_add_unix_us(struct pg_array *a, int64_t unix_us)
 {
-	uint64_t v = (uint64_t)(unix_us - PG_EPOCH_UNIX_US);
+	/* Unsigned: wraps, never overflows; read back as two's complement. */
+	uint64_t v = (uint64_t)unix_us - (uint64_t)PG_EPOCH_UNIX_US;
 	unsigned char be[8];
 
 	for (int i = 7; i >= 0; i--, v >>= 8)

@@ -70,6 +70,7 @@ bool		 db_query_prepared(struct db_pool *pool, const char *stmt,
 /*
  * The same with parameters in binary form where formats[i] is 1: then
  * values[i] holds lengths[i] bytes (copied), in the type's wire format.
+ * lengths and formats have nparams entries each (text ones: 0).
  */
 bool		 db_query_prepared_binary(struct db_pool *pool,
 		    const char *stmt, const char *sql, int nparams,
