@@ -731,11 +731,16 @@ db_pool_connected(const struct db_pool *pool)
 	return n;
 }
 
+/* Takes a new job (NULL: out of memory), unless no session can run it. */
 static bool
 db_pool_enqueue(struct db_pool *pool, struct db_job *job)
 {
 	if (job == NULL)
 		return false;
+	if (pool->closing || db_pool_connected(pool) == 0) {
+		db_job_free(job);
+		return false;
+	}
 	TAILQ_INSERT_TAIL(&pool->queue, job, link);
 	db_pool_dispatch(pool);
 	return true;
@@ -745,8 +750,6 @@ bool
 db_query(struct db_pool *pool, const char *sql, int nparams,
     const char *const *values, db_result_fn cb, void *arg)
 {
-	if (pool->closing || db_pool_connected(pool) == 0)
-		return false;
 	return db_pool_enqueue(pool, db_job_new(NULL, sql, nparams, values, cb,
 	    arg));
 }
@@ -755,8 +758,6 @@ bool
 db_query_prepared(struct db_pool *pool, const char *stmt, const char *sql,
     int nparams, const char *const *values, db_result_fn cb, void *arg)
 {
-	if (pool->closing || db_pool_connected(pool) == 0)
-		return false;
 	return db_pool_enqueue(pool, db_job_new(stmt, sql, nparams, values, cb,
 	    arg));
 }
@@ -766,8 +767,6 @@ db_query_prepared_binary(struct db_pool *pool, const char *stmt,
     const char *sql, int nparams, const char *const *values,
     const int *lengths, const int *formats, db_result_fn cb, void *arg)
 {
-	if (pool->closing || db_pool_connected(pool) == 0)
-		return false;
 	return db_pool_enqueue(pool, db_job_new_binary(stmt, sql, nparams,
 	    values, lengths, formats, cb, arg));
 }
