@@ -558,10 +558,12 @@ async function phaseCrisis(newPage) {
 	const row = alertRow(sup, 'No.');
 	let caseNo = '';
 	await check('the banner names the case, says how long ago and which round', async () => {
+		/* The stream's round shows a row at once, before the alert list
+		 * (with its source) is fetched: wait for the fetched one. */
 		const t = await until(async () => {
 			const s = await row.first().textContent();
-			return /No\.\d{6}/.test(s) && s;
-		}, 3000, 'the case number in the banner');
+			return /No\.\d{6}/.test(s) && s.includes('自動検知') && s;
+		}, 5000, 'the case number and the source in the banner');
 		caseNo = /No\.\d{6}/.exec(t)[0];
 		if (!t.includes('通知 1回目') || !/たった今|分前/.test(t) || !t.includes('自動検知'))
 			throw new Error(t);
